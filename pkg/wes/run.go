@@ -1,0 +1,69 @@
+package wes
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// RunRequest is what a client asked for, as in the WES RunRequest, plus the names of
+// the attachment files the server kept (relative paths, already checked for safety).
+type RunRequest struct {
+	WorkflowParams           json.RawMessage   `json:"workflow_params,omitempty"` // a JSON object
+	WorkflowType             string            `json:"workflow_type"`
+	WorkflowTypeVersion      string            `json:"workflow_type_version"`
+	Tags                     map[string]string `json:"tags,omitempty"`
+	WorkflowEngineParameters map[string]string `json:"workflow_engine_parameters,omitempty"`
+	WorkflowEngine           string            `json:"workflow_engine,omitempty"`
+	WorkflowEngineVersion    string            `json:"workflow_engine_version,omitempty"`
+	WorkflowURL              string            `json:"workflow_url"`
+	Attachments              []string          `json:"attachments,omitempty"` // relative paths under the run's attachment dir
+}
+
+// RunLog is what Enclave records about the workflow engine's own process.
+type RunLog struct {
+	Name       string    `json:"name,omitempty"`
+	Cmd        []string  `json:"cmd,omitempty"`
+	StartTime  time.Time `json:"start_time,omitzero"`
+	EndTime    time.Time `json:"end_time,omitzero"`
+	ExitCode   *int      `json:"exit_code,omitempty"`
+	SystemLogs []string  `json:"system_logs,omitempty"` // Enclave's own messages, safe to show the owner
+}
+
+// Run is one workflow run as stored.
+type Run struct {
+	ID        string         `json:"id"`
+	Owner     string         `json:"owner"` // Principal.Subject of the submitter
+	State     State          `json:"state"`
+	Request   RunRequest     `json:"request"`
+	Engine    string         `json:"engine"`         // resolved engine name, e.g. "snakemake"
+	EngineVer string         `json:"engine_version"` // resolved engine version
+	Executor  string         `json:"executor"`       // executor name chosen at submission
+	Handle    *Handle        `json:"handle,omitempty"`
+	WorkDir   string         `json:"work_dir,omitempty"` // inside the zone: never shown to clients
+	Log       RunLog         `json:"log"`
+	Outputs   map[string]any `json:"outputs,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	StartTime time.Time `json:"start_time,omitzero"` // when the job started running
+	EndTime   time.Time `json:"end_time,omitzero"`   // when the run reached a terminal state
+
+	// CancelRequested is set when a client asked to cancel, so that a start step that
+	// races with the cancel does not submit the job.
+	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Attempts counts start attempts, to stop retrying a run that keeps failing to start.
+	Attempts int `json:"attempts,omitempty"`
+	// Version increases with every stored change.
+	Version int64 `json:"version"`
+}
+
+// AddSystemLog appends an Enclave message to the run's log, bounded so a run that loops
+// cannot grow without limit.
+func (r *Run) AddSystemLog(msg string) {
+	const max = 50
+	if len(r.Log.SystemLogs) >= max {
+		r.Log.SystemLogs = append(r.Log.SystemLogs[:max-1], msg)
+		return
+	}
+	r.Log.SystemLogs = append(r.Log.SystemLogs, msg)
+}

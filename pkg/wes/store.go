@@ -1,0 +1,43 @@
+package wes
+
+import "context"
+
+// RunFilter selects runs for List.
+type RunFilter struct {
+	Owner     string // "" = all owners
+	PageSize  int    // > 0; the store does not apply defaults
+	PageToken string // opaque token from a previous page; "" = first page
+}
+
+// RunPage is one page of runs, newest first.
+type RunPage struct {
+	Runs          []*Run
+	NextPageToken string // "" when there are no more runs
+}
+
+// RunStore keeps runs. Every state change goes through Update, which applies
+// ValidateTransition atomically; terminal states are sticky.
+type RunStore interface {
+	// Create stores a new run. ECONFLICT if the id exists.
+	Create(ctx context.Context, r *Run) error
+	// Get returns a run. ENOTFOUND if there is none.
+	Get(ctx context.Context, id string) (*Run, error)
+	// Update applies fn to the current run and stores the result atomically, retrying on
+	// concurrent changes. A state change fn makes is checked with ValidateTransition; an
+	// invalid one returns its ECONFLICT error and stores nothing. fn returning an error
+	// aborts without storing. ENOTFOUND if there is no such run.
+	Update(ctx context.Context, id string, fn func(*Run) error) (*Run, error)
+	// List returns a page of runs, newest first. EINVALID for a bad page token.
+	List(ctx context.Context, f RunFilter) (RunPage, error)
+	// StateCounts counts runs per state; owner "" counts all runs.
+	StateCounts(ctx context.Context, owner string) (map[State]int64, error)
+	// Active returns the ids of all runs in a non-terminal state.
+	Active(ctx context.Context) ([]string, error)
+}
+
+// Dispatcher hands run steps to the worker queue. Each method is idempotent per run id.
+type Dispatcher interface {
+	Start(ctx context.Context, runID string) error
+	Cancel(ctx context.Context, runID string) error
+	Finalize(ctx context.Context, runID string) error
+}

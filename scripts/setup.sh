@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs on a fresh Debian machine with Go, and nothing twice:
+# Debian packages (redis-server, snakemake, cwltool) and the Go tools pinned in go.mod.
+# Idempotent: a second run only checks. Run as root (apt) or with the packages present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v snakemake    >/dev/null || need_apt+=(snakemake)
+command -v cwltool      >/dev/null || need_apt+=(cwltool)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing ${need_apt[*]}; run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need_apt[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Go modules and the tools go.mod pins (oapi-codegen, staticcheck): downloaded once,
+# then served from the module and build caches.
+go mod download
+go build -o /dev/null tool >/dev/null 2>&1 || go tool -n oapi-codegen >/dev/null
+echo "setup: ok (redis $(redis-server --version | awk '{print $3}'), snakemake $(snakemake --version), $(cwltool --version 2>/dev/null | tail -1))"
