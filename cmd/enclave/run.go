@@ -1,0 +1,376 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spe4hd/enclave/api"
+)
+
+// defaultURL is the server `enclave server` starts with no configuration.
+const defaultURL = "http://127.0.0.1:8080"
+
+// runOptions are the flags every `enclave run` command shares.
+type runOptions struct {
+	g      *globals
+	url    string // --url, else $ENCLAVE_URL, else defaultURL
+	token  string // --token, else $ENCLAVE_TOKEN
+	output string // --output: json or table
+	hc     *http.Client
+}
+
+// client returns a client for the chosen server. Defaults come from the environment
+// here, not as flag defaults, so that --help never shows the token.
+func (o *runOptions) client() (*wesClient, error) {
+	u := o.url
+	if u == "" {
+		u = o.g.getenv("ENCLAVE_URL")
+	}
+	if u == "" {
+		u = defaultURL
+	}
+	t := o.token
+	if t == "" {
+		t = o.g.getenv("ENCLAVE_TOKEN")
+	}
+	return newWESClient(u, t, o.hc)
+}
+
+func (o *runOptions) json() bool { return o.output == "json" }
+
+func newRunCmd(g *globals) *cobra.Command {
+	// No overall client timeout: uploads can take long. A server that accepts a request
+	// but never answers is cut off by the header timeout instead.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 2 * time.Minute
+	o := &runOptions{g: g, hc: &http.Client{Transport: tr}}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Submit and follow workflow runs on any GA4GH WES 1.1 server",
+		Long: `Submit and follow workflow runs on any GA4GH WES 1.1 server.
+
+The server is --url, else $ENCLAVE_URL, else ` + defaultURL + `. A URL without a path
+gets the standard WES base path ` + wesBasePath + `. The bearer token is --token, else
+$ENCLAVE_TOKEN; prefer the variable, as other users of the machine can see command lines.`,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if o.output != "json" && o.output != "table" {
+				return fmt.Errorf("--output %q: want json or table", o.output)
+			}
+			return nil
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.url, "url", "", "WES server URL (default $ENCLAVE_URL, else "+defaultURL+")")
+	pf.StringVar(&o.token, "token", "", "bearer token (default $ENCLAVE_TOKEN)")
+	pf.StringVarP(&o.output, "output", "o", "table", "output format: json or table")
+	cmd.AddCommand(
+		newRunSubmitCmd(o),
+		newRunListCmd(o),
+		newRunStatusCmd(o),
+		newRunGetCmd(o),
+		newRunCancelCmd(o),
+		newRunTasksCmd(o),
+		newRunLogsCmd(o),
+		newRunWaitCmd(o),
+	)
+	return cmd
+}
+
+func newRunListCmd(o *runOptions) *cobra.Command {
+	var size int64
+	var token string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			var out api.RunListResponse
+			seen := map[string]bool{}
+			for {
+				page, err := c.listRuns(cmd.Context(), size, token)
+				if err != nil {
+					return err
+				}
+				out.Runs = append(out.Runs, page.Runs...)
+				out.NextPageToken = page.NextPageToken
+				if !all || page.NextPageToken == "" {
+					break
+				}
+				if seen[page.NextPageToken] {
+					return fmt.Errorf("server returned the page token %q twice", page.NextPageToken)
+				}
+				seen[page.NextPageToken] = true
+				token = page.NextPageToken
+			}
+			if out.Runs == nil {
+				out.Runs = []api.RunSummary{}
+			}
+			if o.json() {
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			tw := newTable(cmd.OutOrStdout(), "RUN ID", "STATE", "START", "END", "TAGS")
+			for _, r := range out.Runs {
+				tw.row(r.RunId, string(r.State), r.StartTime, r.EndTime, formatPairs(r.Tags))
+			}
+			if out.NextPageToken != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more runs: --page-token %s (or --all)\n", out.NextPageToken)
+			}
+			return tw.flush()
+		},
+	}
+	addPageFlags(cmd, &size, &token, &all, "runs")
+	return cmd
+}
+
+func addPageFlags(cmd *cobra.Command, size *int64, token *string, all *bool, what string) {
+	f := cmd.Flags()
+	f.Int64Var(size, "page-size", 0, "how many "+what+" per page (default: the server's)")
+	f.StringVar(token, "page-token", "", "start at this page (a next_page_token)")
+	f.BoolVar(all, "all", false, "follow next_page_token to the last page")
+}
+
+func newRunStatusCmd(o *runOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status RUN_ID",
+		Short: "Show a run's state",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.status(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeStatus(cmd.OutOrStdout(), o, st)
+		},
+	}
+}
+
+func writeStatus(w io.Writer, o *runOptions, st api.RunStatus) error {
+	if o.json() {
+		return writeJSON(w, st)
+	}
+	tw := newTable(w, "RUN ID", "STATE")
+	tw.row(st.RunId, string(st.State))
+	return tw.flush()
+}
+
+func newRunGetCmd(o *runOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get RUN_ID",
+		Short: "Show everything the server knows about a run (its RunLog)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			rl, err := c.runLog(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if o.json() {
+				return writeJSON(cmd.OutOrStdout(), rl)
+			}
+			return writeRunLog(cmd.OutOrStdout(), rl)
+		},
+	}
+}
+
+func writeRunLog(w io.Writer, rl api.RunLog) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	kv := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, printable(v))
+		}
+	}
+	rq := rl.Request
+	kv("run_id", rl.RunId)
+	kv("state", string(rl.State))
+	kv("workflow", strings.TrimSpace(rq.WorkflowType+" "+rq.WorkflowTypeVersion+" "+rq.WorkflowUrl))
+	kv("engine", strings.TrimSpace(rq.WorkflowEngine+" "+rq.WorkflowEngineVersion))
+	kv("engine parameters", formatPairs(rq.WorkflowEngineParameters))
+	kv("tags", formatPairs(rq.Tags))
+	if len(rq.WorkflowParams) > 0 {
+		b, _ := json.Marshal(rq.WorkflowParams)
+		kv("params", string(b))
+	}
+	l := rl.RunLog
+	kv("start", l.StartTime)
+	kv("end", l.EndTime)
+	if l.ExitCode != nil {
+		kv("exit code", fmt.Sprint(*l.ExitCode))
+	}
+	kv("command", strings.Join(l.Cmd, " "))
+	kv("stdout", l.Stdout)
+	kv("stderr", l.Stderr)
+	kv("tasks", rl.TaskLogsUrl)
+	for i, m := range l.SystemLogs {
+		k := ""
+		if i == 0 {
+			k = "system logs"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", k+":", printable(m))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rl.Outputs) > 0 {
+		b, err := json.MarshalIndent(rl.Outputs, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "outputs:\n%s\n", b)
+	}
+	return nil
+}
+
+func newRunCancelCmd(o *runOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel RUN_ID",
+		Short: "Ask the server to stop a run",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			id, err := c.cancel(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeRunID(cmd.OutOrStdout(), o, id)
+		},
+	}
+}
+
+func writeRunID(w io.Writer, o *runOptions, id string) error {
+	if o.json() {
+		return writeJSON(w, api.RunId{RunId: id})
+	}
+	_, err := fmt.Fprintln(w, printable(id))
+	return err
+}
+
+func newRunTasksCmd(o *runOptions) *cobra.Command {
+	var size int64
+	var token string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "tasks RUN_ID",
+		Short: "List a run's tasks",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			var out api.TaskListResponse
+			seen := map[string]bool{}
+			for {
+				page, err := c.tasks(cmd.Context(), args[0], size, token)
+				if err != nil {
+					return err
+				}
+				out.TaskLogs = append(out.TaskLogs, page.TaskLogs...)
+				out.NextPageToken = page.NextPageToken
+				if !all || page.NextPageToken == "" {
+					break
+				}
+				if seen[page.NextPageToken] {
+					return fmt.Errorf("server returned the page token %q twice", page.NextPageToken)
+				}
+				seen[page.NextPageToken] = true
+				token = page.NextPageToken
+			}
+			if out.TaskLogs == nil {
+				out.TaskLogs = []api.TaskLog{}
+			}
+			if o.json() {
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			tw := newTable(cmd.OutOrStdout(), "ID", "NAME", "START", "END", "EXIT")
+			for _, t := range out.TaskLogs {
+				exit := ""
+				if t.ExitCode != nil {
+					exit = fmt.Sprint(*t.ExitCode)
+				}
+				tw.row(t.Id, t.Name, t.StartTime, t.EndTime, exit)
+			}
+			if out.NextPageToken != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more tasks: --page-token %s (or --all)\n", out.NextPageToken)
+			}
+			return tw.flush()
+		},
+	}
+	addPageFlags(cmd, &size, &token, &all, "tasks")
+	return cmd
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table writes aligned columns under a header.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer, header ...string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	t.row(header...)
+	return t
+}
+
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		if c == "" {
+			c = "-"
+		}
+		cells[i] = printable(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+
+func (t *table) flush() error { return t.tw.Flush() }
+
+// printable replaces control characters (tabs, newlines, terminal escapes) in text from
+// the server, so that a tag value cannot break the table or drive the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// formatPairs renders a string map as k=v pairs in key order.
+func formatPairs(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}

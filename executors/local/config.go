@@ -1,0 +1,119 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Name is the local executor's registry name.
+const Name = "local"
+
+// DefaultPath is the PATH jobs get unless Config.JobPath says otherwise.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultGrace is the default time between SIGTERM and SIGKILL.
+const DefaultGrace = 10 * time.Second
+
+// Config configures the local executor. New never reads the environment itself.
+type Config struct {
+	// StateDir holds one sub-directory per job (its spec, supervisor identity, exit
+	// status). Required, absolute; created (mode 0700) if missing. It must survive worker
+	// restarts and be shared by every worker on this machine, so keep it out of /tmp
+	// when /tmp is cleared on restart.
+	StateDir string
+	// ShimCommand starts the supervisor ("shim"): a command that ends up calling
+	// ShimMain with the arguments appended to it. Default: this executable followed by
+	// "executor-shim" (the enclave binary routes `enclave executor-shim ...` to ShimMain).
+	// The first element is made absolute at New.
+	ShimCommand []string
+	// ShimEnv is the whole environment of the shim (KEY=VALUE). Default: empty, so
+	// that nothing of the worker's environment, secrets included, reaches the shim or
+	// the job. Tests use it to route their own binary to ShimMain.
+	ShimEnv []string
+	// JobPath is the PATH jobs run with (and that resolves a job's argv[0]).
+	// Default: DefaultPath.
+	JobPath string
+	// Grace is how long a job has after SIGTERM (on Cancel or at its time limit)
+	// before SIGKILL. Default: DefaultGrace. Cancel may block for up to about this long.
+	Grace time.Duration
+	// Logger receives the executor's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// withDefaults fills in defaults and validates; every problem is reported with its field.
+func (c Config) withDefaults() (Config, error) {
+	var errs []error
+	if c.StateDir == "" {
+		errs = append(errs, errors.New("local executor: StateDir is required"))
+	} else if !filepath.IsAbs(c.StateDir) {
+		errs = append(errs, fmt.Errorf("local executor: StateDir %q must be an absolute path", c.StateDir))
+	} else {
+		c.StateDir = filepath.Clean(c.StateDir)
+	}
+	if len(c.ShimCommand) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("local executor: ShimCommand: cannot find this executable: %w", err))
+		}
+		c.ShimCommand = []string{exe, "executor-shim"}
+	} else {
+		c.ShimCommand = slices.Clone(c.ShimCommand)
+	}
+	if p := c.ShimCommand[0]; p != "" && !filepath.IsAbs(p) {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("local executor: ShimCommand[0]: %w", err))
+		}
+		c.ShimCommand[0] = abs
+	}
+	if c.ShimCommand[0] == "" {
+		errs = append(errs, errors.New("local executor: ShimCommand[0] is empty"))
+	}
+	if c.ShimEnv == nil {
+		c.ShimEnv = []string{} // non-nil: os/exec treats a nil Env as "inherit everything"
+	}
+	if c.JobPath == "" {
+		c.JobPath = DefaultPath
+	}
+	switch {
+	case c.Grace < 0:
+		errs = append(errs, fmt.Errorf("local executor: Grace %s must not be negative", c.Grace))
+	case c.Grace == 0:
+		c.Grace = DefaultGrace
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if _, err := bootID(); err != nil {
+		errs = append(errs, fmt.Errorf("local executor: needs Linux /proc: %w", err))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Executor is the local executor. It keeps no state in memory: everything lives in the
+// state directory and the handle, so any instance on this machine can take a job over.
+type Executor struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New validates cfg, creates the state directory and returns the executor.
+func New(cfg Config) (*Executor, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("local executor: StateDir: %w", err)
+	}
+	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name)}, nil
+}
+
+// Name returns "local".
+func (e *Executor) Name() string { return Name }

@@ -1,0 +1,84 @@
+package local
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// handleVersion is the version of handleData. Bump it when the meaning of a field changes,
+// and keep decoding the old versions: handles outlive Enclave upgrades in the run store.
+const handleVersion = 1
+
+// handleData is the JSON inside wes.Handle.Data.
+type handleData struct {
+	StateDir  string `json:"state_dir"`
+	BootID    string `json:"boot_id"`
+	ShimPID   int    `json:"shim_pid"`
+	ShimStart uint64 `json:"shim_start"` // /proc/<pid>/stat starttime, defends against pid reuse
+	PGID      int    `json:"pgid,omitempty"`
+	JobStart  uint64 `json:"job_start,omitempty"` // starttime of the job's first process (pid == PGID)
+}
+
+// spec is job.json: everything the shim needs, so that it never depends on the worker.
+type spec struct {
+	Job   wes.Job       `json:"job"`
+	Shim  []string      `json:"shim"`  // the shim command, to start the next stage
+	Grace time.Duration `json:"grace"` // SIGTERM → SIGKILL delay for cancel and time limit
+	Path  string        `json:"path"`  // the job's PATH
+}
+
+// shimRecord is shim.json.
+type shimRecord struct {
+	PID    int    `json:"pid"`
+	Start  uint64 `json:"start"`
+	BootID string `json:"boot_id"`
+}
+
+// startedRecord is started.json.
+type startedRecord struct {
+	PID        int       `json:"pid"`
+	PGID       int       `json:"pgid"`
+	StartTicks uint64    `json:"start_ticks"`
+	StartTime  time.Time `json:"start_time"`
+}
+
+// exitRecord is exit.json: the job's final status.
+type exitRecord struct {
+	State     wes.JobState `json:"state"`
+	ExitCode  *int         `json:"exit_code,omitempty"`
+	StartTime time.Time    `json:"start_time,omitzero"`
+	EndTime   time.Time    `json:"end_time"`
+	Message   string       `json:"message,omitempty"`
+}
+
+func (r exitRecord) status() wes.JobStatus {
+	return wes.JobStatus{State: r.State, ExitCode: r.ExitCode, StartTime: r.StartTime,
+		EndTime: r.EndTime, Message: r.Message}
+}
+
+func encodeHandle(d handleData) (wes.Handle, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return wes.Handle{}, err
+	}
+	return wes.Handle{Executor: Name, Version: handleVersion, Data: b}, nil
+}
+
+func decodeHandle(h wes.Handle) (handleData, error) {
+	if h.Executor != Name {
+		return handleData{}, wes.Errorf(wes.EINVALID, "the handle belongs to executor %q, not %q", h.Executor, Name)
+	}
+	if h.Version != handleVersion {
+		return handleData{}, wes.Errorf(wes.EINVALID, "local executor handle version %d is not supported (want %d)", h.Version, handleVersion)
+	}
+	var d handleData
+	if err := json.Unmarshal(h.Data, &d); err != nil {
+		return handleData{}, &wes.Error{Code: wes.EINVALID, Message: "the local executor handle is not valid JSON", Err: err}
+	}
+	if d.StateDir == "" || d.ShimPID <= 0 {
+		return handleData{}, wes.Errorf(wes.EINVALID, "the local executor handle lacks its state directory or supervisor pid")
+	}
+	return d, nil
+}

@@ -1,0 +1,236 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// startTimeout bounds how long Submit waits for the shim to start the job.
+const startTimeout = 30 * time.Second
+
+// pollInterval is how often the executor re-checks files while it waits.
+const pollInterval = 20 * time.Millisecond
+
+// validID keeps job ids usable as one path component of the state directory.
+var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func validateJob(job *wes.Job) error {
+	if job == nil {
+		return wes.Errorf(wes.EINVALID, "job is missing")
+	}
+	if !validID.MatchString(job.ID) {
+		return wes.Errorf(wes.EINVALID, "job id %q is invalid: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", job.ID)
+	}
+	if len(job.Argv) == 0 || job.Argv[0] == "" {
+		return wes.Errorf(wes.EINVALID, "job argv is empty: the job needs a command to run")
+	}
+	for i, a := range job.Argv {
+		if strings.IndexByte(a, 0) >= 0 {
+			return wes.Errorf(wes.EINVALID, "job argv[%d] contains a NUL byte", i)
+		}
+	}
+	for k, v := range job.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0 {
+			return wes.Errorf(wes.EINVALID, "job env has an invalid variable %q: names must be non-empty without '=' or NUL", k)
+		}
+	}
+	if job.WorkDir == "" || !filepath.IsAbs(job.WorkDir) {
+		return wes.Errorf(wes.EINVALID, "job work_dir must be an absolute path")
+	}
+	if fi, err := os.Stat(job.WorkDir); err != nil || !fi.IsDir() {
+		return wes.Errorf(wes.EINVALID, "job work_dir does not exist or is not a directory")
+	}
+	if !filepath.IsAbs(job.Stdout) || !filepath.IsAbs(job.Stderr) {
+		return wes.Errorf(wes.EINVALID, "job stdout and stderr must be absolute file paths")
+	}
+	r := job.Resources
+	if r.CPUs < 0 || r.MemoryMB < 0 || r.TimeLimit < 0 {
+		return wes.Errorf(wes.EINVALID, "job resources must not be negative (cpus %d, memory_mb %d, time_limit %s)", r.CPUs, r.MemoryMB, r.TimeLimit)
+	}
+	return nil
+}
+
+// Submit starts job under a detached shim, or returns the handle of the job already
+// started for job.ID. Concurrent Submits of one id (from any process on this machine)
+// start it once: they are serialised by a lock file, and a second lock held by the shim
+// for its whole life shows whether a shim has ever been started.
+func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error) {
+	if err := validateJob(job); err != nil {
+		return wes.Handle{}, err
+	}
+	dir := filepath.Join(e.cfg.StateDir, job.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return wes.Handle{}, wes.Internal(err, "could not prepare the job's state directory")
+	}
+	unlock, err := lockFile(ctx, filepath.Join(dir, fileSubmitLock))
+	if err != nil {
+		return wes.Handle{}, err
+	}
+	defer unlock()
+
+	var h handleData
+	if ok, err := readJSON(filepath.Join(dir, fileHandle), &h); err != nil {
+		return wes.Handle{}, wes.Internal(err, "could not read the job's handle")
+	} else if ok {
+		return encodeHandle(h)
+	}
+	if exists(filepath.Join(dir, fileShim)) {
+		return e.adopt(ctx, dir) // an earlier Submit died after starting the shim
+	}
+	rl, err := os.OpenFile(filepath.Join(dir, fileRunLock), os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return wes.Handle{}, wes.Internal(err, "could not open the job's run lock")
+	}
+	defer rl.Close()
+	err = unix.Flock(int(rl.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		// A shim from an earlier, interrupted Submit holds it and is starting up.
+		rl.Close()
+		return e.adopt(ctx, dir)
+	}
+	if err != nil {
+		return wes.Handle{}, wes.Internal(err, "could not lock the job's run lock")
+	}
+	if exists(filepath.Join(dir, fileShim)) { // a shim started and ended since the check above
+		return e.adopt(ctx, dir)
+	}
+	// No shim has ever run for this id, and none can start while we hold the run lock.
+	sp := spec{Job: *job, Shim: e.cfg.ShimCommand, Grace: e.cfg.Grace, Path: e.cfg.JobPath}
+	if err := writeJSONAtomic(filepath.Join(dir, fileSpec), sp); err != nil {
+		return wes.Handle{}, wes.Internal(err, "could not write the job's spec")
+	}
+	err = e.launch(dir, rl)
+	rl.Close() // the shim holds the lock now (or nobody does, if the launch failed)
+	if err != nil {
+		return wes.Handle{}, err
+	}
+	e.log.Info("job submitted", "job_id", job.ID)
+	return e.adopt(ctx, dir)
+}
+
+// launch runs the shim's first stage, which starts the shim proper in its own session and
+// exits at once. The double start makes the shim a child of init rather than of the
+// worker, so the worker neither has to reap it nor takes it down when it dies. The run
+// lock is passed down as fd 3 and stays held by the shim.
+func (e *Executor) launch(dir string, runLock *os.File) error {
+	args := append(append([]string{}, e.cfg.ShimCommand[1:]...), "launch", dir)
+	cmd := exec.Command(e.cfg.ShimCommand[0], args...)
+	cmd.Env = e.cfg.ShimEnv
+	cmd.Dir = dir // never pin the worker's working directory
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.ExtraFiles = []*os.File{runLock}
+	// Own process group: a signal to the worker's group must not stop the launch midway.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Run(); err != nil {
+		return wes.Internal(fmt.Errorf("shim launch: %w: %s", err, bytes.TrimSpace(stderr.Bytes())),
+			"could not start the job's supervisor process")
+	}
+	return nil
+}
+
+// adopt waits until the shim of dir has started the job (or ended), then returns and
+// records its handle.
+func (e *Executor) adopt(parent context.Context, dir string) (h wes.Handle, err error) {
+	ctx, cancel := context.WithTimeout(parent, startTimeout)
+	defer cancel()
+	defer func() {
+		if err != nil && parent.Err() != nil {
+			// The caller gave up, not the shim: a later Submit attaches to the job.
+			err = &wes.Error{Code: wes.EUNAVAILABLE, Message: "submission interrupted while the job was starting; submit again", Err: err}
+		}
+	}()
+	var sh shimRecord
+	for {
+		ok, err := readJSON(filepath.Join(dir, fileShim), &sh)
+		if err != nil {
+			return wes.Handle{}, wes.Internal(err, "could not read the job's supervisor record")
+		}
+		if ok {
+			break
+		}
+		if runLockFree(dir) && !exists(filepath.Join(dir, fileShim)) {
+			// Nobody holds the run lock and the shim never said hello: it died early.
+			log, _ := os.ReadFile(filepath.Join(dir, fileShimLog))
+			return wes.Handle{}, wes.Internal(fmt.Errorf("shim exited early: %s", bytes.TrimSpace(log)),
+				"the job's supervisor process exited before it started the job")
+		}
+		if err := sleepCtx(ctx, pollInterval); err != nil {
+			return wes.Handle{}, wes.Internal(err, "the job's supervisor process did not start")
+		}
+	}
+	d := handleData{StateDir: dir, BootID: sh.BootID, ShimPID: sh.PID, ShimStart: sh.Start}
+	for !exists(filepath.Join(dir, fileStarted)) && !exists(filepath.Join(dir, fileExit)) && alive(sh.PID, sh.Start) {
+		if err := sleepCtx(ctx, pollInterval); err != nil {
+			return wes.Handle{}, wes.Internal(err, "the job's supervisor process did not start the job")
+		}
+	}
+	var st startedRecord
+	if ok, err := readJSON(filepath.Join(dir, fileStarted), &st); err != nil {
+		return wes.Handle{}, wes.Internal(err, "could not read the job's start record")
+	} else if ok {
+		d.PGID, d.JobStart = st.PGID, st.StartTicks
+	}
+	if err := writeJSONAtomic(filepath.Join(dir, fileHandle), d); err != nil {
+		return wes.Handle{}, wes.Internal(err, "could not record the job's handle")
+	}
+	return encodeHandle(d)
+}
+
+// runLockFree reports whether no process holds dir's run lock, i.e. no shim runs.
+// Only called under the submit lock, so the probe cannot race another Submit.
+func runLockFree(dir string) bool {
+	f, err := os.OpenFile(filepath.Join(dir, fileRunLock), os.O_RDWR|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+}
+
+// lockFile takes an exclusive flock on path, polling so that ctx can end the wait. The
+// kernel drops the lock if this process dies, so a crashed Submit never blocks the next.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, wes.Internal(err, "could not open the job's submit lock")
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { _ = f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, wes.Internal(err, "could not lock the job's submit lock")
+		}
+		if err := sleepCtx(ctx, pollInterval); err != nil {
+			f.Close()
+			return nil, &wes.Error{Code: wes.EUNAVAILABLE, Message: "another submission of this job is in progress; try again", Err: err}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,262 @@
+// Package app assembles Enclave from its configuration: the store, the queue, the
+// engines, the executors, the runner, the HTTP API and the worker. cmd/enclave and the
+// end-to-end tests start it the same way, on any address including port 0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/spe4hd/enclave/executors"
+	"github.com/spe4hd/enclave/executors/local"
+	"github.com/spe4hd/enclave/pkg/config"
+	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/engines/cwl"
+	"github.com/spe4hd/enclave/pkg/engines/nextflow"
+	"github.com/spe4hd/enclave/pkg/engines/snakemake"
+	"github.com/spe4hd/enclave/pkg/httpapi"
+	"github.com/spe4hd/enclave/pkg/queue"
+	"github.com/spe4hd/enclave/pkg/runner"
+	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
+)
+
+// Version is Enclave's version, set at link time (-X).
+var Version = "dev"
+
+// Roles selects what one process runs.
+type Roles struct {
+	API    bool // the WES HTTP API
+	Worker bool // the queue worker and the reconciler
+}
+
+// App is a running Enclave process.
+type App struct {
+	cfg   config.Config
+	roles Roles
+	log   *slog.Logger
+
+	mini     *miniredis.Miniredis // the embedded store, when no Redis is configured
+	rdb      *redis.Client
+	store    *redisstore.Store
+	dispatch *queue.Client
+	engines  *engines.Registry
+	execs    *executors.Registry
+	runner   *runner.Runner
+	worker   *queue.Worker
+
+	listener net.Listener
+	srv      *http.Server
+}
+
+// New builds every part the roles need and opens the listener (so Addr is known), but
+// starts nothing that runs work: Run does.
+func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) (a *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Embedded() && roles.API && !roles.Worker {
+		return nil, errors.New("worker.in_process: the embedded store (no redis.addr) needs the worker in the server process")
+	}
+	a = &App{cfg: cfg, roles: roles, log: log}
+	defer func() {
+		if err != nil {
+			a.closeBackends()
+		}
+	}()
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	a.cfg.DataDir = dataDir
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+
+	ropt := &redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB}
+	if cfg.Embedded() {
+		a.mini = miniredis.NewMiniRedis()
+		if err := a.mini.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("embedded store: %w", err)
+		}
+		ropt = &redis.Options{Addr: a.mini.Addr()}
+		log.Warn("no redis.addr configured: runs are kept in an in-process store and are lost when the server stops")
+	}
+	a.rdb = redis.NewClient(ropt)
+	if err := a.rdb.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis at %s: %w", ropt.Addr, err)
+	}
+	asynqOpt := asynq.RedisClientOpt{Addr: ropt.Addr, Username: ropt.Username, Password: ropt.Password, DB: ropt.DB}
+
+	a.store = redisstore.New(a.rdb, redisstore.Options{Prefix: cfg.Redis.KeyPrefix})
+	a.dispatch = queue.NewClient(asynqOpt, cfg.Redis.Queue)
+	a.engines = newEngines(cfg, log)
+	a.engines.Discover(ctx, log)
+
+	if roles.Worker {
+		if err := a.buildWorker(asynqOpt); err != nil {
+			return nil, err
+		}
+	}
+	if roles.API {
+		if err := a.buildAPI(); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func newEngines(cfg config.Config, log *slog.Logger) *engines.Registry {
+	e := cfg.Engines
+	return engines.NewRegistry(
+		snakemake.New(snakemake.Config{Binary: e.Snakemake.Binary, Versions: e.Snakemake.Versions, DefaultCores: e.Snakemake.DefaultCores}, log),
+		cwl.New(cwl.Config{Binary: e.Cwltool.Binary, Versions: e.Cwltool.Versions, Containers: e.Cwltool.UseContainers}, log),
+		nextflow.New(nextflow.Config{Binary: e.Nextflow.Binary, Versions: e.Nextflow.Versions}, log),
+	)
+}
+
+// newExecutors builds the configured executors; the one registry of built-in names is
+// executors.Builtin.
+func newExecutors(cfg config.Config, log *slog.Logger) (*executors.Registry, error) {
+	stateDir, err := filepath.Abs(cfg.LocalStateDir())
+	if err != nil {
+		return nil, err
+	}
+	lcfg, err := local.SelfShim(local.Config{StateDir: stateDir, Grace: cfg.Executor.Local.Grace, Logger: log.With("executor", "local")})
+	if err != nil {
+		return nil, err
+	}
+	l, err := local.New(lcfg)
+	if err != nil {
+		return nil, fmt.Errorf("executor.local: %w", err)
+	}
+	return executors.NewRegistry(l), nil
+}
+
+func (a *App) buildWorker(opt asynq.RedisConnOpt) error {
+	execs, err := newExecutors(a.cfg, a.log)
+	if err != nil {
+		return err
+	}
+	a.execs = execs
+	w := a.cfg.Worker
+	a.runner, err = runner.New(runner.Config{
+		DataDir: a.cfg.DataDir, MaxStartAttempts: w.MaxStartAttempts, ReconcileInterval: w.ReconcileInterval,
+		Logger: a.log,
+	}, a.store, a.dispatch, execs, a.engines)
+	if err != nil {
+		return err
+	}
+	a.worker = queue.NewWorker(opt, queue.WorkerConfig{
+		Queue: a.cfg.Redis.Queue, Concurrency: w.Concurrency, TaskCheckInterval: w.TaskCheckInterval,
+		TaskTimeout: w.StepTimeout, Logger: a.log.With("component", "worker"),
+	}, a.runner)
+	return nil
+}
+
+func (a *App) buildAPI() error {
+	s, si := a.cfg.Server, a.cfg.ServiceInfo
+	h, err := httpapi.New(httpapi.Config{
+		DataDir: a.cfg.DataDir, PublicURL: s.PublicURL,
+		DefaultPageSize: s.DefaultPageSize, MaxPageSize: s.MaxPageSize, MaxParts: s.MaxParts,
+		MaxAttachmentBytes: int64(s.MaxAttachmentBytes), MaxRequestBytes: int64(s.MaxRequestBytes),
+		ServiceInfo: httpapi.ServiceInfo{
+			ID: si.ID, Name: si.Name, Description: si.Description,
+			OrganizationName: si.Organization.Name, OrganizationURL: si.Organization.URL,
+			ContactURL: si.ContactURL, DocumentationURL: si.DocumentationURL, Environment: si.Environment,
+			Version: Version, AuthInstructionsURL: si.AuthInstructionsURL,
+		},
+		DefaultExecutor: a.cfg.Executor.Default, AuthMode: a.cfg.Auth.Mode,
+	}, httpapi.Deps{Store: a.store, Dispatcher: a.dispatch, Engines: a.engines, Logger: a.log.With("component", "api")})
+	if err != nil {
+		return err
+	}
+	a.listener, err = net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("server.addr: %w", err)
+	}
+	a.srv = &http.Server{Handler: h, ReadHeaderTimeout: s.ReadHeaderTimeout}
+	return nil
+}
+
+// Addr is the address the API listens on ("" without the API role).
+func (a *App) Addr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Run serves until ctx ends, then shuts down in this order: stop taking HTTP requests
+// (in-flight ones get server.shutdown_timeout), stop the reconciler, let the worker finish
+// or hand back its in-flight steps, then close the queue client and the store. Running
+// jobs are not touched: they belong to the executor and the next worker re-attaches.
+func (a *App) Run(ctx context.Context) error {
+	defer a.closeBackends()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	rctx, stopReconciler := context.WithCancel(context.Background())
+	defer stopReconciler()
+
+	if a.worker != nil {
+		if err := a.worker.Start(); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runner.RunReconciler(rctx) }()
+		a.log.Info("worker started", "queue", a.cfg.Redis.Queue, "concurrency", a.cfg.Worker.Concurrency)
+	}
+	if a.srv != nil {
+		go func() {
+			if err := a.srv.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		a.log.Info("WES API listening", "addr", "http://"+a.Addr()+"/ga4gh/wes/v1")
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	a.log.Info("shutting down")
+	if a.srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
+		if e := a.srv.Shutdown(sctx); e != nil {
+			a.log.Warn("HTTP shutdown", "err", e)
+		}
+		cancel()
+	}
+	stopReconciler()
+	wg.Wait()
+	if a.worker != nil {
+		a.worker.Shutdown()
+	}
+	return err
+}
+
+func (a *App) closeBackends() {
+	if a.dispatch != nil {
+		_ = a.dispatch.Close()
+	}
+	if a.rdb != nil {
+		_ = a.rdb.Close()
+	}
+	if a.listener != nil && a.srv == nil {
+		_ = a.listener.Close()
+	}
+	if a.mini != nil {
+		a.mini.Close()
+	}
+}

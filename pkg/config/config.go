@@ -1,0 +1,293 @@
+// Package config is Enclave's configuration: one YAML file, ENCLAVE_* environment
+// overrides, documented defaults, validation that reports every problem by field path,
+// and a redacted copy that is safe to log.
+//
+// Precedence, lowest first: Default() → the YAML file → the environment → command-line
+// flags (applied by cmd/enclave after Load). Environment variables are named after the key
+// path: "ENCLAVE_" + the path in upper case with "." replaced by "_", so server.addr is
+// ENCLAVE_SERVER_ADDR and redis.password is ENCLAVE_REDIS_PASSWORD. Only known keys are
+// mapped, so the underscores inside key names are never ambiguous; other ENCLAVE_*
+// variables (ENCLAVE_URL, ENCLAVE_TOKEN, ENCLAVE_CONFIG, ...) are left to their users.
+// Lists are comma-separated in the environment.
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Config is the whole configuration of the enclave binary. The yaml tags are the keys of
+// the configuration file. Each field says what it does and its default.
+type Config struct {
+	// Server is the WES API server.
+	Server ServerConfig `yaml:"server"`
+	// Log is the process's own log.
+	Log LogConfig `yaml:"log"`
+	// Redis is where runs and the work queue are kept.
+	Redis RedisConfig `yaml:"redis"`
+	// Worker is the part that runs queued run steps.
+	Worker WorkerConfig `yaml:"worker"`
+	// DataDir holds the runs' work directories and logs inside the zone.
+	// Default "./enclave-data".
+	DataDir string `yaml:"data_dir"`
+	// Executor selects and configures the backends that run workflow engines.
+	Executor ExecutorConfig `yaml:"executor"`
+	// Engines configures the workflow engines.
+	Engines EnginesConfig `yaml:"engines"`
+	// Auth is how API callers are authenticated.
+	Auth AuthConfig `yaml:"auth"`
+	// ServiceInfo is what GET /service-info reports about this deployment.
+	ServiceInfo ServiceInfoConfig `yaml:"service_info"`
+}
+
+// ServerConfig configures the HTTP server of the WES API.
+type ServerConfig struct {
+	// Addr is the host:port to listen on. Default "127.0.0.1:8080" (loopback only).
+	Addr string `yaml:"addr"`
+	// PublicURL is the absolute URL clients reach the server at, used in links the server
+	// returns. Default "" (derived from each request).
+	PublicURL string `yaml:"public_url"`
+	// ReadHeaderTimeout bounds how long a client may take to send request headers.
+	// Default 10s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ShutdownTimeout bounds a graceful shutdown: in-flight requests get this long to end.
+	// Default 20s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MaxRequestBytes limits the size of a request body (all attachments included).
+	// Default 256MiB.
+	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
+	// MaxParts limits the number of parts in a multipart run request. Default 1000.
+	MaxParts int `yaml:"max_parts"`
+	// MaxAttachmentBytes limits the size of each attached file. Default 100MiB.
+	MaxAttachmentBytes ByteSize `yaml:"max_attachment_bytes"`
+	// DefaultPageSize is the page size of the list operations (runs, tasks) when the
+	// client gives none. Default 50.
+	DefaultPageSize int `yaml:"default_page_size"`
+	// MaxPageSize is the largest page_size the list operations accept; larger ones are
+	// refused. Default 500.
+	MaxPageSize int `yaml:"max_page_size"`
+}
+
+// LogConfig configures the process log.
+type LogConfig struct {
+	// Level is the least severe level logged: debug, info, warn or error. Default "info".
+	Level string `yaml:"level"`
+	// Format is "text" (key=value lines) or "json" (one object per line). Default "text".
+	Format string `yaml:"format"`
+}
+
+// RedisConfig names the Redis server that keeps runs and the queue.
+type RedisConfig struct {
+	// Addr is the host:port of Redis. Default "": an embedded in-process store, for a
+	// single server process with an in-process worker (nothing survives a restart).
+	Addr string `yaml:"addr"`
+	// Username is the Redis ACL user. Default "" (the default user).
+	Username string `yaml:"username"`
+	// Password is the Redis password. Secret: redacted in logs. Default "".
+	Password string `yaml:"password"`
+	// DB is the Redis database number. Default 0.
+	DB int `yaml:"db"`
+	// KeyPrefix starts every key Enclave writes, so several deployments can share one
+	// Redis. Default "enclave:".
+	KeyPrefix string `yaml:"key_prefix"`
+	// Queue is the name of the work queue. Default "enclave".
+	Queue string `yaml:"queue"`
+}
+
+// WorkerConfig configures the worker that runs the steps of each run.
+type WorkerConfig struct {
+	// InProcess makes `enclave server` run a worker too. Default true. Must be true with
+	// the embedded store, which no other process can reach.
+	InProcess bool `yaml:"in_process"`
+	// Concurrency is how many run steps one worker handles at once. Default 10.
+	Concurrency int `yaml:"concurrency"`
+	// TaskCheckInterval is how often an idle worker looks for queued steps. Default 20ms.
+	TaskCheckInterval time.Duration `yaml:"task_check_interval"`
+	// ReconcileInterval is how often running jobs are asked for their state. Default 1s.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	// StepTimeout bounds one run step (start, finalize, cancel), never a whole workflow.
+	// Default 2m.
+	StepTimeout time.Duration `yaml:"step_timeout"`
+	// MaxStartAttempts is how often starting a run is tried before it becomes
+	// SYSTEM_ERROR. Default 5.
+	MaxStartAttempts int `yaml:"max_start_attempts"`
+}
+
+// ExecutorConfig selects the executor and configures each one.
+type ExecutorConfig struct {
+	// Default is the executor runs use. Default "local".
+	Default string `yaml:"default"`
+	// Local configures the local executor (processes on this machine).
+	Local LocalExecutorConfig `yaml:"local"`
+}
+
+// LocalExecutorConfig configures the local executor.
+type LocalExecutorConfig struct {
+	// StateDir keeps the executor's job records. Default "": <data_dir>/executor/local.
+	StateDir string `yaml:"state_dir"`
+	// Grace is how long a cancelled job gets after SIGTERM before SIGKILL. Default 10s.
+	Grace time.Duration `yaml:"grace"`
+}
+
+// EnginesConfig configures each workflow engine.
+type EnginesConfig struct {
+	// Snakemake runs workflow_type SMK.
+	Snakemake SnakemakeConfig `yaml:"snakemake"`
+	// Cwltool runs workflow_type CWL.
+	Cwltool CwltoolConfig `yaml:"cwltool"`
+	// Nextflow runs workflow_type NFL.
+	Nextflow NextflowConfig `yaml:"nextflow"`
+}
+
+// SnakemakeConfig configures the Snakemake engine.
+type SnakemakeConfig struct {
+	// Binary is the snakemake program, a name looked up on PATH or a path. Default "snakemake".
+	Binary string `yaml:"binary"`
+	// Versions lists the engine versions offered. Default [] (asked from the binary).
+	Versions []string `yaml:"versions"`
+	// DefaultCores is --cores when a run does not set it. Default 1.
+	DefaultCores int `yaml:"default_cores"`
+}
+
+// CwltoolConfig configures the cwltool engine.
+type CwltoolConfig struct {
+	// Binary is the cwltool program, a name looked up on PATH or a path. Default "cwltool".
+	Binary string `yaml:"binary"`
+	// Versions lists the engine versions offered. Default [] (asked from the binary).
+	Versions []string `yaml:"versions"`
+	// UseContainers lets cwltool run DockerRequirement steps in containers; false passes
+	// --no-container. Default false.
+	UseContainers bool `yaml:"use_containers"`
+}
+
+// NextflowConfig configures the Nextflow engine.
+type NextflowConfig struct {
+	// Binary is the nextflow program, a name looked up on PATH or a path. Default "nextflow".
+	Binary string `yaml:"binary"`
+	// Versions lists the engine versions offered. Default ["24.10.0"].
+	Versions []string `yaml:"versions"`
+}
+
+// AuthConfig configures authentication of API callers.
+type AuthConfig struct {
+	// Mode is "none": every caller is the anonymous admin (the embedded default; the
+	// server warns loudly). Default "none".
+	Mode string `yaml:"mode"`
+}
+
+// ServiceInfoConfig is reported by GET /service-info (GA4GH service-info fields).
+type ServiceInfoConfig struct {
+	// ID is the service's reverse-domain id. Default "org.spe4hd.enclave".
+	ID string `yaml:"id"`
+	// Name is the service's display name. Default "Enclave".
+	Name string `yaml:"name"`
+	// Description says what this deployment is for. Default: a one-line description of Enclave.
+	Description string `yaml:"description"`
+	// Organization runs this deployment.
+	Organization OrganizationConfig `yaml:"organization"`
+	// ContactURL is a mailto: or https: URL for help. Default "".
+	ContactURL string `yaml:"contact_url"`
+	// DocumentationURL points at the user documentation. Default: the project's page.
+	DocumentationURL string `yaml:"documentation_url"`
+	// Environment is the deployment's stage, e.g. dev, test or prod. Default "dev".
+	Environment string `yaml:"environment"`
+	// AuthInstructionsURL tells users how to get a token. Default "".
+	AuthInstructionsURL string `yaml:"auth_instructions_url"`
+}
+
+// OrganizationConfig is the organization in service-info.
+type OrganizationConfig struct {
+	// Name of the organization. Default "SPE4HD".
+	Name string `yaml:"name"`
+	// URL of the organization. Default "https://github.com/spe4hd".
+	URL string `yaml:"url"`
+}
+
+// ByteSize is a number of bytes. In the file and the environment it is a plain number or
+// a number with a unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB
+// (powers of 1024), e.g. "256MiB".
+type ByteSize int64
+
+// Default returns the configuration used when nothing is configured: the embedded store,
+// an in-process worker, the local executor, loopback only, auth off.
+func Default() Config {
+	return Config{
+		Server: ServerConfig{
+			Addr:               "127.0.0.1:8080",
+			ReadHeaderTimeout:  10 * time.Second,
+			ShutdownTimeout:    20 * time.Second,
+			MaxRequestBytes:    256 << 20,
+			MaxParts:           1000,
+			MaxAttachmentBytes: 100 << 20,
+			DefaultPageSize:    50,
+			MaxPageSize:        500,
+		},
+		Log:   LogConfig{Level: "info", Format: "text"},
+		Redis: RedisConfig{KeyPrefix: "enclave:", Queue: "enclave"},
+		Worker: WorkerConfig{
+			InProcess:         true,
+			Concurrency:       10,
+			TaskCheckInterval: 20 * time.Millisecond,
+			ReconcileInterval: time.Second,
+			StepTimeout:       2 * time.Minute,
+			MaxStartAttempts:  5,
+		},
+		DataDir: "./enclave-data",
+		Executor: ExecutorConfig{
+			Default: "local",
+			Local:   LocalExecutorConfig{Grace: 10 * time.Second},
+		},
+		Engines: EnginesConfig{
+			Snakemake: SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},
+			Cwltool:   CwltoolConfig{Binary: "cwltool", Versions: []string{}},
+			Nextflow:  NextflowConfig{Binary: "nextflow", Versions: []string{"24.10.0"}},
+		},
+		Auth: AuthConfig{Mode: "none"},
+		ServiceInfo: ServiceInfoConfig{
+			ID:               "org.spe4hd.enclave",
+			Name:             "Enclave",
+			Description:      "GA4GH WES 1.1.0 server for secure processing environments for health data",
+			Organization:     OrganizationConfig{Name: "SPE4HD", URL: "https://github.com/spe4hd"},
+			DocumentationURL: "https://github.com/spe4hd/enclave",
+			Environment:      "dev",
+		},
+	}
+}
+
+// Embedded reports whether no Redis address is configured, so the server keeps runs and
+// the queue in an in-process store.
+func (c Config) Embedded() bool { return c.Redis.Addr == "" }
+
+// LocalStateDir is executor.local.state_dir, or <data_dir>/executor/local when unset.
+func (c Config) LocalStateDir() string {
+	if c.Executor.Local.StateDir != "" {
+		return c.Executor.Local.StateDir
+	}
+	return filepath.Join(c.DataDir, "executor", "local")
+}
+
+// RedactedValue replaces secrets in Config.Redacted.
+const RedactedValue = "REDACTED"
+
+// Redacted returns a copy of c with every secret that is set replaced by "REDACTED", for
+// logging and for printing the effective configuration.
+func (c Config) Redacted() Config {
+	out := c.clone()
+	for _, f := range out.fields() {
+		if s, ok := f.ptr.(*string); ok && f.secret && *s != "" {
+			*s = RedactedValue
+		}
+	}
+	return out
+}
+
+// clone returns a deep copy: lists are the only memory a plain copy would share.
+func (c Config) clone() Config {
+	out := c
+	for _, f := range out.fields() {
+		if l, ok := f.ptr.(*[]string); ok && *l != nil {
+			*l = append([]string{}, *l...)
+		}
+	}
+	return out
+}

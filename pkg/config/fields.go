@@ -1,0 +1,129 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// field is one key of the configuration file. The table below is the single list of
+// keys: loading, environment names, secrets, Set and Reference all walk it, and a test
+// checks that it names every leaf of Config exactly once, in struct order.
+type field struct {
+	path   string // dotted key path, e.g. "server.addr"
+	ptr    any    // *string, *int, *bool, *time.Duration, *ByteSize or *[]string; nil for a section
+	help   string // what the key does, for Reference
+	secret bool   // replaced by RedactedValue in Redacted
+}
+
+// section reports whether f is a mapping of keys rather than a value.
+func (f field) section() bool { return f.ptr == nil }
+
+// fields lists every key of c, with pointers into c, in file order.
+func (c *Config) fields() []field {
+	return []field{
+		{path: "server", help: "The WES API server."},
+		{"server.addr", &c.Server.Addr, "host:port to listen on. The default listens on loopback only.", false},
+		{"server.public_url", &c.Server.PublicURL, `Absolute URL clients reach the server at, used in links the server returns; "" derives it from each request.`, false},
+		{"server.read_header_timeout", &c.Server.ReadHeaderTimeout, "How long a client may take to send the request headers.", false},
+		{"server.shutdown_timeout", &c.Server.ShutdownTimeout, "How long in-flight requests get to end on shutdown.", false},
+		{"server.max_request_bytes", &c.Server.MaxRequestBytes, "Largest request body, all attachments included (e.g. 256MiB).", false},
+		{"server.max_parts", &c.Server.MaxParts, "Most parts in one multipart run request.", false},
+		{"server.max_attachment_bytes", &c.Server.MaxAttachmentBytes, "Largest single attached file.", false},
+		{"server.default_page_size", &c.Server.DefaultPageSize, "Page size of the list operations when the client gives none.", false},
+		{"server.max_page_size", &c.Server.MaxPageSize, "Largest page_size the list operations accept; larger ones are refused.", false},
+
+		{path: "log", help: "The process's own log."},
+		{"log.level", &c.Log.Level, "Least severe level logged: debug, info, warn or error.", false},
+		{"log.format", &c.Log.Format, "text (key=value lines) or json (one object per line).", false},
+
+		{path: "redis", help: "Where runs and the work queue are kept."},
+		{"redis.addr", &c.Redis.Addr, `host:port of Redis. "" runs an embedded in-process store: one server process, nothing survives a restart.`, false},
+		{"redis.username", &c.Redis.Username, `Redis ACL user; "" is the default user.`, false},
+		{"redis.password", &c.Redis.Password, "Redis password. Secret: redacted in logs; prefer the environment variable.", true},
+		{"redis.db", &c.Redis.DB, "Redis database number.", false},
+		{"redis.key_prefix", &c.Redis.KeyPrefix, "Prefix of every key Enclave writes, so deployments can share one Redis.", false},
+		{"redis.queue", &c.Redis.Queue, "Name of the work queue.", false},
+
+		{path: "worker", help: "The worker that runs the steps of each run."},
+		{"worker.in_process", &c.Worker.InProcess, "`enclave server` runs a worker too. Must be true with the embedded store.", false},
+		{"worker.concurrency", &c.Worker.Concurrency, "Run steps one worker handles at once.", false},
+		{"worker.task_check_interval", &c.Worker.TaskCheckInterval, "How often an idle worker looks for queued steps.", false},
+		{"worker.reconcile_interval", &c.Worker.ReconcileInterval, "How often running jobs are asked for their state.", false},
+		{"worker.step_timeout", &c.Worker.StepTimeout, "Longest one run step (start, finalize, cancel) may take; never a whole workflow.", false},
+		{"worker.max_start_attempts", &c.Worker.MaxStartAttempts, "Attempts to start a run before it becomes SYSTEM_ERROR.", false},
+
+		{"data_dir", &c.DataDir, "Directory of the runs' work directories and logs, inside the zone.", false},
+
+		{path: "executor", help: "The backends that run workflow engines."},
+		{"executor.default", &c.Executor.Default, "Executor that runs use.", false},
+		{path: "executor.local", help: "The local executor: processes on this machine."},
+		{"executor.local.state_dir", &c.Executor.Local.StateDir, `Where the executor keeps job records; "" is <data_dir>/executor/local.`, false},
+		{"executor.local.grace", &c.Executor.Local.Grace, "Time a cancelled job gets between SIGTERM and SIGKILL.", false},
+
+		{path: "engines", help: "The workflow engines."},
+		{path: "engines.snakemake", help: "Snakemake, workflow_type SMK."},
+		{"engines.snakemake.binary", &c.Engines.Snakemake.Binary, "Program name (looked up on PATH) or path.", false},
+		{"engines.snakemake.versions", &c.Engines.Snakemake.Versions, "Engine versions offered; [] asks the binary.", false},
+		{"engines.snakemake.default_cores", &c.Engines.Snakemake.DefaultCores, "--cores when a run does not set it.", false},
+		{path: "engines.cwltool", help: "cwltool, workflow_type CWL."},
+		{"engines.cwltool.binary", &c.Engines.Cwltool.Binary, "Program name (looked up on PATH) or path.", false},
+		{"engines.cwltool.versions", &c.Engines.Cwltool.Versions, "Engine versions offered; [] asks the binary.", false},
+		{"engines.cwltool.use_containers", &c.Engines.Cwltool.UseContainers, "Run DockerRequirement steps in containers; false passes --no-container.", false},
+		{path: "engines.nextflow", help: "Nextflow, workflow_type NFL."},
+		{"engines.nextflow.binary", &c.Engines.Nextflow.Binary, "Program name (looked up on PATH) or path.", false},
+		{"engines.nextflow.versions", &c.Engines.Nextflow.Versions, "Engine versions offered.", false},
+
+		{path: "auth", help: "How API callers are authenticated."},
+		{"auth.mode", &c.Auth.Mode, "none: every caller is the anonymous admin (the server warns loudly).", false},
+
+		{path: "service_info", help: "What GET /service-info reports about this deployment."},
+		{"service_info.id", &c.ServiceInfo.ID, "Reverse-domain id of the service.", false},
+		{"service_info.name", &c.ServiceInfo.Name, "Display name.", false},
+		{"service_info.description", &c.ServiceInfo.Description, "What this deployment is for.", false},
+		{path: "service_info.organization", help: "The organization that runs this deployment."},
+		{"service_info.organization.name", &c.ServiceInfo.Organization.Name, "Organization name.", false},
+		{"service_info.organization.url", &c.ServiceInfo.Organization.URL, "Organization URL.", false},
+		{"service_info.contact_url", &c.ServiceInfo.ContactURL, "mailto: or https: URL for help.", false},
+		{"service_info.documentation_url", &c.ServiceInfo.DocumentationURL, "User documentation URL.", false},
+		{"service_info.environment", &c.ServiceInfo.Environment, "Deployment stage, e.g. dev, test or prod.", false},
+		{"service_info.auth_instructions_url", &c.ServiceInfo.AuthInstructionsURL, "Where users learn how to get a token.", false},
+	}
+}
+
+// EnvName returns the environment variable that sets the key path, e.g.
+// "server.addr" → "ENCLAVE_SERVER_ADDR".
+func EnvName(path string) string {
+	return "ENCLAVE_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
+}
+
+// Keys lists every key path of the configuration file (values only, not sections), in
+// file order.
+func Keys() []string {
+	var c Config
+	var keys []string
+	for _, f := range c.fields() {
+		if !f.section() {
+			keys = append(keys, f.path)
+		}
+	}
+	return keys
+}
+
+// kindName names the type a field wants, for error messages.
+func kindName(ptr any) string {
+	switch ptr.(type) {
+	case *string:
+		return "a string"
+	case *int:
+		return "an integer"
+	case *bool:
+		return "true or false"
+	case *time.Duration:
+		return "a duration with a unit, like 10s or 2m"
+	case *ByteSize:
+		return "a size, like 1048576 or 100MiB"
+	case *[]string:
+		return "a list of strings"
+	}
+	return "a mapping of keys"
+}

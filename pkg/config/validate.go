@@ -1,0 +1,192 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Accepted values of the enumerated keys.
+var (
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+	AuthModes  = []string{"none"}
+)
+
+// executorName is the shape of an executor's registry name; the registry itself checks
+// that it exists when the worker starts.
+var executorName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// Validate checks c and returns every problem joined into one error, each a *FieldError
+// naming its key, or nil.
+func (c Config) Validate() error {
+	v := &validator{}
+
+	s := c.Server
+	v.hostPort("server.addr", s.Addr)
+	if s.PublicURL != "" {
+		v.httpURL("server.public_url", s.PublicURL)
+	}
+	v.positiveDuration("server.read_header_timeout", s.ReadHeaderTimeout)
+	v.positiveDuration("server.shutdown_timeout", s.ShutdownTimeout)
+	v.check("server.max_request_bytes", s.MaxRequestBytes > 0, "must be more than 0")
+	v.check("server.max_attachment_bytes", s.MaxAttachmentBytes > 0, "must be more than 0")
+	v.check("server.max_attachment_bytes", s.MaxAttachmentBytes <= 0 || s.MaxRequestBytes <= 0 || s.MaxAttachmentBytes <= s.MaxRequestBytes,
+		fmt.Sprintf("%s is larger than server.max_request_bytes (%s), so it could never be reached", s.MaxAttachmentBytes, s.MaxRequestBytes))
+	v.atLeast("server.max_parts", s.MaxParts, 1)
+	v.atLeast("server.default_page_size", s.DefaultPageSize, 1)
+	v.atLeast("server.max_page_size", s.MaxPageSize, 1)
+	v.check("server.default_page_size", s.DefaultPageSize < 1 || s.MaxPageSize < 1 || s.DefaultPageSize <= s.MaxPageSize,
+		fmt.Sprintf("%d is larger than server.max_page_size (%d)", s.DefaultPageSize, s.MaxPageSize))
+
+	v.oneOf("log.level", c.Log.Level, LogLevels)
+	v.oneOf("log.format", c.Log.Format, LogFormats)
+
+	r := c.Redis
+	if r.Addr != "" {
+		v.hostPort("redis.addr", r.Addr)
+	}
+	v.check("redis.db", r.DB >= 0, "must be 0 or more")
+	v.check("redis.key_prefix", r.KeyPrefix != "", "must not be empty: Enclave's keys need a prefix of their own")
+	v.noSpace("redis.key_prefix", r.KeyPrefix)
+	v.check("redis.queue", r.Queue != "", "must not be empty")
+	v.noSpace("redis.queue", r.Queue)
+
+	w := c.Worker
+	v.check("worker.in_process", w.InProcess || !c.Embedded(),
+		"must be true while redis.addr is empty: no worker process can reach the embedded store; set redis.addr to run separate workers")
+	v.atLeast("worker.concurrency", w.Concurrency, 1)
+	v.positiveDuration("worker.task_check_interval", w.TaskCheckInterval)
+	v.positiveDuration("worker.reconcile_interval", w.ReconcileInterval)
+	v.positiveDuration("worker.step_timeout", w.StepTimeout)
+	v.atLeast("worker.max_start_attempts", w.MaxStartAttempts, 1)
+
+	v.check("data_dir", strings.TrimSpace(c.DataDir) != "", "must not be empty")
+
+	v.check("executor.default", executorName.MatchString(c.Executor.Default),
+		fmt.Sprintf("%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default))
+	v.check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
+
+	e := c.Engines
+	v.binary("engines.snakemake.binary", e.Snakemake.Binary)
+	v.versions("engines.snakemake.versions", e.Snakemake.Versions)
+	v.atLeast("engines.snakemake.default_cores", e.Snakemake.DefaultCores, 1)
+	v.check("engines.snakemake.default_cores", e.Snakemake.DefaultCores <= 64,
+		fmt.Sprintf("%d is too large: the cores engine parameter allows at most 64", e.Snakemake.DefaultCores))
+	v.binary("engines.cwltool.binary", e.Cwltool.Binary)
+	v.versions("engines.cwltool.versions", e.Cwltool.Versions)
+	v.binary("engines.nextflow.binary", e.Nextflow.Binary)
+	v.versions("engines.nextflow.versions", e.Nextflow.Versions)
+
+	v.oneOf("auth.mode", c.Auth.Mode, AuthModes)
+
+	si := c.ServiceInfo
+	v.check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),
+		fmt.Sprintf("%q must be a non-empty reverse-domain id without spaces, e.g. org.example.wes", si.ID))
+	v.check("service_info.name", strings.TrimSpace(si.Name) != "", "must not be empty")
+	v.check("service_info.organization.name", strings.TrimSpace(si.Organization.Name) != "", "must not be empty (service-info requires it)")
+	v.httpURL("service_info.organization.url", si.Organization.URL)
+	if si.ContactURL != "" {
+		v.contactURL("service_info.contact_url", si.ContactURL)
+	}
+	if si.DocumentationURL != "" {
+		v.httpURL("service_info.documentation_url", si.DocumentationURL)
+	}
+	if si.AuthInstructionsURL != "" {
+		v.httpURL("service_info.auth_instructions_url", si.AuthInstructionsURL)
+	}
+	return errors.Join(v.errs...)
+}
+
+// validator collects problems.
+type validator struct{ errs []error }
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) check(path string, ok bool, msg string) {
+	if !ok {
+		v.add(path, "%s", msg)
+	}
+}
+
+func (v *validator) atLeast(path string, n, least int) {
+	if n < least {
+		v.add(path, "%d is too small: must be %d or more", n, least)
+	}
+}
+
+func (v *validator) positiveDuration(path string, d time.Duration) {
+	if d <= 0 {
+		v.add(path, "%s must be more than 0, like 10s", formatDuration(d))
+	}
+}
+
+func (v *validator) oneOf(path, s string, allowed []string) {
+	if !slices.Contains(allowed, s) {
+		v.add(path, "%q is not one of %s", s, strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) noSpace(path, s string) {
+	if strings.ContainsAny(s, " \t\r\n") {
+		v.add(path, "%q must not contain white space", s)
+	}
+}
+
+func (v *validator) hostPort(path, s string) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		v.add(path, "%q is not host:port, like 127.0.0.1:8080", s)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(path, "port %q in %q is not a number from 0 to 65535", port, s)
+	}
+	if strings.ContainsAny(host, " \t/") {
+		v.add(path, "host %q in %q is not a host name or IP address", host, s)
+	}
+}
+
+func (v *validator) httpURL(path, s string) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		v.add(path, "%q is not an absolute http(s) URL, like https://wes.example.org", s)
+	case u.User != nil:
+		v.add(path, "must not carry a user name or password")
+	case u.RawQuery != "" || u.Fragment != "":
+		v.add(path, "must not have a query or fragment")
+	}
+}
+
+func (v *validator) contactURL(path, s string) {
+	if strings.HasPrefix(s, "mailto:") {
+		if len(s) == len("mailto:") || !strings.Contains(s, "@") {
+			v.add(path, "%q is not a mailto: address, like mailto:help@example.org", s)
+		}
+		return
+	}
+	v.httpURL(path, s)
+}
+
+func (v *validator) binary(path, s string) {
+	if strings.TrimSpace(s) == "" {
+		v.add(path, "must name a program on PATH or a path to one")
+	}
+}
+
+func (v *validator) versions(path string, vs []string) {
+	for i, s := range vs {
+		if s == "" || strings.ContainsAny(s, " \t\r\n,") {
+			v.add(fmt.Sprintf("%s[%d]", path, i), "%q is not a version (no spaces or commas)", s)
+		}
+	}
+}

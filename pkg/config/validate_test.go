@@ -1,0 +1,125 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		path   string // the key the error must name
+		want   string // a fragment of its message
+	}{
+		{"addr empty", func(c *Config) { c.Server.Addr = "" }, "server.addr", "host:port"},
+		{"addr without port", func(c *Config) { c.Server.Addr = "localhost" }, "server.addr", "host:port"},
+		{"addr bad port", func(c *Config) { c.Server.Addr = "localhost:http" }, "server.addr", "0 to 65535"},
+		{"addr port too big", func(c *Config) { c.Server.Addr = "localhost:70000" }, "server.addr", "0 to 65535"},
+		{"addr bad host", func(c *Config) { c.Server.Addr = "a/b:80" }, "server.addr", "not a host name"},
+		{"public_url relative", func(c *Config) { c.Server.PublicURL = "/wes" }, "server.public_url", "absolute http(s) URL"},
+		{"public_url ftp", func(c *Config) { c.Server.PublicURL = "ftp://x.org" }, "server.public_url", "absolute http(s) URL"},
+		{"public_url with user", func(c *Config) { c.Server.PublicURL = "https://u:p@x.org" }, "server.public_url", "user name or password"},
+		{"public_url with query", func(c *Config) { c.Server.PublicURL = "https://x.org/?a=1" }, "server.public_url", "query"},
+		{"read_header_timeout zero", func(c *Config) { c.Server.ReadHeaderTimeout = 0 }, "server.read_header_timeout", "more than 0"},
+		{"shutdown_timeout negative", func(c *Config) { c.Server.ShutdownTimeout = -time.Second }, "server.shutdown_timeout", "more than 0"},
+		{"max_request_bytes zero", func(c *Config) { c.Server.MaxRequestBytes = 0 }, "server.max_request_bytes", "more than 0"},
+		{"max_attachment_bytes zero", func(c *Config) { c.Server.MaxAttachmentBytes = 0 }, "server.max_attachment_bytes", "more than 0"},
+		{"attachment over request", func(c *Config) { c.Server.MaxAttachmentBytes = 300 << 20 }, "server.max_attachment_bytes", "larger than server.max_request_bytes"},
+		{"max_parts zero", func(c *Config) { c.Server.MaxParts = 0 }, "server.max_parts", "1 or more"},
+		{"default_page_size zero", func(c *Config) { c.Server.DefaultPageSize = 0 }, "server.default_page_size", "1 or more"},
+		{"max_page_size zero", func(c *Config) { c.Server.MaxPageSize = 0 }, "server.max_page_size", "1 or more"},
+		{"default over max page", func(c *Config) { c.Server.DefaultPageSize = 600 }, "server.default_page_size", "larger than server.max_page_size"},
+		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level", "debug, info, warn, error"},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format", "text, json"},
+		{"redis addr", func(c *Config) { c.Redis.Addr = "redis" }, "redis.addr", "host:port"},
+		{"redis db", func(c *Config) { c.Redis.DB = -1 }, "redis.db", "0 or more"},
+		{"key_prefix empty", func(c *Config) { c.Redis.KeyPrefix = "" }, "redis.key_prefix", "must not be empty"},
+		{"key_prefix space", func(c *Config) { c.Redis.KeyPrefix = "a b" }, "redis.key_prefix", "white space"},
+		{"queue empty", func(c *Config) { c.Redis.Queue = "" }, "redis.queue", "must not be empty"},
+		{"queue space", func(c *Config) { c.Redis.Queue = "q\t" }, "redis.queue", "white space"},
+		{"embedded needs in-process worker", func(c *Config) { c.Worker.InProcess = false }, "worker.in_process", "redis.addr is empty"},
+		{"concurrency", func(c *Config) { c.Worker.Concurrency = 0 }, "worker.concurrency", "1 or more"},
+		{"task_check_interval", func(c *Config) { c.Worker.TaskCheckInterval = 0 }, "worker.task_check_interval", "more than 0"},
+		{"reconcile_interval", func(c *Config) { c.Worker.ReconcileInterval = 0 }, "worker.reconcile_interval", "more than 0"},
+		{"step_timeout", func(c *Config) { c.Worker.StepTimeout = 0 }, "worker.step_timeout", "more than 0"},
+		{"max_start_attempts", func(c *Config) { c.Worker.MaxStartAttempts = 0 }, "worker.max_start_attempts", "1 or more"},
+		{"data_dir", func(c *Config) { c.DataDir = " " }, "data_dir", "must not be empty"},
+		{"executor name", func(c *Config) { c.Executor.Default = "Local Exec" }, "executor.default", "not an executor name"},
+		{"executor empty", func(c *Config) { c.Executor.Default = "" }, "executor.default", "not an executor name"},
+		{"grace negative", func(c *Config) { c.Executor.Local.Grace = -time.Second }, "executor.local.grace", "negative"},
+		{"snakemake binary", func(c *Config) { c.Engines.Snakemake.Binary = "" }, "engines.snakemake.binary", "program"},
+		{"snakemake versions", func(c *Config) { c.Engines.Snakemake.Versions = []string{"8.0", "7 21"} }, "engines.snakemake.versions[1]", "not a version"},
+		{"snakemake cores", func(c *Config) { c.Engines.Snakemake.DefaultCores = 0 }, "engines.snakemake.default_cores", "1 or more"},
+		{"snakemake cores too many", func(c *Config) { c.Engines.Snakemake.DefaultCores = 65 }, "engines.snakemake.default_cores", "at most 64"},
+		{"cwltool binary", func(c *Config) { c.Engines.Cwltool.Binary = "" }, "engines.cwltool.binary", "program"},
+		{"cwltool versions", func(c *Config) { c.Engines.Cwltool.Versions = []string{""} }, "engines.cwltool.versions[0]", "not a version"},
+		{"nextflow binary", func(c *Config) { c.Engines.Nextflow.Binary = " " }, "engines.nextflow.binary", "program"},
+		{"nextflow versions", func(c *Config) { c.Engines.Nextflow.Versions = []string{"a,b"} }, "engines.nextflow.versions[0]", "not a version"},
+		{"auth mode", func(c *Config) { c.Auth.Mode = "magic" }, "auth.mode", "not one of none"},
+		{"service id", func(c *Config) { c.ServiceInfo.ID = "" }, "service_info.id", "reverse-domain"},
+		{"service id space", func(c *Config) { c.ServiceInfo.ID = "org example" }, "service_info.id", "reverse-domain"},
+		{"service name", func(c *Config) { c.ServiceInfo.Name = "" }, "service_info.name", "must not be empty"},
+		{"organization name", func(c *Config) { c.ServiceInfo.Organization.Name = "" }, "service_info.organization.name", "must not be empty"},
+		{"organization url", func(c *Config) { c.ServiceInfo.Organization.URL = "" }, "service_info.organization.url", "absolute http(s) URL"},
+		{"contact mailto", func(c *Config) { c.ServiceInfo.ContactURL = "mailto:" }, "service_info.contact_url", "mailto: address"},
+		{"contact other", func(c *Config) { c.ServiceInfo.ContactURL = "call us" }, "service_info.contact_url", "absolute http(s) URL"},
+		{"documentation url", func(c *Config) { c.ServiceInfo.DocumentationURL = "docs" }, "service_info.documentation_url", "absolute http(s) URL"},
+		{"auth instructions url", func(c *Config) { c.ServiceInfo.AuthInstructionsURL = "x" }, "service_info.auth_instructions_url", "absolute http(s) URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate() = nil, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.path+": ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate() = %q, want %q naming %q", err, tt.want, tt.path)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Errorf("Validate() error is not a *FieldError")
+			}
+		})
+	}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	c := Default()
+	c.Redis.Addr = "redis.internal:6379"
+	c.Worker.InProcess = false // fine once a real Redis is named
+	c.Server.Addr = ":8080"
+	c.Server.PublicURL = "https://wes.example.org/ga4gh"
+	c.ServiceInfo.ContactURL = "mailto:help@example.org"
+	c.Executor.Default = "slurm"
+	c.Executor.Local.Grace = 0
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := Default()
+	c.Server.Addr = "nope"
+	c.Log.Level = "loud"
+	c.Worker.Concurrency = -1
+	err := c.Validate()
+	for _, p := range []string{"server.addr: ", "log.level: ", "worker.concurrency: "} {
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("Validate() = %v, missing %q", err, p)
+		}
+	}
+}
+
+func TestValidateNeverShowsSecrets(t *testing.T) {
+	c := Default()
+	c.Redis.Password = "hunter2"
+	c.Redis.Addr = "bad"
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Validate() = %v", err)
+	}
+}

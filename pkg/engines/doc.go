@@ -1,0 +1,5 @@
+// Package engines names the workflow engines Enclave can run (Snakemake, cwltool,
+// Nextflow; each in its own subpackage), resolves a run request's workflow type, engine
+// and engine version to one of them, and checks workflow_engine_parameters against each
+// engine's typed allow-list.
+package engines

@@ -1,0 +1,111 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/openapi"
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// GetServiceInfo implements GET /service-info. Engines are asked for their versions on
+// every call, so versions discovered after start-up show up without a restart.
+func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequestObject) (api.GetServiceInfoResponseObject, error) {
+	counts, err := s.stateCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	si := s.cfg.ServiceInfo
+	out := api.GetServiceInfo200JSONResponse{
+		Id:                              si.ID,
+		Name:                            si.Name,
+		Type:                            api.ServiceType{Group: "org.ga4gh", Artifact: "wes", Version: "1.1.0"},
+		Description:                     si.Description,
+		Organization:                    api.ServiceOrganization{Name: si.OrganizationName, Url: si.OrganizationURL},
+		ContactUrl:                      si.ContactURL,
+		DocumentationUrl:                si.DocumentationURL,
+		CreatedAt:                       si.CreatedAt.UTC(),
+		UpdatedAt:                       si.UpdatedAt.UTC(),
+		Environment:                     si.Environment,
+		Version:                         si.Version,
+		WorkflowTypeVersions:            map[string]api.WorkflowTypeVersion{},
+		SupportedWesVersions:            []string{"1.1.0"},
+		SupportedFilesystemProtocols:    []string{"file"},
+		WorkflowEngineVersions:          map[string]api.WorkflowEngineVersion{},
+		DefaultWorkflowEngineParameters: []api.DefaultWorkflowEngineParameter{},
+		SystemStateCounts:               counts,
+		AuthInstructionsUrl:             si.AuthInstructionsURL,
+		Tags:                            s.serviceTags(),
+	}
+	seenParam := map[api.DefaultWorkflowEngineParameter]bool{}
+	for _, e := range s.deps.Engines.All() {
+		t := out.WorkflowTypeVersions[e.WorkflowType()]
+		for _, v := range e.TypeVersions() {
+			if !slices.Contains(t.WorkflowTypeVersion, v) {
+				t.WorkflowTypeVersion = append(t.WorkflowTypeVersion, v)
+			}
+		}
+		out.WorkflowTypeVersions[e.WorkflowType()] = t
+		out.WorkflowEngineVersions[e.Name()] = api.WorkflowEngineVersion{WorkflowEngineVersion: slices.Clone(e.Versions())}
+		for _, p := range e.Parameters() {
+			d := api.DefaultWorkflowEngineParameter{Name: p.Name, Type: p.Type, DefaultValue: p.Default}
+			if !seenParam[d] {
+				seenParam[d] = true
+				out.DefaultWorkflowEngineParameters = append(out.DefaultWorkflowEngineParameters, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// stateCounts counts the caller's runs per state (everyone's for those who see all
+// runs), with every WES state present. An anonymous caller of this public endpoint
+// gets zeros.
+func (s *server) stateCounts(ctx context.Context) (map[string]int64, error) {
+	counts := make(map[string]int64, len(wes.AllStates))
+	for _, st := range wes.AllStates {
+		counts[string(st)] = 0
+	}
+	p := wes.PrincipalFromContext(ctx)
+	if p == nil {
+		return counts, nil
+	}
+	got, err := s.deps.Store.StateCounts(ctx, ownerFilter(p))
+	if err != nil {
+		return nil, err
+	}
+	for st, n := range got {
+		if st.Valid() {
+			counts[string(st)] = n
+		}
+	}
+	return counts, nil
+}
+
+// serviceTags are the configured extra tags plus Enclave's own facts, which win.
+func (s *server) serviceTags() map[string]string {
+	tags := map[string]string{}
+	for k, v := range s.cfg.ServiceInfo.Tags {
+		tags[k] = v
+	}
+	tags["auth_mode"] = s.cfg.AuthMode
+	tags["default_executor"] = s.cfg.DefaultExecutor
+	tags["max_page_size"] = strconv.Itoa(s.cfg.MaxPageSize)
+	tags["default_page_size"] = strconv.Itoa(s.cfg.DefaultPageSize)
+	tags["max_request_bytes"] = strconv.FormatInt(s.cfg.MaxRequestBytes, 10)
+	tags["max_attachment_bytes"] = strconv.FormatInt(s.cfg.MaxAttachmentBytes, 10)
+	tags["max_parts"] = strconv.Itoa(s.cfg.MaxParts)
+	tags["remote_workflow_urls"] = "unsupported"
+	return tags
+}
+
+// GetOpenAPIDocument implements GET /openapi.yaml: the document api/ is generated from.
+func (s *server) GetOpenAPIDocument(context.Context, api.GetOpenAPIDocumentRequestObject) (api.GetOpenAPIDocumentResponseObject, error) {
+	return api.GetOpenAPIDocument200ApplicationyamlResponse{
+		Body:          bytes.NewReader(openapi.WES),
+		ContentLength: int64(len(openapi.WES)),
+	}, nil
+}

@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// RunWorkflow implements POST /runs. The body is streamed: attachments go straight into
+// the new run's work directory, which is removed again if anything fails before the run
+// is stored. The run is stored QUEUED and its start step queued; if queueing fails the
+// run stays QUEUED and the reconciler enqueues it later, so the request still succeeds.
+func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObject) (api.RunWorkflowResponseObject, error) {
+	p, err := callerFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := uuid.NewV7()
+	if err != nil {
+		return nil, wes.Internal(err, "could not make a run id")
+	}
+	id := u.String()
+	layout := wes.LayoutFor(s.cfg.DataDir, id)
+	root, err := s.makeWorkDir(layout)
+	if err != nil {
+		return nil, err
+	}
+	stored := false
+	defer func() {
+		root.Close()
+		if !stored {
+			if err := os.RemoveAll(layout.Root); err != nil {
+				s.log.Error("could not remove the directory of a refused run", "run_id", id, "err", err)
+			}
+		}
+	}()
+
+	form, err := s.readRunForm(req.Body, root)
+	if err != nil {
+		return nil, err
+	}
+	rr, err := buildRunRequest(form)
+	if err != nil {
+		return nil, err
+	}
+	eng, ver, err := s.deps.Engines.Resolve(rr.WorkflowType, rr.WorkflowTypeVersion, rr.WorkflowEngine, rr.WorkflowEngineVersion)
+	if err != nil {
+		return nil, err
+	}
+	if err := engines.ValidateParams(eng, ver, rr.WorkflowEngineParameters); err != nil {
+		return nil, err
+	}
+
+	now := time.Now().UTC()
+	run := &wes.Run{
+		ID:        id,
+		Owner:     p.Subject,
+		State:     wes.StateQueued,
+		Request:   *rr,
+		Engine:    eng.Name(),
+		EngineVer: ver,
+		Executor:  s.cfg.DefaultExecutor,
+		WorkDir:   layout.WorkDir(),
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	// The body has been read in full: finish even if the client goes away now, so a run
+	// is never half-created.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
+	defer cancel()
+	if err := s.deps.Store.Create(sctx, run); err != nil {
+		return nil, err
+	}
+	stored = true
+	log := s.log.With("run_id", id)
+	log.Info("run submitted", "owner", p.Subject, "engine", eng.Name(), "engine_version", ver,
+		"attachments", len(form.attachments))
+	if err := s.deps.Dispatcher.Start(sctx, id); err != nil {
+		log.Warn("could not enqueue the start step; the run stays QUEUED for the reconciler", "err", err)
+	}
+	return api.RunWorkflow200JSONResponse{RunId: id}, nil
+}
+
+// makeWorkDir creates the run's directory and work directory (0750) and opens the work
+// directory as an os.Root. The run directory must not exist yet.
+func (s *server) makeWorkDir(l wes.Layout) (*os.Root, error) {
+	if err := os.MkdirAll(filepath.Dir(l.Root), 0o750); err != nil {
+		return nil, wes.Internal(err, "could not create the runs directory")
+	}
+	if err := os.Mkdir(l.Root, 0o750); err != nil {
+		return nil, wes.Internal(err, "could not create the run directory")
+	}
+	if err := os.Mkdir(l.WorkDir(), 0o750); err != nil {
+		_ = os.RemoveAll(l.Root)
+		return nil, wes.Internal(err, "could not create the work directory")
+	}
+	root, err := os.OpenRoot(l.WorkDir())
+	if err != nil {
+		_ = os.RemoveAll(l.Root)
+		return nil, wes.Internal(err, "could not open the work directory")
+	}
+	return root, nil
+}

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// ListTasks implements GET /runs/{run_id}/tasks. Tasks come from the engine, read from
+// the run's work directory, in the engine's order; a page token is an opaque offset.
+func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) (api.ListTasksResponseObject, error) {
+	r, _, err := s.visibleRun(ctx, req.RunId)
+	if err != nil {
+		return nil, err
+	}
+	size, err := s.pageSize(req.Params.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	start, err := decodeTaskToken(req.Params.PageToken)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := s.runTasks(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ListTasks200JSONResponse{TaskLogs: []api.TaskLog{}}
+	if start >= len(tasks) {
+		return out, nil
+	}
+	end := min(start+size, len(tasks))
+	for _, t := range tasks[start:end] {
+		out.TaskLogs = append(out.TaskLogs, taskLog(t))
+	}
+	if end < len(tasks) {
+		out.NextPageToken = encodeTaskToken(end)
+	}
+	return out, nil
+}
+
+// GetTask implements GET /runs/{run_id}/tasks/{task_id}.
+func (s *server) GetTask(ctx context.Context, req api.GetTaskRequestObject) (api.GetTaskResponseObject, error) {
+	r, _, err := s.visibleRun(ctx, req.RunId)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := s.runTasks(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		if t.ID == req.TaskId {
+			return api.GetTask200JSONResponse(taskLog(t)), nil
+		}
+	}
+	return nil, wes.Errorf(wes.ENOTFOUND, "task %q was not found in run %s", truncate(req.TaskId, 64), r.ID)
+}
+
+// runTasks asks the run's engine for its tasks. A run that has no work directory yet, or
+// whose engine is no longer configured, has none to show.
+func (s *server) runTasks(ctx context.Context, r *wes.Run) ([]wes.Task, error) {
+	e, ok := s.deps.Engines.ByName(r.Engine)
+	if !ok {
+		s.log.Warn("run's engine is not configured; listing no tasks", "run_id", r.ID, "engine", r.Engine)
+		return nil, nil
+	}
+	if r.WorkDir == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(r.WorkDir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	tasks, err := e.Tasks(ctx, r.WorkDir)
+	if err != nil {
+		if wes.ErrorCode(err) == wes.EINTERNAL {
+			return nil, wes.Internal(err, "the tasks of run %s could not be read", r.ID)
+		}
+		return nil, err
+	}
+	return tasks, nil
+}
+
+func taskLog(t wes.Task) api.TaskLog {
+	name := t.Name
+	if name == "" {
+		name = t.ID
+	}
+	var exit *int32
+	if t.ExitCode != nil {
+		v := int32(*t.ExitCode)
+		exit = &v
+	}
+	return api.TaskLog{
+		Id:         t.ID,
+		Name:       name,
+		Cmd:        t.Cmd,
+		StartTime:  formatTime(t.StartTime),
+		EndTime:    formatTime(t.EndTime),
+		ExitCode:   exit,
+		SystemLogs: t.SystemLogs,
+		TesUri:     t.TESURI,
+	}
+}
+
+// Task page tokens are "t" + offset, base64url-encoded: opaque to clients, and the
+// prefix lets the format change later without old tokens being misread.
+func encodeTaskToken(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("t" + strconv.Itoa(offset)))
+}
+
+func decodeTaskToken(tok string) (int, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	bad := wes.Errorf(wes.EINVALID, "page_token is not valid; pass the next_page_token of the previous page, or none for the first page")
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, bad
+	}
+	n, ok := strings.CutPrefix(string(raw), "t")
+	if !ok {
+		return 0, bad
+	}
+	off, err := strconv.Atoi(n)
+	if err != nil || off < 0 {
+		return 0, bad
+	}
+	return off, nil
+}

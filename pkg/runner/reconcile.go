@@ -1,0 +1,113 @@
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// RunReconciler calls Reconcile every ReconcileInterval until ctx ends.
+func (r *Runner) RunReconciler(ctx context.Context) {
+	t := time.NewTicker(r.cfg.ReconcileInterval)
+	defer t.Stop()
+	for {
+		if err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("reconcile pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Reconcile makes one pass over all non-terminal runs: it asks the executors for the state
+// of every live job (in one batch per executor where the backend allows), enqueues the
+// finalize step for jobs that ended, and re-enqueues the start or cancel step of runs that
+// have waited longer than StuckAfter (a crash between storing a run and enqueueing its
+// step, or a step that exhausted its retries while the backend was down). Every enqueue is
+// idempotent, so several workers reconciling at once do no harm.
+func (r *Runner) Reconcile(ctx context.Context) error {
+	ids, err := r.store.Active(ctx)
+	if err != nil {
+		return err
+	}
+	live := map[string][]*wes.Run{} // executor name → runs with a job
+	now := r.now()
+	for _, id := range ids {
+		run, err := r.store.Get(ctx, id)
+		if err != nil {
+			if wes.IsCode(err, wes.ENOTFOUND) {
+				continue
+			}
+			return err
+		}
+		stuck := now.Sub(run.UpdatedAt) > r.cfg.StuckAfter
+		switch {
+		case run.State.Terminal():
+		case run.State == wes.StateCanceling || run.CancelRequested:
+			if stuck {
+				r.enqueue(ctx, "cancel", id, r.dispatch.Cancel)
+			}
+		case run.Handle != nil:
+			live[run.Handle.Executor] = append(live[run.Handle.Executor], run)
+		case stuck:
+			r.enqueue(ctx, "start", id, r.dispatch.Start)
+		}
+	}
+	for name, runs := range live {
+		r.poll(ctx, name, runs)
+	}
+	return nil
+}
+
+// poll asks one executor for its jobs' states and enqueues finalize for the ended ones.
+func (r *Runner) poll(ctx context.Context, name string, runs []*wes.Run) {
+	ex, err := r.executors.Get(name)
+	if err != nil {
+		for _, run := range runs {
+			_ = r.fail(ctx, run.ID, wes.StateSystemError, "the executor that ran this job is no longer configured")
+		}
+		return
+	}
+	hs := make([]wes.Handle, len(runs))
+	for i, run := range runs {
+		hs[i] = *run.Handle
+	}
+	var sts []wes.JobStatus
+	if b, ok := ex.(wes.StatusBatcher); ok {
+		sts, err = b.StatusBatch(ctx, hs)
+		if err == nil && len(sts) != len(hs) {
+			err = wes.Errorf(wes.EINTERNAL, "executor %s returned %d statuses for %d jobs", name, len(sts), len(hs))
+		}
+	} else {
+		sts = make([]wes.JobStatus, len(hs))
+		for i, h := range hs {
+			if sts[i], err = ex.Status(ctx, h); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		// Backend unreachable: the runs keep their state; the next pass tries again.
+		r.log.Warn("executor status failed; runs keep their state", "executor", name, "runs", len(runs), "err", err)
+		return
+	}
+	for i, st := range sts {
+		run := runs[i]
+		switch {
+		case st.State.Ended():
+			r.enqueue(ctx, "finalize", run.ID, r.dispatch.Finalize)
+		case run.State != wes.StateRunning && st.State == wes.JobRunning:
+			r.enqueue(ctx, "start", run.ID, r.dispatch.Start) // brings it up to RUNNING
+		}
+	}
+}
+
+func (r *Runner) enqueue(ctx context.Context, step, id string, f func(context.Context, string) error) {
+	if err := f(ctx, id); err != nil {
+		r.log.Warn("enqueue failed", "step", step, "run_id", id, "err", err)
+	}
+}

@@ -1,0 +1,98 @@
+// Package runner carries a run through its lifecycle in short, idempotent steps — start,
+// reconcile, finalize, cancel — so that no worker ever waits for a workflow to finish and a
+// worker killed at any moment loses nothing: the next one re-attaches through the stored
+// Handle. It depends only on pkg/wes.
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// Executors finds an executor by name (executors.Registry satisfies it).
+type Executors interface {
+	Get(name string) (wes.Executor, error)
+}
+
+// Engines finds an engine by name (engines.Registry satisfies it).
+type Engines interface {
+	ByName(name string) (wes.Engine, bool)
+}
+
+// Config tunes the runner.
+type Config struct {
+	// DataDir holds the runs' files (wes.LayoutFor). Required.
+	DataDir string
+	// MaxStartAttempts bounds how often a run's start step may be tried before the run
+	// becomes SYSTEM_ERROR. Default 5.
+	MaxStartAttempts int
+	// ReconcileInterval is how often RunReconciler polls executors. Default 1s.
+	ReconcileInterval time.Duration
+	// StuckAfter is how long a run may sit in QUEUED, INITIALIZING (without a job) or
+	// CANCELING before the reconciler enqueues its step again. Enqueueing is idempotent,
+	// so this only limits churn. Default 10s.
+	StuckAfter time.Duration
+	Logger     *slog.Logger
+	// Now returns the current time (tests). Default time.Now.
+	Now func() time.Time
+}
+
+// Runner implements the lifecycle steps; queue.Handlers calls them.
+type Runner struct {
+	cfg       Config
+	store     wes.RunStore
+	dispatch  wes.Dispatcher
+	executors Executors
+	engines   Engines
+	log       *slog.Logger
+}
+
+// New returns a Runner.
+func New(cfg Config, store wes.RunStore, dispatch wes.Dispatcher, ex Executors, en Engines) (*Runner, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("runner: DataDir is required")
+	}
+	if cfg.MaxStartAttempts <= 0 {
+		cfg.MaxStartAttempts = 5
+	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = time.Second
+	}
+	if cfg.StuckAfter <= 0 {
+		cfg.StuckAfter = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Runner{cfg: cfg, store: store, dispatch: dispatch, executors: ex, engines: en,
+		log: cfg.Logger.With("component", "runner")}, nil
+}
+
+func (r *Runner) now() time.Time { return r.cfg.Now().UTC() }
+
+// fail moves a run to a terminal error state with an Enclave message the owner may read.
+func (r *Runner) fail(ctx context.Context, id string, state wes.State, msg string) error {
+	_, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		if run.State.Terminal() {
+			return nil
+		}
+		if run.CancelRequested {
+			state = wes.StateCanceled
+		}
+		run.State = state
+		run.EndTime = r.now()
+		run.AddSystemLog(msg)
+		return nil
+	})
+	if err == nil {
+		r.log.Info("run failed", "run_id", id, "state", state, "reason", msg)
+	}
+	return err
+}

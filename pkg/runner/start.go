@@ -1,0 +1,139 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// errStop ends an Update without storing anything and without being an error to callers.
+var errStop = errors.New("stop")
+
+// Start prepares a queued run's work directory, submits its job and records the Handle
+// before the run is marked RUNNING. It is safe to call any number of times: a run that
+// already has a Handle is only brought up to RUNNING, and executors' Submit is itself
+// idempotent per run id, so a start step redelivered after a crash between Submit and the
+// store update finds the job it had already started.
+func (r *Runner) Start(ctx context.Context, id string) error {
+	log := r.log.With("run_id", id, "step", "start")
+	var giveUp bool
+	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		switch {
+		case run.State.Terminal():
+			return errStop
+		case run.CancelRequested || run.State == wes.StateCanceling:
+			return errStop
+		case run.Handle != nil:
+			if run.State != wes.StateRunning {
+				run.State = wes.StateRunning
+				return nil
+			}
+			return errStop
+		}
+		run.Attempts++
+		if run.Attempts > r.cfg.MaxStartAttempts {
+			giveUp = true
+			return errStop
+		}
+		run.State = wes.StateInitializing
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		if giveUp {
+			return r.fail(ctx, id, wes.StateSystemError,
+				fmt.Sprintf("the run could not be started after %d attempts", r.cfg.MaxStartAttempts))
+		}
+		return r.afterStop(ctx, id)
+	}
+	if err != nil {
+		return err
+	}
+	if run.Handle != nil { // it only needed its state brought up to RUNNING
+		return nil
+	}
+
+	engine, ok := r.engines.ByName(run.Engine)
+	if !ok {
+		return r.fail(ctx, id, wes.StateSystemError,
+			fmt.Sprintf("workflow engine %q is not available on this worker", run.Engine))
+	}
+	ex, err := r.executors.Get(run.Executor)
+	if err != nil {
+		return r.fail(ctx, id, wes.StateSystemError,
+			fmt.Sprintf("executor %q is not available on this worker", run.Executor))
+	}
+	layout := wes.LayoutFor(r.cfg.DataDir, id)
+	if err := os.MkdirAll(layout.LogDir(), 0o750); err != nil {
+		log.Error("cannot create the run's log directory", "err", err)
+		return wes.Internal(err, "cannot create the run's log directory")
+	}
+	if err := os.MkdirAll(layout.WorkDir(), 0o750); err != nil {
+		log.Error("cannot create the run's work directory", "err", err)
+		return wes.Internal(err, "cannot create the run's work directory")
+	}
+	job, err := engine.Prepare(ctx, wes.PrepareInput{Run: run, WorkDir: layout.WorkDir(), WorkflowPath: run.Request.WorkflowURL})
+	if err != nil {
+		if code := wes.ErrorCode(err); code == wes.EINVALID || code == wes.ENOTFOUND {
+			return r.fail(ctx, id, wes.StateExecutorError, "the workflow could not be prepared: "+wes.ErrorMessage(err))
+		}
+		log.Error("engine prepare failed", "err", err)
+		return err // retried
+	}
+	job.ID = id
+	job.WorkDir = layout.WorkDir()
+	job.Stdout = layout.StdoutPath()
+	job.Stderr = layout.StderrPath()
+
+	h, err := ex.Submit(ctx, job)
+	if err != nil {
+		if wes.ErrorCode(err) == wes.EINVALID {
+			return r.fail(ctx, id, wes.StateSystemError, "the executor refused the job: "+wes.ErrorMessage(err))
+		}
+		log.Warn("submit failed; will retry", "executor", ex.Name(), "err", err)
+		return err // retried by the queue; the handle is not stored, Submit is idempotent
+	}
+
+	// Persist the Handle before anything else; then bring the run to RUNNING unless a
+	// cancel arrived meanwhile, in which case the job must be stopped now.
+	var mustCancel bool
+	_, err = r.store.Update(ctx, id, func(run *wes.Run) error {
+		run.Handle = &h
+		run.Log.Name = engine.Name()
+		run.Log.Cmd = job.Argv
+		mustCancel = run.CancelRequested || run.State == wes.StateCanceling || run.State.Terminal()
+		if !mustCancel {
+			run.State = wes.StateRunning
+			run.StartTime = r.now()
+			run.Log.StartTime = run.StartTime
+		}
+		return nil
+	})
+	if err != nil {
+		return err // retried: Submit will hand back the same job
+	}
+	if mustCancel {
+		log.Info("cancel arrived while starting; stopping the job")
+		if err := ex.Cancel(ctx, h); err != nil {
+			return err
+		}
+		return r.dispatch.Cancel(ctx, id)
+	}
+	log.Info("run started", "executor", ex.Name(), "engine", engine.Name())
+	return nil
+}
+
+// afterStop handles a start step that found nothing to start: a run waiting to be
+// cancelled gets its cancel step (again; it is idempotent).
+func (r *Runner) afterStop(ctx context.Context, id string) error {
+	run, err := r.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !run.State.Terminal() && (run.CancelRequested || run.State == wes.StateCanceling) {
+		return r.dispatch.Cancel(ctx, id)
+	}
+	return nil
+}
