@@ -122,6 +122,10 @@ func (w *waiter) wait(ctx context.Context) (api.RunStatus, error) {
 		default:
 			w.lastErr = ""
 			if terminal(st.State) {
+				if w.tasks >= 0 { // a last count, so the final line is not stale
+					w.taskCheck = time.Time{}
+					w.countTasks(ctx, api.StateRUNNING)
+				}
 				w.report(st.State)
 				return st, nil
 			}

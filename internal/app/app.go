@@ -86,6 +86,7 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 	ropt := &redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB}
 	if cfg.Embedded() {
 		a.mini = miniredis.NewMiniRedis()
+		a.mini.ClockTTL(true) // expire keys by the wall clock, as Redis does (asynq's heartbeats)
 		if err := a.mini.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("embedded store: %w", err)
 		}

@@ -17,6 +17,6 @@ import (
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/spf13/cobra"
 	_ "go.uber.org/goleak"
-	_ "gopkg.in/yaml.v3"
 	_ "golang.org/x/sys/unix"
+	_ "gopkg.in/yaml.v3"
 )
