@@ -1,0 +1,93 @@
+package wes
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// The sealed zone: validated workflows, datasets, released outputs and the audit trail.
+
+// OutputPolicy says which files of a finished run may leave the zone.
+type OutputPolicy struct {
+	// Globs are slash-separated patterns relative to the work directory (doublestar
+	// syntax: results/**/*.csv). A file is released only if a glob matches it.
+	Globs []string `json:"globs" yaml:"globs"`
+	// MaxFileBytes and MaxTotalBytes bound each released file and their sum; MaxFiles
+	// their number. Zero means the deployment's default.
+	MaxFileBytes  int64 `json:"max_file_bytes,omitempty" yaml:"max_file_bytes,omitempty"`
+	MaxTotalBytes int64 `json:"max_total_bytes,omitempty" yaml:"max_total_bytes,omitempty"`
+	MaxFiles      int   `json:"max_files,omitempty" yaml:"max_files,omitempty"`
+}
+
+// Log visibility of a workflow's engine output (which may carry data).
+const (
+	LogsNone  = "none"  // nobody reads engine stdout/stderr through the API
+	LogsAdmin = "admin" // admins and data controllers only (default)
+	LogsOwner = "owner" // the run's owner too
+)
+
+// Egress modes.
+const (
+	EgressAuto   = "auto"   // allow-listed outputs are released when the run ends
+	EgressReview = "review" // they wait in quarantine until a data controller approves
+)
+
+// Output is one file a run released (or holds for review).
+type Output struct {
+	Path        string    `json:"path"`              // relative to the work dir, slash-separated
+	Size        int64     `json:"size"`              //
+	SHA256      string    `json:"sha256"`            // hex
+	ContentType string    `json:"content_type"`      //
+	Key         string    `json:"key"`               // object key in the ResultStore (never shown as a zone path)
+	Status      string    `json:"status"`            // "released", "pending" or "rejected"
+	Released    time.Time `json:"released,omitzero"` //
+}
+
+// Output statuses.
+const (
+	OutputReleased = "released"
+	OutputPending  = "pending"
+	OutputRejected = "rejected"
+)
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Key         string
+	Size        int64
+	SHA256      string
+	ContentType string
+}
+
+// ResultStore keeps released outputs outside the zone (MinIO/S3, or a local directory
+// for the embedded default).
+type ResultStore interface {
+	// Put stores size bytes from r under key, recording contentType and the sha256 it
+	// computes while copying. EUNAVAILABLE when the backend cannot be reached.
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (ObjectInfo, error)
+	// Get opens an object. ENOTFOUND if there is none.
+	Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
+	// URL returns a short-lived URL to download key directly, or "" when the store has no
+	// such URLs (then clients use the API's download route).
+	URL(ctx context.Context, key string, ttl time.Duration) (string, error)
+	// DeletePrefix removes every object whose key starts with prefix.
+	DeletePrefix(ctx context.Context, prefix string) error
+}
+
+// AuditEvent is one entry of the append-only audit trail.
+type AuditEvent struct {
+	Time     time.Time         `json:"time"`
+	Actor    string            `json:"actor"`              // Principal.Subject, or "system"
+	Action   string            `json:"action"`             // e.g. run.submit, run.refuse, run.state, egress.release, egress.refuse, output.download
+	Outcome  string            `json:"outcome"`            // "ok", "refused", "error"
+	RunID    string            `json:"run_id,omitempty"`   //
+	Workflow string            `json:"workflow,omitempty"` // catalogue entry id
+	Dataset  string            `json:"dataset,omitempty"`  // dataset id(s), comma-separated
+	Reason   string            `json:"reason,omitempty"`   // why (for refusals), in Enclave's words
+	Detail   map[string]string `json:"detail,omitempty"`   // e.g. path, size, sha256 of an output
+}
+
+// Auditor records audit events. Record must not lose an event it returned nil for.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEvent) error
+}
