@@ -7,10 +7,16 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
+// errHandleAppeared ends a cancel's store update when a start step stored the run's
+// Handle after the cancel step had read the run without one.
+var errHandleAppeared = errors.New("the run got a job handle meanwhile")
+
 // Cancel stops a run's job (gracefully, then forcibly: the executor's grace) and marks the
-// run CANCELED. A run that never got a job is cancelled at once; a start step still in
-// flight sees the cancel when it stores its Handle and stops the job itself. Cancelling a
-// finished run does nothing.
+// run CANCELED. A run that no start step ever got into (Attempts == 0) has no job and is
+// cancelled at once. A run that a start step got into but has no Handle yet may have a
+// job being submitted right now: it stays CANCELING with CancelRequested set, and the
+// start step (enqueued here, in case the one that began has died) stores the Handle,
+// stops the job and enqueues the cancel again. Cancelling a finished run does nothing.
 func (r *Runner) Cancel(ctx context.Context, id string) error {
 	run, err := r.store.Get(ctx, id)
 	if err != nil {
@@ -19,20 +25,20 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 	if run.State.Terminal() {
 		return nil
 	}
-	var st wes.JobStatus
-	if run.Handle != nil {
-		ex, err := r.executors.Get(run.Handle.Executor)
-		if err != nil {
-			return r.fail(ctx, id, wes.StateSystemError, "the executor that ran this job is no longer configured")
-		}
-		if err := ex.Cancel(ctx, *run.Handle); err != nil {
-			r.log.Warn("cancel failed; will retry", "run_id", id, "err", err)
-			return err
-		}
-		if st, err = ex.Status(ctx, *run.Handle); err != nil {
-			return err
-		}
-		defer r.cleanup(ctx, ex, *run.Handle)
+	if run.Handle == nil {
+		return r.cancelWithoutJob(ctx, id)
+	}
+	ex, err := r.executors.Get(run.Handle.Executor)
+	if err != nil {
+		return r.fail(ctx, id, wes.StateSystemError, "the executor that ran this job is no longer configured")
+	}
+	if err := ex.Cancel(ctx, *run.Handle); err != nil {
+		r.log.Warn("cancel failed; will retry", "run_id", id, "err", err)
+		return err
+	}
+	st, err := ex.Status(ctx, *run.Handle)
+	if err != nil {
+		return err
 	}
 	_, err = r.store.Update(ctx, id, func(run *wes.Run) error {
 		if run.State.Terminal() {
@@ -41,18 +47,63 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 		run.CancelRequested = true
 		run.State = wes.StateCanceled
 		run.EndTime = r.now()
-		if run.Handle != nil {
-			run.Log.ExitCode = st.ExitCode
-			run.Log.EndTime = endTime(st, run.EndTime)
-		}
+		run.Log.ExitCode = st.ExitCode
+		run.Log.EndTime = endTime(st, run.EndTime)
 		run.AddSystemLog("the run was cancelled at the owner's request")
 		return nil
 	})
 	if errors.Is(err, errStop) {
+		return nil // finalized meanwhile; finalize cleans up
+	}
+	if err != nil {
+		return err
+	}
+	r.log.Info("run cancelled", "run_id", id)
+	// Only once CANCELED is stored: a retry after a failed update still finds the job.
+	r.cleanup(ctx, ex, *run.Handle)
+	return nil
+}
+
+// cancelWithoutJob cancels a run that had no Handle when the cancel step read it. Every
+// check happens inside the atomic update, so a start step that moves on at the same time
+// is seen.
+func (r *Runner) cancelWithoutJob(ctx context.Context, id string) error {
+	var started bool
+	_, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		started = false // fn may run more than once
+		switch {
+		case run.State.Terminal():
+			return errStop
+		case run.Handle != nil:
+			return errHandleAppeared
+		}
+		run.CancelRequested = true
+		if run.Attempts > 0 {
+			// A start step may have submitted a job whose Handle it has not stored yet;
+			// CANCELED now would orphan that job. The start step stops it instead.
+			started = true
+			run.State = wes.StateCanceling
+			return nil
+		}
+		run.State = wes.StateCanceled
+		run.EndTime = r.now()
+		run.AddSystemLog("the run was cancelled at the owner's request")
 		return nil
+	})
+	switch {
+	case errors.Is(err, errStop):
+		return nil
+	case errors.Is(err, errHandleAppeared):
+		return r.Cancel(ctx, id) // the Handle never goes away again: this recursion ends
+	case err != nil:
+		return err
+	case started:
+		r.log.Info("cancel waits for the start step to stop the job", "run_id", id)
+		// A no-op if that start step is still queued or running: it sees the cancel when it
+		// stores the Handle. The reconciler enqueues this cancel again while the run stays
+		// CANCELING, so nothing waits forever.
+		return r.dispatch.Start(ctx, id)
 	}
-	if err == nil {
-		r.log.Info("run cancelled", "run_id", id)
-	}
-	return err
+	r.log.Info("run cancelled before it started", "run_id", id)
+	return nil
 }

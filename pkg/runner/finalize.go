@@ -34,12 +34,14 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 	}
 
 	state, msg := terminalState(run, st)
+	// Outputs are read from the work directory Start ran the job in (run.WorkDir is what
+	// the API recorded, and may be empty for runs created elsewhere).
 	var outputs map[string]any
 	if state == wes.StateComplete {
 		engine, ok := r.engines.ByName(run.Engine)
 		if !ok {
 			state, msg = wes.StateSystemError, "the workflow engine is no longer configured; outputs were not collected"
-		} else if outputs, err = engine.Outputs(ctx, run.WorkDir); err != nil {
+		} else if outputs, err = engine.Outputs(ctx, wes.LayoutFor(r.cfg.DataDir, id).WorkDir()); err != nil {
 			log.Error("collecting outputs failed", "err", err)
 			state, msg = wes.StateSystemError, "the run's outputs could not be collected"
 		}
@@ -56,7 +58,7 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 		run.Log.ExitCode = st.ExitCode
 		run.Log.EndTime = endTime(st, r.now())
 		run.EndTime = r.now()
-		if outputs != nil {
+		if state == wes.StateComplete { // a cancelled run releases nothing
 			run.Outputs = outputs
 		}
 		if msg != "" {

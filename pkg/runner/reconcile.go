@@ -83,12 +83,7 @@ func (r *Runner) poll(ctx context.Context, name string, runs []*wes.Run) {
 			err = wes.Errorf(wes.EINTERNAL, "executor %s returned %d statuses for %d jobs", name, len(sts), len(hs))
 		}
 	} else {
-		sts = make([]wes.JobStatus, len(hs))
-		for i, h := range hs {
-			if sts[i], err = ex.Status(ctx, h); err != nil {
-				break
-			}
-		}
+		sts, err = r.statusEach(ctx, ex, runs)
 	}
 	if err != nil {
 		// Backend unreachable: the runs keep their state; the next pass tries again.
@@ -98,12 +93,32 @@ func (r *Runner) poll(ctx context.Context, name string, runs []*wes.Run) {
 	for i, st := range sts {
 		run := runs[i]
 		switch {
+		case st.State == "": // its status could not be read; it keeps its state
 		case st.State.Ended():
 			r.enqueue(ctx, "finalize", run.ID, r.dispatch.Finalize)
 		case run.State != wes.StateRunning && st.State == wes.JobRunning:
 			r.enqueue(ctx, "start", run.ID, r.dispatch.Start) // brings it up to RUNNING
 		}
 	}
+}
+
+// statusEach asks for the jobs' states one by one. A job whose status cannot be read is
+// left with an empty status and the others are still looked at, so one bad handle does
+// not hold up every run on the executor; only an unreachable backend ends the round.
+func (r *Runner) statusEach(ctx context.Context, ex wes.Executor, runs []*wes.Run) ([]wes.JobStatus, error) {
+	sts := make([]wes.JobStatus, len(runs))
+	for i, run := range runs {
+		st, err := ex.Status(ctx, *run.Handle)
+		if err != nil {
+			if wes.IsCode(err, wes.EUNAVAILABLE) || ctx.Err() != nil {
+				return nil, err
+			}
+			r.log.Warn("job status failed; the run keeps its state", "run_id", run.ID, "err", err)
+			continue
+		}
+		sts[i] = st
+	}
+	return sts, nil
 }
 
 func (r *Runner) enqueue(ctx context.Context, step, id string, f func(context.Context, string) error) {

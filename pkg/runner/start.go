@@ -17,15 +17,23 @@ var errStop = errors.New("stop")
 // already has a Handle is only brought up to RUNNING, and executors' Submit is itself
 // idempotent per run id, so a start step redelivered after a crash between Submit and the
 // store update finds the job it had already started.
+//
+// A run whose cancel was requested is not started, with one exception: when an earlier
+// start attempt got as far as submitting (Attempts > 0) but no Handle was stored, a job
+// may exist that nobody can see. Start then goes through Submit once more, which hands
+// back that job (or starts one that is stopped at once), stores its Handle and cancels it,
+// so that a cancelled run never leaves an orphaned job behind.
 func (r *Runner) Start(ctx context.Context, id string) error {
 	log := r.log.With("run_id", id, "step", "start")
 	var giveUp bool
 	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		giveUp = false // fn may run more than once
+		cancelling := run.CancelRequested || run.State == wes.StateCanceling
 		switch {
 		case run.State.Terminal():
 			return errStop
-		case run.CancelRequested || run.State == wes.StateCanceling:
-			return errStop
+		case cancelling && (run.Handle != nil || run.Attempts == 0):
+			return errStop // the cancel step has all it needs
 		case run.Handle != nil:
 			if run.State != wes.StateRunning {
 				run.State = wes.StateRunning
@@ -38,7 +46,9 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 			giveUp = true
 			return errStop
 		}
-		run.State = wes.StateInitializing
+		if !cancelling {
+			run.State = wes.StateInitializing
+		}
 		return nil
 	})
 	if errors.Is(err, errStop) {
@@ -117,9 +127,12 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 	if mustCancel {
 		log.Info("cancel arrived while starting; stopping the job")
 		if err := ex.Cancel(ctx, h); err != nil {
-			return err
+			return err // retried: the run has its Handle now, so the cancel step can stop it
 		}
-		return r.dispatch.Cancel(ctx, id)
+		// Finish the cancel here rather than enqueue it: a cancel step still running for
+		// this run would make that enqueue a no-op and leave the run CANCELING until the
+		// reconciler's next look.
+		return r.Cancel(ctx, id)
 	}
 	log.Info("run started", "executor", ex.Name(), "engine", engine.Name())
 	return nil
