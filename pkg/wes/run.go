@@ -43,6 +43,12 @@ type Run struct {
 	Log       RunLog         `json:"log"`
 	Outputs   map[string]any `json:"outputs,omitempty"`
 
+	// Sealed-zone runs: the catalogue entry, the datasets it reads (ids only), and the
+	// outputs released (or held for review) by egress.
+	Workflow string   `json:"workflow,omitempty"`
+	Datasets []string `json:"datasets,omitempty"`
+	Released []Output `json:"released,omitempty"`
+
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	StartTime time.Time `json:"start_time,omitzero"` // when the job started running
