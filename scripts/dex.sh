@@ -12,16 +12,14 @@
 # Requiring the pseudo-version of tag v2.45.1 (plus the api/v2 module it was released with) in a
 # throw-away module and `go build`ing the command works (see ../shared/COMPONENTS.md item 9).
 #
-# Test users (password "password" for all), all with the static client wes-client/wes-secret:
+# Clients: wes-client (secret wes-secret, confidential) and enclave-cli (public, for the
+# device flow). Test users (password "password" for all):
 #   alice, bob   researchers      (group enclave-researchers)
 #   carol        data controller  (group enclave-data-controllers)
 #   dave         admin            (group enclave-admins)
-#   erin         no role          (no group): authenticated but must get 403
-# Dex's static passwords carry no groups (its local connector never sets them), so the groups
-# come from a second connector: dex's built-in "mockPassword" connector is single-user, so we
-# use the LDAP-free route Dex 2.45 offers for static groups — none exists for the password DB.
-# Roles are therefore mapped from the email claim in the tests' config (see README/auth docs),
-# and the "groups" claim path is covered by the unit tests' own provider.
+#   erin         no group         authenticated, but holds no Enclave role (must get 403)
+# Dex 2.45's static passwords take a "groups" list (storage.Password.Groups), and Dex puts it in
+# the tokens' "groups" claim when the client asks for the "groups" scope.
 set -euo pipefail
 
 DEX_VERSION=v0.0.0-20260303133905-11d2eeb52b42 # = tag v2.45.1 (2026-03-03)
@@ -90,14 +88,23 @@ staticClients:
   - id: wes-client
     secret: wes-secret
     name: Enclave test client
-    redirectURIs: ["http://127.0.0.1:18099/callback", "/device/callback"]
+    redirectURIs: ["http://127.0.0.1:18099/callback"]
+  # A public client for the device flow: Dex sends confidential clients back to
+  # /device/callback without the issuer's path (/dex), which does not exist.
+  - id: enclave-cli
+    name: Enclave CLI
+    public: true
 staticPasswords:
 EOF
-    local i=0 u
-    for u in alice bob carol dave erin; do
+    local i=0 u g
+    for u in alice:enclave-researchers bob:enclave-researchers carol:enclave-data-controllers \
+      dave:enclave-admins erin:; do
       i=$((i + 1))
+      g=${u#*:}
+      u=${u%%:*}
       printf '  - email: "%s@example.com"\n    hash: "%s"\n    username: "%s"\n    userID: "00000000-0000-4000-8000-00000000000%d"\n' \
         "$u" "$hash" "$u" "$i"
+      if [ -n "$g" ]; then printf '    groups: ["%s"]\n' "$g"; fi
     done
   } >"$state/dex.yaml"
   "$bin" serve "$state/dex.yaml" >"$state/dex.log" 2>&1 &
@@ -117,6 +124,7 @@ EOF
 ENCLAVE_TEST_DEX_ISSUER=$issuer
 ENCLAVE_TEST_DEX_CLIENT_ID=wes-client
 ENCLAVE_TEST_DEX_CLIENT_SECRET=wes-secret
+ENCLAVE_TEST_DEX_CLI_CLIENT_ID=enclave-cli
 ENCLAVE_TEST_DEX_PASSWORD=password
 EOF
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian machine with Go, and nothing twice:
-# Debian packages (redis-server, snakemake, cwltool) and the Go tools pinned in go.mod.
+# Debian packages (redis-server, snakemake, cwltool), the Go tools pinned in go.mod, the
+# Dex OIDC provider (scripts/dex.sh) and the MinIO S3 server (scripts/minio.sh).
 # Idempotent: a second run only checks. Run as root (apt) or with the packages present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,10 @@ fi
 # then served from the module and build caches.
 go mod download
 go build -o /dev/null tool >/dev/null 2>&1 || go tool -n oapi-codegen >/dev/null
-echo "setup: ok (redis $(redis-server --version | awk '{print $3}'), snakemake $(snakemake --version), $(cwltool --version 2>/dev/null | tail -1))"
+# Dex, the OIDC provider of the identity tests: built once (about 4 minutes) into
+# ${ENCLAVE_CACHE:-/var/cache/enclave}/bin and reused.
+scripts/dex.sh build
+# MinIO, the S3 server of the egress tests: built once (about 7 minutes) into the same
+# cache. AGPL: only ever run as a separate test server, never linked into Enclave.
+scripts/minio.sh build
+echo "setup: ok (redis $(redis-server --version | awk '{print $3}'), snakemake $(snakemake --version), $(cwltool --version 2>/dev/null | tail -1), dex $(scripts/dex.sh path), minio $(scripts/minio.sh path))"

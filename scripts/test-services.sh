@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Runs a command with the real services tests need started on loopback, and stops them
-# afterwards: a Redis server on its own port and data dir. Exports their addresses
-# (ENCLAVE_TEST_REDIS_ADDR) to the command.
+# afterwards: a Redis server on its own port and data dir, the Dex OIDC provider
+# (built once by scripts/dex.sh build) with the test users, and a MinIO S3 server (built
+# once by scripts/minio.sh build). Exports their addresses (ENCLAVE_TEST_REDIS_ADDR,
+# ENCLAVE_TEST_DEX_ISSUER and the other ENCLAVE_TEST_DEX_*, ENCLAVE_TEST_S3_ENDPOINT,
+# ENCLAVE_TEST_S3_ACCESS_KEY, ENCLAVE_TEST_S3_SECRET_KEY) to the command. Without a Dex or
+# MinIO binary the tests needing it skip, or fail under CI=true.
 set -euo pipefail
 state=$(mktemp -d /tmp/enclave-test.XXXXXX)
 port=${ENCLAVE_TEST_REDIS_PORT:-16479}
 while (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port+1)); done
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$state" \
   --daemonize yes --pidfile "$state/redis.pid" --logfile "$state/redis.log"
+dex="$(dirname "$0")/dex.sh"
+minio="$(dirname "$0")/minio.sh"
 cleanup() {
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  "$dex" stop "$state/dex" 2>/dev/null || true
+  "$minio" stop "$state/minio" 2>/dev/null || true
   rm -rf "$state"
 }
 trap cleanup EXIT
@@ -20,4 +28,30 @@ done
 redis-cli -p "$port" ping | grep -q PONG || { echo "redis did not start" >&2; cat "$state/redis.log" >&2; exit 1; }
 export ENCLAVE_TEST_REDIS_ADDR="127.0.0.1:$port"
 echo "test-services: redis on $ENCLAVE_TEST_REDIS_ADDR"
+if "$dex" path >/dev/null 2>&1; then
+  "$dex" start "$state/dex"
+  set -a
+  # shellcheck disable=SC1091
+  . "$state/dex/env"
+  set +a
+  echo "test-services: dex on $ENCLAVE_TEST_DEX_ISSUER"
+elif [ -n "${CI:-}" ]; then
+  echo "test-services: no dex binary (run scripts/dex.sh build); CI needs it" >&2
+  exit 1
+else
+  echo "test-services: no dex binary (scripts/dex.sh build builds it once): the identity tests will skip" >&2
+fi
+if "$minio" path >/dev/null 2>&1; then
+  "$minio" start "$state/minio"
+  set -a
+  # shellcheck disable=SC1091
+  . "$state/minio/env"
+  set +a
+  echo "test-services: minio on $ENCLAVE_TEST_S3_ENDPOINT"
+elif [ -n "${CI:-}" ]; then
+  echo "test-services: no minio binary (run scripts/minio.sh build); CI needs it" >&2
+  exit 1
+else
+  echo "test-services: no minio binary (scripts/minio.sh build builds it once): the object-store tests will skip" >&2
+fi
 "$@"
