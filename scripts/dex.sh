@@ -65,9 +65,32 @@ start() {
   local state=$1
   [ -x "$bin" ] || { echo "dex: not built; run scripts/dex.sh build" >&2; return 1; }
   mkdir -p "$state"
-  local port issuer
-  port=$(free_port "${ENCLAVE_TEST_DEX_PORT:-15556}")
-  issuer="http://127.0.0.1:$port/dex"
+  local port=${ENCLAVE_TEST_DEX_PORT:-15556} attempt
+  # Another test run may take the free port we picked before dex binds it: then dex logs
+  # "address already in use", and we try the next port.
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port "$port")
+    if launch "$state" "$port"; then return 0; fi
+    stop "$state"
+    grep -q "address already in use" "$state/dex.log" || break
+    port=$((port + 1))
+  done
+  echo "dex: did not start (attempt $attempt)" >&2
+  cat "$state/dex.log" >&2
+  return 1
+}
+
+# owns_port reports whether process pid holds the listening socket of 127.0.0.1:port
+# (the socket's inode in /proc/net/tcp among the process's file descriptors).
+owns_port() {
+  local pid=$1 inode
+  inode=$(awk -v p="$(printf '0100007F:%04X' "$2")" '$2 == p && $4 == "0A" {print $10}' /proc/net/tcp)
+  [ -n "$inode" ] && ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "socket:\[$inode\]"
+}
+
+# launch starts dex on port and waits until this process, not some other one, serves.
+launch() {
+  local state=$1 port=$2 issuer="http://127.0.0.1:$2/dex"
   # bcrypt of "password", cost 10.
   local hash='$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W'
   {
@@ -78,7 +101,7 @@ storage:
 web:
   http: 127.0.0.1:$port
 logger:
-  level: warn
+  level: info
 oauth2:
   skipApprovalScreen: true
   passwordConnector: local
@@ -108,25 +131,26 @@ EOF
     done
   } >"$state/dex.yaml"
   "$bin" serve "$state/dex.yaml" >"$state/dex.log" 2>&1 &
-  echo $! >"$state/dex.pid"
-  local ok=
+  local pid=$!
+  echo "$pid" >"$state/dex.pid"
   for _ in $(seq 1 200); do
-    if curl -fsS "$issuer/.well-known/openid-configuration" >/dev/null 2>&1; then ok=1; break; fi
-    sleep 0.05
-  done
-  if [ -z "$ok" ]; then
-    echo "dex: did not start" >&2
-    cat "$state/dex.log" >&2
-    stop "$state"
-    return 1
-  fi
-  cat >"$state/env" <<EOF
+    # Dead (or a zombie not yet reaped): it did not bind.
+    if ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ]; then
+      return 1
+    fi
+    if owns_port "$pid" "$port" && curl -fsS "$issuer/.well-known/openid-configuration" >/dev/null 2>&1; then
+      cat >"$state/env" <<EOF
 ENCLAVE_TEST_DEX_ISSUER=$issuer
 ENCLAVE_TEST_DEX_CLIENT_ID=wes-client
 ENCLAVE_TEST_DEX_CLIENT_SECRET=wes-secret
 ENCLAVE_TEST_DEX_CLI_CLIENT_ID=enclave-cli
 ENCLAVE_TEST_DEX_PASSWORD=password
 EOF
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
 }
 
 stop() {

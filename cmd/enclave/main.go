@@ -143,6 +143,8 @@ func newRootCmd(g *globals) *cobra.Command {
 		newWorkerCmd(g),
 		newRunCmd(g),
 		newConfigCmd(g),
+		newCatalogCmd(g),
+		newLoginCmd(g),
 	)
 	return root
 }

@@ -42,6 +42,12 @@ func (o *runOptions) client() (*wesClient, error) {
 	if t == "" {
 		t = o.g.getenv("ENCLAVE_TOKEN")
 	}
+	if t == "" {
+		var err error
+		if t, err = storedToken(o.g); err != nil {
+			return nil, err
+		}
+	}
 	return newWESClient(u, t, o.hc)
 }
 
@@ -60,7 +66,8 @@ func newRunCmd(g *globals) *cobra.Command {
 
 The server is --url, else $ENCLAVE_URL, else ` + defaultURL + `. A URL without a path
 gets the standard WES base path ` + wesBasePath + `. The bearer token is --token, else
-$ENCLAVE_TOKEN; prefer the variable, as other users of the machine can see command lines.`,
+$ENCLAVE_TOKEN, else the one ` + "`enclave login`" + ` stored; prefer the variable or the login to the
+flag, as other users of the machine can see command lines.`,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			if o.output != "json" && o.output != "table" {
 				return fmt.Errorf("--output %q: want json or table", o.output)
@@ -70,7 +77,7 @@ $ENCLAVE_TOKEN; prefer the variable, as other users of the machine can see comma
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.url, "url", "", "WES server URL (default $ENCLAVE_URL, else "+defaultURL+")")
-	pf.StringVar(&o.token, "token", "", "bearer token (default $ENCLAVE_TOKEN)")
+	pf.StringVar(&o.token, "token", "", "bearer token (default $ENCLAVE_TOKEN, else the one enclave login stored)")
 	pf.StringVarP(&o.output, "output", "o", "table", "output format: json or table")
 	cmd.AddCommand(
 		newRunSubmitCmd(o),

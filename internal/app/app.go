@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 		}
 	}
 	if roles.API {
-		if err := a.buildAPI(); err != nil {
+		if err := a.buildAPI(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -165,8 +165,12 @@ func (a *App) buildWorker(opt asynq.RedisConnOpt) error {
 	return nil
 }
 
-func (a *App) buildAPI() error {
+func (a *App) buildAPI(ctx context.Context) error {
 	s, si := a.cfg.Server, a.cfg.ServiceInfo
+	authenticate, err := newAuthenticate(ctx, a.cfg.Auth, a.log)
+	if err != nil {
+		return err
+	}
 	h, err := httpapi.New(httpapi.Config{
 		DataDir: a.cfg.DataDir, PublicURL: s.PublicURL,
 		DefaultPageSize: s.DefaultPageSize, MaxPageSize: s.MaxPageSize, MaxParts: s.MaxParts,
@@ -178,7 +182,8 @@ func (a *App) buildAPI() error {
 			Version: Version, AuthInstructionsURL: si.AuthInstructionsURL,
 		},
 		DefaultExecutor: a.cfg.Executor.Default, AuthMode: a.cfg.Auth.Mode,
-	}, httpapi.Deps{Store: a.store, Dispatcher: a.dispatch, Engines: a.engines, Logger: a.log.With("component", "api")})
+	}, httpapi.Deps{Store: a.store, Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
+		Logger: a.log.With("component", "api")})
 	if err != nil {
 		return err
 	}

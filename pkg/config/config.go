@@ -13,6 +13,7 @@ package config
 
 import (
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -170,9 +171,86 @@ type NextflowConfig struct {
 
 // AuthConfig configures authentication of API callers.
 type AuthConfig struct {
-	// Mode is "none": every caller is the anonymous admin (the embedded default; the
-	// server warns loudly). Default "none".
+	// Mode is "oidc" (OIDC bearer tokens, see OIDC) or "none" (every caller is the
+	// anonymous admin; the server warns loudly at start and service-info says so).
+	// Default "none" only when no configuration file is loaded (the embedded default);
+	// with a file the default is "oidc", so a deployment is never open by omission.
 	Mode string `yaml:"mode"`
+	// OIDC configures mode oidc.
+	OIDC OIDCConfig `yaml:"oidc"`
+}
+
+// OIDCConfig configures bearer-token authentication against an OpenID Provider
+// (LS-Login in SPE4HD; Dex in the tests).
+type OIDCConfig struct {
+	// Issuer is the provider's issuer URL exactly as tokens carry it in "iss" (mind the
+	// trailing slash). https, except on loopback. Required in mode oidc. Default "".
+	Issuer string `yaml:"issuer"`
+	// ClientID is the client users log in with (`enclave login --client-id`), and the
+	// accepted token audience when Audience is empty. Default "".
+	ClientID string `yaml:"client_id"`
+	// Audience lists the accepted "aud" values; a token must name one. Default [] (client_id).
+	Audience []string `yaml:"audience"`
+	// Claims names the claims the caller's identity is read from.
+	Claims OIDCClaimsConfig `yaml:"claims"`
+	// Roles maps groups and entitlements to Enclave roles.
+	Roles OIDCRolesConfig `yaml:"roles"`
+	// AllUsersAreResearchers gives every authenticated user the researcher role.
+	// Default false.
+	AllUsersAreResearchers bool `yaml:"all_users_are_researchers"`
+	// RequiredEntitlement is a group or entitlement a user must hold to use the service
+	// at all (others get 403). Default "" (none).
+	RequiredEntitlement string `yaml:"required_entitlement"`
+	// RequiredScope is a scope tokens must carry (others get 403). Default "" (none).
+	RequiredScope string `yaml:"required_scope"`
+	// Algorithms are the accepted signature algorithms; none and HMAC are always
+	// refused. Default [RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA].
+	Algorithms []string `yaml:"algorithms"`
+	// ClockSkew is the leeway for exp, nbf and iat. Default 30s, at most 5m.
+	ClockSkew time.Duration `yaml:"clock_skew"`
+	// JWKSRefreshInterval is the least time between two fetches of the provider's keys
+	// (a token with an unknown key id triggers one). Default 15s.
+	JWKSRefreshInterval time.Duration `yaml:"jwks_refresh_interval"`
+	// Userinfo asks the userinfo endpoint for claims a token lacks.
+	Userinfo OIDCUserinfoConfig `yaml:"userinfo"`
+	// MaxTokenBytes is the largest bearer token accepted. Default 16KiB.
+	MaxTokenBytes ByteSize `yaml:"max_token_bytes"`
+	// DiscoveryTimeout is how long the server retries reaching the provider at start
+	// before it gives up and exits. Default 30s.
+	DiscoveryTimeout time.Duration `yaml:"discovery_timeout"`
+}
+
+// OIDCClaimsConfig names token claims.
+type OIDCClaimsConfig struct {
+	// Subject is the stable user id that owns runs. Default "sub".
+	Subject string `yaml:"subject"`
+	// Name is the display name. Default "name".
+	Name string `yaml:"name"`
+	// Email is the e-mail address. Default "email".
+	Email string `yaml:"email"`
+	// Groups lists the user's groups. Default "groups".
+	Groups string `yaml:"groups"`
+	// Entitlements lists the user's entitlements. Default "eduperson_entitlement".
+	Entitlements string `yaml:"entitlements"`
+}
+
+// OIDCRolesConfig lists, per role, the groups or entitlements granting it (exact match).
+type OIDCRolesConfig struct {
+	// Admin sees and cancels every run. Default [].
+	Admin []string `yaml:"admin"`
+	// DataController sees every run. Default [].
+	DataController []string `yaml:"data_controller"`
+	// Researcher submits runs and sees their own. Default [].
+	Researcher []string `yaml:"researcher"`
+}
+
+// OIDCUserinfoConfig configures userinfo lookups.
+type OIDCUserinfoConfig struct {
+	// Enabled asks the userinfo endpoint for configured claims missing from a token.
+	// Default false.
+	Enabled bool `yaml:"enabled"`
+	// CacheTTL is how long an answer is reused for the same token. Default 5m.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
 }
 
 // ServiceInfoConfig is reported by GET /service-info (GA4GH service-info fields).
@@ -209,7 +287,8 @@ type OrganizationConfig struct {
 type ByteSize int64
 
 // Default returns the configuration used when nothing is configured: the embedded store,
-// an in-process worker, the local executor, loopback only, auth off.
+// an in-process worker, the local executor, loopback only, auth off. (Load switches
+// auth.mode to oidc as soon as a configuration file is read.)
 func Default() Config {
 	return Config{
 		Server: ServerConfig{
@@ -242,7 +321,17 @@ func Default() Config {
 			Cwltool:   CwltoolConfig{Binary: "cwltool", Versions: []string{}},
 			Nextflow:  NextflowConfig{Binary: "nextflow", Versions: []string{"24.10.0"}},
 		},
-		Auth: AuthConfig{Mode: "none"},
+		Auth: AuthConfig{Mode: "none", OIDC: OIDCConfig{
+			Audience:            []string{},
+			Claims:              OIDCClaimsConfig{Subject: "sub", Name: "name", Email: "email", Groups: "groups", Entitlements: "eduperson_entitlement"},
+			Roles:               OIDCRolesConfig{Admin: []string{}, DataController: []string{}, Researcher: []string{}},
+			Algorithms:          slices.Clone(OIDCAlgorithms),
+			ClockSkew:           30 * time.Second,
+			JWKSRefreshInterval: 15 * time.Second,
+			Userinfo:            OIDCUserinfoConfig{CacheTTL: 5 * time.Minute},
+			MaxTokenBytes:       16 << 10,
+			DiscoveryTimeout:    30 * time.Second,
+		}},
 		ServiceInfo: ServiceInfoConfig{
 			ID:               "org.spe4hd.enclave",
 			Name:             "Enclave",

@@ -136,6 +136,17 @@ engines:
     use_containers: true
   nextflow:
     versions: []
+auth:
+  oidc:
+    issuer: https://login.aai.lifescience-ri.eu/oidc/
+    client_id: enclave-wes
+    claims: {groups: memberships}
+    roles:
+      researcher: ["urn:geant:lifescience-ri.eu:group:spe4hd#aai.lifescience-ri.eu"]
+    algorithms: [RS256]
+    clock_skew: 10s
+    userinfo: {enabled: true}
+    max_token_bytes: 32KiB
 service_info:
   organization:
     name: Example
@@ -164,11 +175,60 @@ service_info:
 	want.Engines.Nextflow.Versions = []string{}
 	want.ServiceInfo.Organization.Name = "Example"
 	want.ServiceInfo.ContactURL = ""
+	want.Auth.Mode = "oidc" // the default as soon as a file is loaded
+	want.Auth.OIDC.Issuer = "https://login.aai.lifescience-ri.eu/oidc/"
+	want.Auth.OIDC.ClientID = "enclave-wes"
+	want.Auth.OIDC.Claims.Groups = "memberships"
+	want.Auth.OIDC.Roles.Researcher = []string{"urn:geant:lifescience-ri.eu:group:spe4hd#aai.lifescience-ri.eu"}
+	want.Auth.OIDC.Algorithms = []string{"RS256"}
+	want.Auth.OIDC.ClockSkew = 10 * time.Second
+	want.Auth.OIDC.Userinfo.Enabled = true
+	want.Auth.OIDC.MaxTokenBytes = 32 << 10
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(file)\n got %+v\nwant %+v", got, want)
 	}
 	if err := got.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestAuthModeDefault(t *testing.T) {
+	tests := []struct {
+		name string
+		file string // "" = no file
+		env  []string
+		want string
+	}{
+		{"no file: the embedded default runs without auth", "", nil, "none"},
+		{"a file without auth: oidc", "log:\n  level: info\n", nil, "oidc"},
+		{"an empty file: oidc", "\n", nil, "oidc"},
+		{"a file with auth but no mode: oidc", "auth:\n  oidc:\n    issuer: https://idp.example.org\n", nil, "oidc"},
+		{"a file saying none", "auth:\n  mode: none\n", nil, "none"},
+		{"the environment says none", "log:\n  level: info\n", []string{"ENCLAVE_AUTH_MODE=none"}, "none"},
+		{"no file, the environment says oidc", "", []string{"ENCLAVE_AUTH_MODE=oidc"}, "oidc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = writeFile(t, tt.file)
+			}
+			c, err := Load(path, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Auth.Mode != tt.want {
+				t.Errorf("auth.mode = %q, want %q", c.Auth.Mode, tt.want)
+			}
+		})
+	}
+	// A file that forgets the provider does not validate: it never falls back to no auth.
+	c, err := Load(writeFile(t, "redis:\n  addr: 127.0.0.1:6379\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "auth.oidc.issuer: ") {
+		t.Errorf("Validate() of a file without an issuer = %v", err)
 	}
 }
 
@@ -183,6 +243,9 @@ func TestLoadEnvOverridesFile(t *testing.T) {
 		"ENCLAVE_SERVER_MAX_PARTS=7",
 		"ENCLAVE_ENGINES_SNAKEMAKE_VERSIONS= 7.21 ,8.0,",
 		"ENCLAVE_SERVICE_INFO_ORGANIZATION_URL=https://example.org",
+		"ENCLAVE_AUTH_OIDC_ISSUER=https://idp.example.org/",
+		"ENCLAVE_AUTH_OIDC_ROLES_DATA_CONTROLLER=dc-1,dc-2",
+		"ENCLAVE_AUTH_OIDC_USERINFO_CACHE_TTL=1m",
 		"ENCLAVE_NOT_A_KEY=ignored",
 		"NOT_ENCLAVE=1",
 	}
@@ -203,6 +266,9 @@ func TestLoadEnvOverridesFile(t *testing.T) {
 		{"server.max_parts", c.Server.MaxParts, 7},
 		{"engines.snakemake.versions", c.Engines.Snakemake.Versions, []string{"7.21", "8.0"}},
 		{"service_info.organization.url", c.ServiceInfo.Organization.URL, "https://example.org"},
+		{"auth.oidc.issuer", c.Auth.OIDC.Issuer, "https://idp.example.org/"},
+		{"auth.oidc.roles.data_controller", c.Auth.OIDC.Roles.DataController, []string{"dc-1", "dc-2"}},
+		{"auth.oidc.userinfo.cache_ttl", c.Auth.OIDC.Userinfo.CacheTTL, time.Minute},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {

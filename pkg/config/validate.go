@@ -16,7 +16,10 @@ import (
 var (
 	LogLevels  = []string{"debug", "info", "warn", "error"}
 	LogFormats = []string{"text", "json"}
-	AuthModes  = []string{"none"}
+	AuthModes  = []string{"none", "oidc"}
+	// OIDCAlgorithms are the signature algorithms auth.oidc.algorithms may list: the
+	// asymmetric ones. none and the HMAC algorithms are never accepted.
+	OIDCAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 
 // executorName is the shape of an executor's registry name; the registry itself checks
@@ -85,6 +88,7 @@ func (c Config) Validate() error {
 	v.versions("engines.nextflow.versions", e.Nextflow.Versions)
 
 	v.oneOf("auth.mode", c.Auth.Mode, AuthModes)
+	v.oidc(c.Auth)
 
 	si := c.ServiceInfo
 	v.check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),

@@ -68,6 +68,24 @@ func TestValidateRules(t *testing.T) {
 		{"contact other", func(c *Config) { c.ServiceInfo.ContactURL = "call us" }, "service_info.contact_url", "absolute http(s) URL"},
 		{"documentation url", func(c *Config) { c.ServiceInfo.DocumentationURL = "docs" }, "service_info.documentation_url", "absolute http(s) URL"},
 		{"auth instructions url", func(c *Config) { c.ServiceInfo.AuthInstructionsURL = "x" }, "service_info.auth_instructions_url", "absolute http(s) URL"},
+		{"oidc needs an issuer", func(c *Config) { c.Auth.Mode = "oidc" }, "auth.oidc.issuer", "is required with auth.mode oidc"},
+		{"oidc needs an audience", func(c *Config) { c.Auth.Mode = "oidc" }, "auth.oidc.audience", "client_id"},
+		{"oidc needs a role", func(c *Config) { c.Auth.Mode = "oidc" }, "auth.oidc.roles", "every user would get 403"},
+		{"issuer not a URL", func(c *Config) { c.Auth.OIDC.Issuer = "login.example.org" }, "auth.oidc.issuer", "absolute https URL"},
+		{"issuer plain http", func(c *Config) { c.Auth.OIDC.Issuer = "http://login.example.org" }, "auth.oidc.issuer", "must use https"},
+		{"issuer with query", func(c *Config) { c.Auth.OIDC.Issuer = "https://login.example.org/?a=b" }, "auth.oidc.issuer", "query"},
+		{"empty audience", func(c *Config) { c.Auth.OIDC.Audience = []string{"a", " "} }, "auth.oidc.audience[1]", "must not be empty"},
+		{"empty claim name", func(c *Config) { c.Auth.OIDC.Claims.Subject = "" }, "auth.oidc.claims.subject", "must name a claim"},
+		{"empty role entry", func(c *Config) { c.Auth.OIDC.Roles.Admin = []string{""} }, "auth.oidc.roles.admin[0]", "must not be empty"},
+		{"algorithm none", func(c *Config) { c.Auth.OIDC.Algorithms = []string{"RS256", "none"} }, "auth.oidc.algorithms[1]", "never accepted"},
+		{"algorithm HMAC", func(c *Config) { c.Auth.OIDC.Algorithms = []string{"HS256"} }, "auth.oidc.algorithms[0]", "never accepted"},
+		{"no algorithms", func(c *Config) { c.Auth.OIDC.Algorithms = []string{} }, "auth.oidc.algorithms", "at least one"},
+		{"clock skew too large", func(c *Config) { c.Auth.OIDC.ClockSkew = 10 * time.Minute }, "auth.oidc.clock_skew", "between 0s and 5m"},
+		{"clock skew negative", func(c *Config) { c.Auth.OIDC.ClockSkew = -time.Second }, "auth.oidc.clock_skew", "between"},
+		{"jwks refresh zero", func(c *Config) { c.Auth.OIDC.JWKSRefreshInterval = 0 }, "auth.oidc.jwks_refresh_interval", "more than 0"},
+		{"userinfo ttl zero", func(c *Config) { c.Auth.OIDC.Userinfo.CacheTTL = 0 }, "auth.oidc.userinfo.cache_ttl", "more than 0"},
+		{"discovery timeout zero", func(c *Config) { c.Auth.OIDC.DiscoveryTimeout = 0 }, "auth.oidc.discovery_timeout", "more than 0"},
+		{"max token bytes", func(c *Config) { c.Auth.OIDC.MaxTokenBytes = 100 }, "auth.oidc.max_token_bytes", "between 1KiB and 1MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +117,21 @@ func TestValidateAccepts(t *testing.T) {
 	c.Executor.Local.Grace = 0
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
+	}
+	for name, edit := range map[string]func(*OIDCConfig){
+		"LS-Login":           func(o *OIDCConfig) { o.Issuer = "https://login.aai.lifescience-ri.eu/oidc/"; o.ClientID = "x" },
+		"loopback Dex":       func(o *OIDCConfig) { o.Issuer = "http://127.0.0.1:15556/dex"; o.Audience = []string{"wes-client"} },
+		"localhost":          func(o *OIDCConfig) { o.Issuer = "http://localhost:5556"; o.ClientID = "x" },
+		"all users research": func(o *OIDCConfig) { o.Roles.Researcher = nil; o.AllUsersAreResearchers = true },
+	} {
+		c := Default()
+		c.Auth.Mode = "oidc"
+		c.Auth.OIDC.Issuer, c.Auth.OIDC.ClientID = "https://idp.example.org", "enclave"
+		c.Auth.OIDC.Roles.Researcher = []string{"researchers"}
+		edit(&c.Auth.OIDC)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: Validate() = %v", name, err)
+		}
 	}
 }
 
