@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/enclave
 PKGS  := ./...
 
-.PHONY: help build run test test-short lint generate bench setup
+.PHONY: help build run test lint generate bench setup chart-lint
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -15,8 +15,8 @@ setup: ## install what tests need (Debian packages, Go tools); idempotent
 build: ## build bin/enclave
 	$(GO) build -o $(BIN) ./cmd/enclave
 
-run: build ## run the embedded default server on 127.0.0.1:8080 (no external services)
-	$(BIN) server
+run: build ## run the embedded default server on 127.0.0.1:8080 (no external services) with the example catalogue
+	ENCLAVE_ZONE_CATALOG=examples/catalog/catalog.yaml $(BIN) server
 
 generate: ## regenerate api/ from openapi/wes.yaml
 	$(GO) generate ./api/...
@@ -29,6 +29,10 @@ lint: ## go vet, gofmt, staticcheck, and a stale-generated-code check
 
 test: setup ## all tests with -race against real Redis, Snakemake and cwltool
 	scripts/test-services.sh $(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+chart-lint: ## helm lint + template of charts/enclave and its Go test (builds helm once)
+	@scripts/helm.sh build
+	scripts/helm.sh lint
 
 bench: setup build ## throughput and latency against a same-run baseline
 	scripts/test-services.sh $(GO) run ./test/bench

@@ -22,9 +22,49 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for OutputReviewDecision.
+const (
+	OutputReviewDecisionApprove OutputReviewDecision = "approve"
+	OutputReviewDecisionReject  OutputReviewDecision = "reject"
+)
+
+// Valid indicates whether the value is a known member of the OutputReviewDecision enum.
+func (e OutputReviewDecision) Valid() bool {
+	switch e {
+	case OutputReviewDecisionApprove:
+		return true
+	case OutputReviewDecisionReject:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunOutputStatus.
+const (
+	RunOutputStatusPending  RunOutputStatus = "pending"
+	RunOutputStatusRejected RunOutputStatus = "rejected"
+	RunOutputStatusReleased RunOutputStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the RunOutputStatus enum.
+func (e RunOutputStatus) Valid() bool {
+	switch e {
+	case RunOutputStatusPending:
+		return true
+	case RunOutputStatusRejected:
+		return true
+	case RunOutputStatusReleased:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for State.
 const (
@@ -89,6 +129,90 @@ func (e GetRunLogStreamParamsStream) Valid() bool {
 	}
 }
 
+// AllowedEngineParameter defines model for AllowedEngineParameter.
+type AllowedEngineParameter struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty,omitzero"`
+}
+
+// AuditEntry An audit event and its place in the hash chain.
+type AuditEntry struct {
+	// Event One audited action.
+	Event AuditEvent `json:"event"`
+	Hash  string     `json:"hash"`
+	Id    string     `json:"id"`
+	Prev  string     `json:"prev"`
+	Seq   int64      `json:"seq"`
+}
+
+// AuditEvent One audited action.
+type AuditEvent struct {
+	Action   string            `json:"action"`
+	Actor    string            `json:"actor"`
+	Dataset  string            `json:"dataset,omitempty,omitzero"`
+	Detail   map[string]string `json:"detail,omitempty,omitzero"`
+	Outcome  string            `json:"outcome"`
+	Reason   string            `json:"reason,omitempty,omitzero"`
+	RunId    string            `json:"run_id,omitempty,omitzero"`
+	Time     time.Time         `json:"time"`
+	Workflow string            `json:"workflow,omitempty,omitzero"`
+}
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// NextCursor Pass as `cursor` for the next page; empty at the end.
+	NextCursor string `json:"next_cursor"`
+}
+
+// CatalogDataset A dataset the caller may use, by id.
+type CatalogDataset struct {
+	Description string `json:"description,omitempty,omitzero"`
+	Id          string `json:"id"`
+	Name        string `json:"name"`
+}
+
+// CatalogDatasetList defines model for CatalogDatasetList.
+type CatalogDatasetList struct {
+	Datasets []CatalogDataset `json:"datasets"`
+}
+
+// CatalogWorkflow A validated workflow the caller may run.
+type CatalogWorkflow struct {
+	// AllowedEngineParameters The workflow_engine_parameters a run may send; a value is fixed when given.
+	AllowedEngineParameters []AllowedEngineParameter `json:"allowed_engine_parameters,omitempty,omitzero"`
+
+	// DatasetParams The parameters that take dataset ids.
+	DatasetParams []string `json:"dataset_params,omitempty,omitzero"`
+	Description   string   `json:"description,omitempty,omitzero"`
+
+	// Egress auto (outputs are released when the run ends) or review (a data controller approves them first).
+	Egress string `json:"egress,omitempty,omitzero"`
+
+	// Id What to send as workflow_url.
+	Id string `json:"id"`
+
+	// Logs Who may read the engine's output, none, admin or owner.
+	Logs string `json:"logs,omitempty,omitzero"`
+	Name string `json:"name"`
+
+	// ParamsSchema JSON Schema of workflow_params.
+	ParamsSchema   map[string]interface{} `json:"params_schema"`
+	Version        string                 `json:"version"`
+	WorkflowEngine string                 `json:"workflow_engine,omitempty,omitzero"`
+
+	// WorkflowEngineVersion The engine version the workflow is pinned to, if any.
+	WorkflowEngineVersion string `json:"workflow_engine_version,omitempty,omitzero"`
+	WorkflowType          string `json:"workflow_type"`
+	WorkflowTypeVersion   string `json:"workflow_type_version"`
+}
+
+// CatalogWorkflowList defines model for CatalogWorkflowList.
+type CatalogWorkflowList struct {
+	Workflows []CatalogWorkflow `json:"workflows"`
+}
+
 // DefaultWorkflowEngineParameter One engine parameter a client may set in `workflow_engine_parameters`.
 type DefaultWorkflowEngineParameter struct {
 	// DefaultValue Its default, written as a string.
@@ -133,6 +257,17 @@ type Log struct {
 	SystemLogs []string `json:"system_logs,omitempty,omitzero"`
 }
 
+// OutputReview A data controller's decision on a run's pending outputs.
+type OutputReview struct {
+	Decision OutputReviewDecision `json:"decision"`
+
+	// Reason Why; required to reject, at most 1000 characters. The run's owner sees it.
+	Reason string `json:"reason,omitempty,omitzero"`
+}
+
+// OutputReviewDecision defines model for OutputReview.Decision.
+type OutputReviewDecision string
+
 // RunId Identifies a run.
 type RunId struct {
 	// RunId The run's id.
@@ -150,7 +285,11 @@ type RunListResponse struct {
 
 // RunLog All that is known about one run.
 type RunLog struct {
-	// Outputs The outputs released so far; empty until the run is COMPLETE.
+	// Outputs The outputs released so far; empty until the run is COMPLETE. For catalogue
+	// workflows only allow-listed, released files appear, each as
+	// {size, sha256, content_type, url}; outputs waiting for review appear as
+	// {status: pending}, rejected ones as {status: rejected}. Other runs list what
+	// the engine reported.
 	Outputs map[string]interface{} `json:"outputs"`
 
 	// Request A run's request as submitted.
@@ -176,6 +315,51 @@ type RunLog struct {
 
 	// TaskLogsUrl Absolute URL of the run's task list (ListTasks).
 	TaskLogsUrl string `json:"task_logs_url,omitempty,omitzero"`
+}
+
+// RunOutput One output of a run.
+type RunOutput struct {
+	ContentType string `json:"content_type,omitempty,omitzero"`
+
+	// Path The file's path relative to the run, slash-separated.
+	Path string `json:"path"`
+
+	// ReleasedAt When it was released, as "%Y-%m-%dT%H:%M:%SZ" (UTC).
+	ReleasedAt string `json:"released_at,omitempty,omitzero"`
+
+	// Sha256 The file's sha256 (hex).
+	Sha256 string `json:"sha256,omitempty,omitzero"`
+	Size   int64  `json:"size,omitempty,omitzero"`
+
+	// Status released (downloadable), pending (waiting for a data controller's review) or rejected.
+	Status RunOutputStatus `json:"status"`
+
+	// Url Where to download a released output; absent otherwise.
+	Url string `json:"url,omitempty,omitzero"`
+}
+
+// RunOutputStatus released (downloadable), pending (waiting for a data controller's review) or rejected.
+type RunOutputStatus string
+
+// RunOutputList A run's outputs.
+type RunOutputList struct {
+	// Egress How the workflow's outputs leave the zone, auto or review; absent for runs outside the catalogue.
+	Egress  string      `json:"egress,omitempty,omitzero"`
+	Outputs []RunOutput `json:"outputs"`
+	RunId   string      `json:"run_id"`
+
+	// State Where a run is in its life:
+	// UNKNOWN (not determined), QUEUED (waiting for a worker), INITIALIZING (its working
+	// directory is being prepared), RUNNING (the engine is running), PAUSED, COMPLETE
+	// (finished successfully and its outputs were released), EXECUTOR_ERROR (the workflow
+	// failed), SYSTEM_ERROR (Enclave or its infrastructure failed), CANCELING (a cancel was
+	// requested and the job is being stopped), CANCELED, PREEMPTED (the backend took the
+	// resources back). COMPLETE, EXECUTOR_ERROR, SYSTEM_ERROR, CANCELED and PREEMPTED are
+	// final.
+	State State `json:"state,omitempty,omitzero"`
+
+	// Workflow The catalogue workflow the run used, if any.
+	Workflow string `json:"workflow,omitempty,omitzero"`
 }
 
 // RunRequest A run's request as submitted.
@@ -404,6 +588,29 @@ type Unauthorized = ErrorResponse
 // Unavailable Why a request failed.
 type Unavailable = ErrorResponse
 
+// QueryAuditParams defines parameters for QueryAudit.
+type QueryAuditParams struct {
+	RunId string `form:"run_id,omitempty" json:"run_id,omitempty,omitzero"`
+
+	// Actor A subject, or `system`.
+	Actor string `form:"actor,omitempty" json:"actor,omitempty,omitzero"`
+
+	// Action An action such as `run.submit`, or a prefix ending in `*` such as `egress.*`.
+	Action string `form:"action,omitempty" json:"action,omitempty,omitzero"`
+
+	// Since Only events at or after this time (RFC 3339).
+	Since string `form:"since,omitempty" json:"since,omitempty,omitzero"`
+
+	// Until Only events before this time (RFC 3339).
+	Until string `form:"until,omitempty" json:"until,omitempty,omitzero"`
+
+	// Limit At most this many entries (1 to 1000; default 100).
+	Limit int32 `form:"limit,omitempty" json:"limit,omitempty,omitzero"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor string `form:"cursor,omitempty" json:"cursor,omitempty,omitzero"`
+}
+
 // ListRunsParams defines parameters for ListRuns.
 type ListRunsParams struct {
 	// PageSize How many items to return at most. When absent the server uses its default page size;
@@ -467,6 +674,9 @@ type ListTasksParams struct {
 
 // RunWorkflowMultipartRequestBody defines body for RunWorkflow for multipart/form-data ContentType.
 type RunWorkflowMultipartRequestBody RunWorkflowMultipartBody
+
+// ReviewRunOutputsJSONRequestBody defines body for ReviewRunOutputs for application/json ContentType.
+type ReviewRunOutputsJSONRequestBody = OutputReview
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -542,6 +752,39 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// QueryAudit Query the audit trail (administrators)
+	//
+	// Returns audit entries matching the filters, oldest first, one page at a time. Each
+	// entry carries its place in the hash chain (`seq`, `prev`, `hash`).
+	//
+	// Corresponds with GET /audit (the `QueryAudit` operationId).
+	QueryAudit(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportAudit Export the whole audit trail (administrators)
+	//
+	// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
+	// `hash` and the `event` exactly as hashed, so `enclave audit verify` can check the
+	// chain offline. The export itself is audited.
+	//
+	// Corresponds with GET /audit/export (the `ExportAudit` operationId).
+	ExportAudit(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCatalogDatasets List the datasets the caller may use
+	//
+	// Datasets are named by id; where they live inside the zone is never shown.
+	//
+	// Corresponds with GET /catalog/datasets (the `ListCatalogDatasets` operationId).
+	ListCatalogDatasets(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCatalogWorkflows List the catalogue workflows the caller may run
+	//
+	// In the sealed zone a run names one of these workflows by its `id` in `workflow_url`
+	// and fills in `workflow_params` following its `params_schema`. Parameters marked
+	// `x-enclave-dataset` take the id of a dataset from ListCatalogDatasets.
+	//
+	// Corresponds with GET /catalog/workflows (the `ListCatalogWorkflows` operationId).
+	ListCatalogWorkflows(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIDocument This document
 	//
 	// Returns the OpenAPI document that describes this server's interface.
@@ -578,16 +821,39 @@ type ClientInterface interface {
 	// `workflow_type`; when `workflow_engine_version` is left out, it picks the newest
 	// version of the engine. Fields the server does not know are refused.
 	//
+	// **Sealed zone** (service-info tag `mode: sealed`): `workflow_url` is the id of a
+	// catalogue workflow the caller may run (ListCatalogWorkflows); `workflow_type`,
+	// `workflow_type_version`, `workflow_engine` and `workflow_engine_version` may be left
+	// out (the workflow says them) or must match it; `workflow_params` must fit the
+	// workflow's `params_schema`, name datasets by id and carry no file paths or URLs;
+	// `workflow_engine_parameters` may name only the workflow's allowed parameters;
+	// attachments are refused; tags are at most 20 short labels, never paths or URLs, and
+	// are shown only to the run's owner. A workflow or dataset the caller may not use is
+	// 403, a request that does not fit is 400; `msg` names the field. Every submission and
+	// every refusal is audited.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /runs (the `RunWorkflow` operationId).
 	RunWorkflowWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteRun Delete a finished run's files
+	//
+	// Removes a finished run's working directory, its engine logs and its released
+	// outputs from the object store (owner or administrator). The run's record stays, with
+	// its state and system logs, and so does its audit trail. A run that has not finished
+	// must be cancelled first.
+	//
+	// Corresponds with DELETE /runs/{run_id} (the `DeleteRun` operationId).
+	DeleteRun(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetRunLog Describe a run
 	//
 	// Returns everything known about a run: the request as submitted, its state, the
 	// engine's command, times and exit code, links to the engine's standard output and
-	// error, a link to the run's tasks, and the outputs released so far.
+	// error, a link to the run's tasks, and the outputs released so far. For catalogue
+	// workflows the engine's command and output links are left out when the workflow's
+	// log policy does not let the caller read them, and tags are shown to the owner only.
 	//
 	// Corresponds with GET /runs/{run_id} (the `GetRunLog` operationId).
 	GetRunLog(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -607,10 +873,57 @@ type ClientInterface interface {
 	// read while the run is going; before the engine has written anything the answer is
 	// empty. `offset` skips that many bytes, so a client can follow a log by passing the
 	// `X-Enclave-Next-Offset` of its previous read. These are the URLs that
-	// `run_log.stdout` and `run_log.stderr` point to.
+	// `run_log.stdout` and `run_log.stderr` point to. For catalogue workflows the
+	// workflow's log policy decides who may read them (none, admin: administrators and
+	// data controllers, owner: the run's owner too); others get 403.
 	//
 	// Corresponds with GET /runs/{run_id}/logs/{stream} (the `GetRunLogStream` operationId).
 	GetRunLogStream(ctx context.Context, runId RunID, stream GetRunLogStreamParamsStream, params *GetRunLogStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRunOutputs List a run's outputs
+	//
+	// Lists the files a run released, and in the sealed zone those held for a data
+	// controller's review (`status: pending`) or rejected by one. Only regular files on the
+	// workflow's output allow-list can ever appear here; nothing else leaves the zone.
+	// Released outputs carry a `url` to download them: a short-lived presigned URL of the
+	// object store, or this API's download route (same credentials as the API).
+	//
+	// Corresponds with GET /runs/{run_id}/outputs (the `ListRunOutputs` operationId).
+	ListRunOutputs(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReviewRunOutputsWithBody Approve or reject a run's pending outputs
+	//
+	// For workflows whose egress mode is `review`: a data controller (or administrator)
+	// approves the run's pending outputs, which are then checked against the sha256
+	// recorded when the run ended and released, or rejects them with a reason, which the
+	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+	ReviewRunOutputsWithBody(ctx context.Context, runId RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReviewRunOutputs Approve or reject a run's pending outputs
+	//
+	// For workflows whose egress mode is `review`: a data controller (or administrator)
+	// approves the run's pending outputs, which are then checked against the sha256
+	// recorded when the run ended and released, or rejects them with a reason, which the
+	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+	ReviewRunOutputs(ctx context.Context, runId RunID, body ReviewRunOutputsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadRunOutput Download a released output
+	//
+	// Returns the bytes of one released output. `path` is the output's path as listed by
+	// ListRunOutputs, with each `/` written as `%2F` (plain slashes are accepted too).
+	// The `X-Enclave-SHA256` header carries the sha256 recorded when the file was
+	// released. Every download is audited.
+	//
+	// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
+	DownloadRunOutput(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRunStatus A run's state
 	//
@@ -642,6 +955,79 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /service-info (the `GetServiceInfo` operationId).
 	GetServiceInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// QueryAudit Query the audit trail (administrators)
+//
+// Returns audit entries matching the filters, oldest first, one page at a time. Each
+// entry carries its place in the hash chain (`seq`, `prev`, `hash`).
+//
+// Corresponds with GET /audit (the `QueryAudit` operationId).
+func (c *Client) QueryAudit(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQueryAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportAudit Export the whole audit trail (administrators)
+//
+// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
+// `hash` and the `event` exactly as hashed, so `enclave audit verify` can check the
+// chain offline. The export itself is audited.
+//
+// Corresponds with GET /audit/export (the `ExportAudit` operationId).
+func (c *Client) ExportAudit(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportAuditRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCatalogDatasets List the datasets the caller may use
+//
+// Datasets are named by id; where they live inside the zone is never shown.
+//
+// Corresponds with GET /catalog/datasets (the `ListCatalogDatasets` operationId).
+func (c *Client) ListCatalogDatasets(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCatalogDatasetsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCatalogWorkflows List the catalogue workflows the caller may run
+//
+// In the sealed zone a run names one of these workflows by its `id` in `workflow_url`
+// and fills in `workflow_params` following its `params_schema`. Parameters marked
+// `x-enclave-dataset` take the id of a dataset from ListCatalogDatasets.
+//
+// Corresponds with GET /catalog/workflows (the `ListCatalogWorkflows` operationId).
+func (c *Client) ListCatalogWorkflows(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCatalogWorkflowsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // GetOpenAPIDocument This document
@@ -700,6 +1086,17 @@ func (c *Client) ListRuns(ctx context.Context, params *ListRunsParams, reqEditor
 // `workflow_type`; when `workflow_engine_version` is left out, it picks the newest
 // version of the engine. Fields the server does not know are refused.
 //
+// **Sealed zone** (service-info tag `mode: sealed`): `workflow_url` is the id of a
+// catalogue workflow the caller may run (ListCatalogWorkflows); `workflow_type`,
+// `workflow_type_version`, `workflow_engine` and `workflow_engine_version` may be left
+// out (the workflow says them) or must match it; `workflow_params` must fit the
+// workflow's `params_schema`, name datasets by id and carry no file paths or URLs;
+// `workflow_engine_parameters` may name only the workflow's allowed parameters;
+// attachments are refused; tags are at most 20 short labels, never paths or URLs, and
+// are shown only to the run's owner. A workflow or dataset the caller may not use is
+// 403, a request that does not fit is 400; `msg` names the field. Every submission and
+// every refusal is audited.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /runs (the `RunWorkflow` operationId).
@@ -715,11 +1112,33 @@ func (c *Client) RunWorkflowWithBody(ctx context.Context, contentType string, bo
 	return c.Client.Do(req)
 }
 
+// DeleteRun Delete a finished run's files
+//
+// Removes a finished run's working directory, its engine logs and its released
+// outputs from the object store (owner or administrator). The run's record stays, with
+// its state and system logs, and so does its audit trail. A run that has not finished
+// must be cancelled first.
+//
+// Corresponds with DELETE /runs/{run_id} (the `DeleteRun` operationId).
+func (c *Client) DeleteRun(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteRunRequest(c.Server, runId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetRunLog Describe a run
 //
 // Returns everything known about a run: the request as submitted, its state, the
 // engine's command, times and exit code, links to the engine's standard output and
-// error, a link to the run's tasks, and the outputs released so far.
+// error, a link to the run's tasks, and the outputs released so far. For catalogue
+// workflows the engine's command and output links are left out when the workflow's
+// log policy does not let the caller read them, and tags are shown to the owner only.
 //
 // Corresponds with GET /runs/{run_id} (the `GetRunLog` operationId).
 func (c *Client) GetRunLog(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -759,11 +1178,98 @@ func (c *Client) CancelRun(ctx context.Context, runId RunID, reqEditors ...Reque
 // read while the run is going; before the engine has written anything the answer is
 // empty. `offset` skips that many bytes, so a client can follow a log by passing the
 // `X-Enclave-Next-Offset` of its previous read. These are the URLs that
-// `run_log.stdout` and `run_log.stderr` point to.
+// `run_log.stdout` and `run_log.stderr` point to. For catalogue workflows the
+// workflow's log policy decides who may read them (none, admin: administrators and
+// data controllers, owner: the run's owner too); others get 403.
 //
 // Corresponds with GET /runs/{run_id}/logs/{stream} (the `GetRunLogStream` operationId).
 func (c *Client) GetRunLogStream(ctx context.Context, runId RunID, stream GetRunLogStreamParamsStream, params *GetRunLogStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRunLogStreamRequest(c.Server, runId, stream, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRunOutputs List a run's outputs
+//
+// Lists the files a run released, and in the sealed zone those held for a data
+// controller's review (`status: pending`) or rejected by one. Only regular files on the
+// workflow's output allow-list can ever appear here; nothing else leaves the zone.
+// Released outputs carry a `url` to download them: a short-lived presigned URL of the
+// object store, or this API's download route (same credentials as the API).
+//
+// Corresponds with GET /runs/{run_id}/outputs (the `ListRunOutputs` operationId).
+func (c *Client) ListRunOutputs(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRunOutputsRequest(c.Server, runId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReviewRunOutputsWithBody Approve or reject a run's pending outputs
+//
+// For workflows whose egress mode is `review`: a data controller (or administrator)
+// approves the run's pending outputs, which are then checked against the sha256
+// recorded when the run ended and released, or rejects them with a reason, which the
+// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+func (c *Client) ReviewRunOutputsWithBody(ctx context.Context, runId RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReviewRunOutputsRequestWithBody(c.Server, runId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReviewRunOutputs Approve or reject a run's pending outputs
+//
+// For workflows whose egress mode is `review`: a data controller (or administrator)
+// approves the run's pending outputs, which are then checked against the sha256
+// recorded when the run ended and released, or rejects them with a reason, which the
+// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+func (c *Client) ReviewRunOutputs(ctx context.Context, runId RunID, body ReviewRunOutputsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReviewRunOutputsRequest(c.Server, runId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadRunOutput Download a released output
+//
+// Returns the bytes of one released output. `path` is the output's path as listed by
+// ListRunOutputs, with each `/` written as `%2F` (plain slashes are accepted too).
+// The `X-Enclave-SHA256` header carries the sha256 recorded when the file was
+// released. Every download is audited.
+//
+// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
+func (c *Client) DownloadRunOutput(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadRunOutputRequest(c.Server, runId, path)
 	if err != nil {
 		return nil, err
 	}
@@ -843,6 +1349,185 @@ func (c *Client) GetServiceInfo(ctx context.Context, reqEditors ...RequestEditor
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewQueryAuditRequest constructs an http.Request for the QueryAudit method
+func NewQueryAuditRequest(server string, params *QueryAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "run_id", params.RunId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "actor", params.Actor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportAuditRequest constructs an http.Request for the ExportAudit method
+func NewExportAuditRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCatalogDatasetsRequest constructs an http.Request for the ListCatalogDatasets method
+func NewListCatalogDatasetsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/catalog/datasets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCatalogWorkflowsRequest constructs an http.Request for the ListCatalogWorkflows method
+func NewListCatalogWorkflowsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/catalog/workflows")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewGetOpenAPIDocumentRequest constructs an http.Request for the GetOpenAPIDocument method
@@ -959,6 +1644,40 @@ func NewRunWorkflowRequestWithBody(server string, contentType string, body io.Re
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteRunRequest constructs an http.Request for the DeleteRun method
+func NewDeleteRunRequest(server string, runId RunID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/runs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1085,6 +1804,128 @@ func NewGetRunLogStreamRequest(server string, runId RunID, stream GetRunLogStrea
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListRunOutputsRequest constructs an http.Request for the ListRunOutputs method
+func NewListRunOutputsRequest(server string, runId RunID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/runs/%s/outputs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReviewRunOutputsRequest calls the generic ReviewRunOutputs builder with application/json body
+func NewReviewRunOutputsRequest(server string, runId RunID, body ReviewRunOutputsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReviewRunOutputsRequestWithBody(server, runId, "application/json", bodyReader)
+}
+
+// NewReviewRunOutputsRequestWithBody constructs an http.Request for the ReviewRunOutputs method, with any body, and a specified content type
+func NewReviewRunOutputsRequestWithBody(server string, runId RunID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/runs/%s/outputs/review", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDownloadRunOutputRequest constructs an http.Request for the DownloadRunOutput method
+func NewDownloadRunOutputRequest(server string, runId RunID, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/runs/%s/outputs/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1310,6 +2151,47 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// QueryAuditWithResponse Query the audit trail (administrators)
+	//
+	// Returns audit entries matching the filters, oldest first, one page at a time. Each
+	// entry carries its place in the hash chain (`seq`, `prev`, `hash`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit (the `QueryAudit` operationId).
+	QueryAuditWithResponse(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*QueryAuditResponse, error)
+
+	// ExportAuditWithResponse Export the whole audit trail (administrators)
+	//
+	// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
+	// `hash` and the `event` exactly as hashed, so `enclave audit verify` can check the
+	// chain offline. The export itself is audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/export (the `ExportAudit` operationId).
+	ExportAuditWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportAuditResponse, error)
+
+	// ListCatalogDatasetsWithResponse List the datasets the caller may use
+	//
+	// Datasets are named by id; where they live inside the zone is never shown.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /catalog/datasets (the `ListCatalogDatasets` operationId).
+	ListCatalogDatasetsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListCatalogDatasetsResponse, error)
+
+	// ListCatalogWorkflowsWithResponse List the catalogue workflows the caller may run
+	//
+	// In the sealed zone a run names one of these workflows by its `id` in `workflow_url`
+	// and fills in `workflow_params` following its `params_schema`. Parameters marked
+	// `x-enclave-dataset` take the id of a dataset from ListCatalogDatasets.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /catalog/workflows (the `ListCatalogWorkflows` operationId).
+	ListCatalogWorkflowsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListCatalogWorkflowsResponse, error)
+
 	// GetOpenAPIDocumentWithResponse This document
 	//
 	// Returns the OpenAPI document that describes this server's interface.
@@ -1350,16 +2232,41 @@ type ClientWithResponsesInterface interface {
 	// `workflow_type`; when `workflow_engine_version` is left out, it picks the newest
 	// version of the engine. Fields the server does not know are refused.
 	//
+	// **Sealed zone** (service-info tag `mode: sealed`): `workflow_url` is the id of a
+	// catalogue workflow the caller may run (ListCatalogWorkflows); `workflow_type`,
+	// `workflow_type_version`, `workflow_engine` and `workflow_engine_version` may be left
+	// out (the workflow says them) or must match it; `workflow_params` must fit the
+	// workflow's `params_schema`, name datasets by id and carry no file paths or URLs;
+	// `workflow_engine_parameters` may name only the workflow's allowed parameters;
+	// attachments are refused; tags are at most 20 short labels, never paths or URLs, and
+	// are shown only to the run's owner. A workflow or dataset the caller may not use is
+	// 403, a request that does not fit is 400; `msg` names the field. Every submission and
+	// every refusal is audited.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /runs (the `RunWorkflow` operationId).
 	RunWorkflowWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RunWorkflowResponse, error)
 
+	// DeleteRunWithResponse Delete a finished run's files
+	//
+	// Removes a finished run's working directory, its engine logs and its released
+	// outputs from the object store (owner or administrator). The run's record stays, with
+	// its state and system logs, and so does its audit trail. A run that has not finished
+	// must be cancelled first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /runs/{run_id} (the `DeleteRun` operationId).
+	DeleteRunWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*DeleteRunResponse, error)
+
 	// GetRunLogWithResponse Describe a run
 	//
 	// Returns everything known about a run: the request as submitted, its state, the
 	// engine's command, times and exit code, links to the engine's standard output and
-	// error, a link to the run's tasks, and the outputs released so far.
+	// error, a link to the run's tasks, and the outputs released so far. For catalogue
+	// workflows the engine's command and output links are left out when the workflow's
+	// log policy does not let the caller read them, and tags are shown to the owner only.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1383,12 +2290,63 @@ type ClientWithResponsesInterface interface {
 	// read while the run is going; before the engine has written anything the answer is
 	// empty. `offset` skips that many bytes, so a client can follow a log by passing the
 	// `X-Enclave-Next-Offset` of its previous read. These are the URLs that
-	// `run_log.stdout` and `run_log.stderr` point to.
+	// `run_log.stdout` and `run_log.stderr` point to. For catalogue workflows the
+	// workflow's log policy decides who may read them (none, admin: administrators and
+	// data controllers, owner: the run's owner too); others get 403.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /runs/{run_id}/logs/{stream} (the `GetRunLogStream` operationId).
 	GetRunLogStreamWithResponse(ctx context.Context, runId RunID, stream GetRunLogStreamParamsStream, params *GetRunLogStreamParams, reqEditors ...RequestEditorFn) (*GetRunLogStreamResponse, error)
+
+	// ListRunOutputsWithResponse List a run's outputs
+	//
+	// Lists the files a run released, and in the sealed zone those held for a data
+	// controller's review (`status: pending`) or rejected by one. Only regular files on the
+	// workflow's output allow-list can ever appear here; nothing else leaves the zone.
+	// Released outputs carry a `url` to download them: a short-lived presigned URL of the
+	// object store, or this API's download route (same credentials as the API).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /runs/{run_id}/outputs (the `ListRunOutputs` operationId).
+	ListRunOutputsWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*ListRunOutputsResponse, error)
+
+	// ReviewRunOutputsWithBodyWithResponse Approve or reject a run's pending outputs
+	//
+	// For workflows whose egress mode is `review`: a data controller (or administrator)
+	// approves the run's pending outputs, which are then checked against the sha256
+	// recorded when the run ended and released, or rejects them with a reason, which the
+	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+	ReviewRunOutputsWithBodyWithResponse(ctx context.Context, runId RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReviewRunOutputsResponse, error)
+
+	// ReviewRunOutputsWithResponse Approve or reject a run's pending outputs
+	//
+	// For workflows whose egress mode is `review`: a data controller (or administrator)
+	// approves the run's pending outputs, which are then checked against the sha256
+	// recorded when the run ended and released, or rejects them with a reason, which the
+	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+	ReviewRunOutputsWithResponse(ctx context.Context, runId RunID, body ReviewRunOutputsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReviewRunOutputsResponse, error)
+
+	// DownloadRunOutputWithResponse Download a released output
+	//
+	// Returns the bytes of one released output. `path` is the output's path as listed by
+	// ListRunOutputs, with each `/` written as `%2F` (plain slashes are accepted too).
+	// The `X-Enclave-SHA256` header carries the sha256 recorded when the file was
+	// released. Every download is audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
+	DownloadRunOutputWithResponse(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*DownloadRunOutputResponse, error)
 
 	// GetRunStatusWithResponse A run's state
 	//
@@ -1428,6 +2386,296 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /service-info (the `GetServiceInfo` operationId).
 	GetServiceInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetServiceInfoResponse, error)
+}
+
+type QueryAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r QueryAuditResponse) GetJSON200() *AuditPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r QueryAuditResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r QueryAuditResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r QueryAuditResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r QueryAuditResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r QueryAuditResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r QueryAuditResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r QueryAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r QueryAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r QueryAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r QueryAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExportAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportAuditResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportAuditResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportAuditResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportAuditResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportAuditResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCatalogDatasetsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CatalogDatasetList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCatalogDatasetsResponse) GetJSON200() *CatalogDatasetList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCatalogDatasetsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCatalogDatasetsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListCatalogDatasetsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListCatalogDatasetsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCatalogDatasetsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCatalogDatasetsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCatalogDatasetsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCatalogDatasetsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCatalogWorkflowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CatalogWorkflowList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCatalogWorkflowsResponse) GetJSON200() *CatalogWorkflowList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCatalogWorkflowsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCatalogWorkflowsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListCatalogWorkflowsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListCatalogWorkflowsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCatalogWorkflowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCatalogWorkflowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCatalogWorkflowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCatalogWorkflowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type GetOpenAPIDocumentResponse struct {
@@ -1631,6 +2879,89 @@ func (r RunWorkflowResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RunWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunId
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteRunResponse) GetJSON200() *RunId {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteRunResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteRunResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteRunResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteRunResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteRunResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteRunResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1873,6 +3204,255 @@ func (r GetRunLogStreamResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRunLogStreamResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRunOutputsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunOutputList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRunOutputsResponse) GetJSON200() *RunOutputList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRunOutputsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRunOutputsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListRunOutputsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListRunOutputsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListRunOutputsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRunOutputsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRunOutputsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRunOutputsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRunOutputsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReviewRunOutputsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunOutputList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON200() *RunOutputList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReviewRunOutputsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReviewRunOutputsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReviewRunOutputsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReviewRunOutputsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReviewRunOutputsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadRunOutputResponse200Headers the declared response headers of an HTTP 200 response for DownloadRunOutput
+type DownloadRunOutputResponse200Headers struct {
+	XEnclaveSHA256 string
+}
+
+type DownloadRunOutputResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadRunOutputResponse200Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DownloadRunOutputResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DownloadRunOutputResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DownloadRunOutputResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DownloadRunOutputResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DownloadRunOutputResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DownloadRunOutputResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadRunOutputResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadRunOutputResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadRunOutputResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadRunOutputResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2190,6 +3770,71 @@ func (r GetServiceInfoResponse) ContentType() string {
 	return ""
 }
 
+// QueryAuditWithResponse Query the audit trail (administrators)
+//
+// Returns audit entries matching the filters, oldest first, one page at a time. Each
+// entry carries its place in the hash chain (`seq`, `prev`, `hash`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit (the `QueryAudit` operationId).
+func (c *ClientWithResponses) QueryAuditWithResponse(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*QueryAuditResponse, error) {
+	rsp, err := c.QueryAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQueryAuditResponse(rsp)
+}
+
+// ExportAuditWithResponse Export the whole audit trail (administrators)
+//
+// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
+// `hash` and the `event` exactly as hashed, so `enclave audit verify` can check the
+// chain offline. The export itself is audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/export (the `ExportAudit` operationId).
+func (c *ClientWithResponses) ExportAuditWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportAuditResponse, error) {
+	rsp, err := c.ExportAudit(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportAuditResponse(rsp)
+}
+
+// ListCatalogDatasetsWithResponse List the datasets the caller may use
+//
+// Datasets are named by id; where they live inside the zone is never shown.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /catalog/datasets (the `ListCatalogDatasets` operationId).
+func (c *ClientWithResponses) ListCatalogDatasetsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListCatalogDatasetsResponse, error) {
+	rsp, err := c.ListCatalogDatasets(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCatalogDatasetsResponse(rsp)
+}
+
+// ListCatalogWorkflowsWithResponse List the catalogue workflows the caller may run
+//
+// In the sealed zone a run names one of these workflows by its `id` in `workflow_url`
+// and fills in `workflow_params` following its `params_schema`. Parameters marked
+// `x-enclave-dataset` take the id of a dataset from ListCatalogDatasets.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /catalog/workflows (the `ListCatalogWorkflows` operationId).
+func (c *ClientWithResponses) ListCatalogWorkflowsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListCatalogWorkflowsResponse, error) {
+	rsp, err := c.ListCatalogWorkflows(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCatalogWorkflowsResponse(rsp)
+}
+
 // GetOpenAPIDocumentWithResponse This document
 //
 // Returns the OpenAPI document that describes this server's interface.
@@ -2242,6 +3887,17 @@ func (c *ClientWithResponses) ListRunsWithResponse(ctx context.Context, params *
 // `workflow_type`; when `workflow_engine_version` is left out, it picks the newest
 // version of the engine. Fields the server does not know are refused.
 //
+// **Sealed zone** (service-info tag `mode: sealed`): `workflow_url` is the id of a
+// catalogue workflow the caller may run (ListCatalogWorkflows); `workflow_type`,
+// `workflow_type_version`, `workflow_engine` and `workflow_engine_version` may be left
+// out (the workflow says them) or must match it; `workflow_params` must fit the
+// workflow's `params_schema`, name datasets by id and carry no file paths or URLs;
+// `workflow_engine_parameters` may name only the workflow's allowed parameters;
+// attachments are refused; tags are at most 20 short labels, never paths or URLs, and
+// are shown only to the run's owner. A workflow or dataset the caller may not use is
+// 403, a request that does not fit is 400; `msg` names the field. Every submission and
+// every refusal is audited.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /runs (the `RunWorkflow` operationId).
@@ -2253,11 +3909,31 @@ func (c *ClientWithResponses) RunWorkflowWithBodyWithResponse(ctx context.Contex
 	return ParseRunWorkflowResponse(rsp)
 }
 
+// DeleteRunWithResponse Delete a finished run's files
+//
+// Removes a finished run's working directory, its engine logs and its released
+// outputs from the object store (owner or administrator). The run's record stays, with
+// its state and system logs, and so does its audit trail. A run that has not finished
+// must be cancelled first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /runs/{run_id} (the `DeleteRun` operationId).
+func (c *ClientWithResponses) DeleteRunWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*DeleteRunResponse, error) {
+	rsp, err := c.DeleteRun(ctx, runId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteRunResponse(rsp)
+}
+
 // GetRunLogWithResponse Describe a run
 //
 // Returns everything known about a run: the request as submitted, its state, the
 // engine's command, times and exit code, links to the engine's standard output and
-// error, a link to the run's tasks, and the outputs released so far.
+// error, a link to the run's tasks, and the outputs released so far. For catalogue
+// workflows the engine's command and output links are left out when the workflow's
+// log policy does not let the caller read them, and tags are shown to the owner only.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2293,7 +3969,9 @@ func (c *ClientWithResponses) CancelRunWithResponse(ctx context.Context, runId R
 // read while the run is going; before the engine has written anything the answer is
 // empty. `offset` skips that many bytes, so a client can follow a log by passing the
 // `X-Enclave-Next-Offset` of its previous read. These are the URLs that
-// `run_log.stdout` and `run_log.stderr` point to.
+// `run_log.stdout` and `run_log.stderr` point to. For catalogue workflows the
+// workflow's log policy decides who may read them (none, admin: administrators and
+// data controllers, owner: the run's owner too); others get 403.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -2304,6 +3982,79 @@ func (c *ClientWithResponses) GetRunLogStreamWithResponse(ctx context.Context, r
 		return nil, err
 	}
 	return ParseGetRunLogStreamResponse(rsp)
+}
+
+// ListRunOutputsWithResponse List a run's outputs
+//
+// Lists the files a run released, and in the sealed zone those held for a data
+// controller's review (`status: pending`) or rejected by one. Only regular files on the
+// workflow's output allow-list can ever appear here; nothing else leaves the zone.
+// Released outputs carry a `url` to download them: a short-lived presigned URL of the
+// object store, or this API's download route (same credentials as the API).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /runs/{run_id}/outputs (the `ListRunOutputs` operationId).
+func (c *ClientWithResponses) ListRunOutputsWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*ListRunOutputsResponse, error) {
+	rsp, err := c.ListRunOutputs(ctx, runId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRunOutputsResponse(rsp)
+}
+
+// ReviewRunOutputsWithBodyWithResponse Approve or reject a run's pending outputs
+//
+// For workflows whose egress mode is `review`: a data controller (or administrator)
+// approves the run's pending outputs, which are then checked against the sha256
+// recorded when the run ended and released, or rejects them with a reason, which the
+// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+func (c *ClientWithResponses) ReviewRunOutputsWithBodyWithResponse(ctx context.Context, runId RunID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReviewRunOutputsResponse, error) {
+	rsp, err := c.ReviewRunOutputsWithBody(ctx, runId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReviewRunOutputsResponse(rsp)
+}
+
+// ReviewRunOutputsWithResponse Approve or reject a run's pending outputs
+//
+// For workflows whose egress mode is `review`: a data controller (or administrator)
+// approves the run's pending outputs, which are then checked against the sha256
+// recorded when the run ended and released, or rejects them with a reason, which the
+// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /runs/{run_id}/outputs/review (the `ReviewRunOutputs` operationId).
+func (c *ClientWithResponses) ReviewRunOutputsWithResponse(ctx context.Context, runId RunID, body ReviewRunOutputsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReviewRunOutputsResponse, error) {
+	rsp, err := c.ReviewRunOutputs(ctx, runId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReviewRunOutputsResponse(rsp)
+}
+
+// DownloadRunOutputWithResponse Download a released output
+//
+// Returns the bytes of one released output. `path` is the output's path as listed by
+// ListRunOutputs, with each `/` written as `%2F` (plain slashes are accepted too).
+// The `X-Enclave-SHA256` header carries the sha256 recorded when the file was
+// released. Every download is audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
+func (c *ClientWithResponses) DownloadRunOutputWithResponse(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*DownloadRunOutputResponse, error) {
+	rsp, err := c.DownloadRunOutput(ctx, runId, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadRunOutputResponse(rsp)
 }
 
 // GetRunStatusWithResponse A run's state
@@ -2367,6 +4118,236 @@ func (c *ClientWithResponses) GetServiceInfoWithResponse(ctx context.Context, re
 		return nil, err
 	}
 	return ParseGetServiceInfoResponse(rsp)
+}
+
+// ParseQueryAuditResponse parses an HTTP response from a QueryAuditWithResponse call
+func ParseQueryAuditResponse(rsp *http.Response) (*QueryAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &QueryAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExportAuditResponse parses an HTTP response from a ExportAuditWithResponse call
+func ParseExportAuditResponse(rsp *http.Response) (*ExportAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListCatalogDatasetsResponse parses an HTTP response from a ListCatalogDatasetsWithResponse call
+func ParseListCatalogDatasetsResponse(rsp *http.Response) (*ListCatalogDatasetsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCatalogDatasetsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CatalogDatasetList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListCatalogWorkflowsResponse parses an HTTP response from a ListCatalogWorkflowsWithResponse call
+func ParseListCatalogWorkflowsResponse(rsp *http.Response) (*ListCatalogWorkflowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCatalogWorkflowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CatalogWorkflowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseGetOpenAPIDocumentResponse parses an HTTP response from a GetOpenAPIDocumentWithResponse call
@@ -2511,6 +4492,74 @@ func ParseRunWorkflowResponse(rsp *http.Response) (*RunWorkflowResponse, error) 
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteRunResponse parses an HTTP response from a DeleteRunWithResponse call
+func ParseDeleteRunResponse(rsp *http.Response) (*DeleteRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunId
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -2727,6 +4776,216 @@ func ParseGetRunLogStreamResponse(rsp *http.Response) (*GetRunLogStreamResponse,
 				return nil, err
 			}
 			headers.XEnclaveNextOffset = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRunOutputsResponse parses an HTTP response from a ListRunOutputsWithResponse call
+func ParseListRunOutputsResponse(rsp *http.Response) (*ListRunOutputsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRunOutputsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunOutputList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReviewRunOutputsResponse parses an HTTP response from a ReviewRunOutputsWithResponse call
+func ParseReviewRunOutputsResponse(rsp *http.Response) (*ReviewRunOutputsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReviewRunOutputsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunOutputList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDownloadRunOutputResponse parses an HTTP response from a DownloadRunOutputWithResponse call
+func ParseDownloadRunOutputResponse(rsp *http.Response) (*DownloadRunOutputResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadRunOutputResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadRunOutputResponse200Headers
+		if values := rsp.Header.Values("X-Enclave-SHA256"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Enclave-SHA256", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XEnclaveSHA256 = value
 		}
 		response.Headers200 = &headers
 	}
@@ -2987,6 +5246,18 @@ func ParseGetServiceInfoResponse(rsp *http.Response) (*GetServiceInfoResponse, e
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// QueryAudit Query the audit trail (administrators)
+	// (GET /audit)
+	QueryAudit(c *gin.Context, params QueryAuditParams)
+	// ExportAudit Export the whole audit trail (administrators)
+	// (GET /audit/export)
+	ExportAudit(c *gin.Context)
+	// ListCatalogDatasets List the datasets the caller may use
+	// (GET /catalog/datasets)
+	ListCatalogDatasets(c *gin.Context)
+	// ListCatalogWorkflows List the catalogue workflows the caller may run
+	// (GET /catalog/workflows)
+	ListCatalogWorkflows(c *gin.Context)
 	// GetOpenAPIDocument This document
 	// (GET /openapi.yaml)
 	GetOpenAPIDocument(c *gin.Context)
@@ -2996,6 +5267,9 @@ type ServerInterface interface {
 	// RunWorkflow Submit a run
 	// (POST /runs)
 	RunWorkflow(c *gin.Context)
+	// DeleteRun Delete a finished run's files
+	// (DELETE /runs/{run_id})
+	DeleteRun(c *gin.Context, runId RunID)
 	// GetRunLog Describe a run
 	// (GET /runs/{run_id})
 	GetRunLog(c *gin.Context, runId RunID)
@@ -3005,6 +5279,15 @@ type ServerInterface interface {
 	// GetRunLogStream Read a run's engine output
 	// (GET /runs/{run_id}/logs/{stream})
 	GetRunLogStream(c *gin.Context, runId RunID, stream GetRunLogStreamParamsStream, params GetRunLogStreamParams)
+	// ListRunOutputs List a run's outputs
+	// (GET /runs/{run_id}/outputs)
+	ListRunOutputs(c *gin.Context, runId RunID)
+	// ReviewRunOutputs Approve or reject a run's pending outputs
+	// (POST /runs/{run_id}/outputs/review)
+	ReviewRunOutputs(c *gin.Context, runId RunID)
+	// DownloadRunOutput Download a released output
+	// (GET /runs/{run_id}/outputs/{path})
+	DownloadRunOutput(c *gin.Context, runId RunID, path string)
 	// GetRunStatus A run's state
 	// (GET /runs/{run_id}/status)
 	GetRunStatus(c *gin.Context, runId RunID)
@@ -3027,6 +5310,120 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(c *gin.Context)
+
+// QueryAudit operation middleware
+func (siw *ServerInterfaceWrapper) QueryAudit(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params QueryAuditParams
+
+	// ------------- Optional query parameter "run_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "run_id", c.Request.URL.Query(), &params.RunId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter run_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "actor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor", c.Request.URL.Query(), &params.Actor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter actor: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", c.Request.URL.Query(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter action: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", c.Request.URL.Query(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter since: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", c.Request.URL.Query(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter until: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", c.Request.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter limit: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", c.Request.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter cursor: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.QueryAudit(c, params)
+}
+
+// ExportAudit operation middleware
+func (siw *ServerInterfaceWrapper) ExportAudit(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ExportAudit(c)
+}
+
+// ListCatalogDatasets operation middleware
+func (siw *ServerInterfaceWrapper) ListCatalogDatasets(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListCatalogDatasets(c)
+}
+
+// ListCatalogWorkflows operation middleware
+func (siw *ServerInterfaceWrapper) ListCatalogWorkflows(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListCatalogWorkflows(c)
+}
 
 // GetOpenAPIDocument operation middleware
 func (siw *ServerInterfaceWrapper) GetOpenAPIDocument(c *gin.Context) {
@@ -3087,6 +5484,31 @@ func (siw *ServerInterfaceWrapper) RunWorkflow(c *gin.Context) {
 	}
 
 	siw.Handler.RunWorkflow(c)
+}
+
+// DeleteRun operation middleware
+func (siw *ServerInterfaceWrapper) DeleteRun(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "run_id" -------------
+	var runId RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", c.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter run_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DeleteRun(c, runId)
 }
 
 // GetRunLog operation middleware
@@ -3182,6 +5604,90 @@ func (siw *ServerInterfaceWrapper) GetRunLogStream(c *gin.Context) {
 	}
 
 	siw.Handler.GetRunLogStream(c, runId, stream, params)
+}
+
+// ListRunOutputs operation middleware
+func (siw *ServerInterfaceWrapper) ListRunOutputs(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "run_id" -------------
+	var runId RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", c.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter run_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListRunOutputs(c, runId)
+}
+
+// ReviewRunOutputs operation middleware
+func (siw *ServerInterfaceWrapper) ReviewRunOutputs(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "run_id" -------------
+	var runId RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", c.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter run_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ReviewRunOutputs(c, runId)
+}
+
+// DownloadRunOutput operation middleware
+func (siw *ServerInterfaceWrapper) DownloadRunOutput(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "run_id" -------------
+	var runId RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", c.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter run_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "path" -------------
+	var path string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "path", c.Param("path"), &path, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter path: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DownloadRunOutput(c, runId, path)
 }
 
 // GetRunStatus operation middleware
@@ -3330,6 +5836,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/service-info", wrapper.GetServiceInfo)
 	router.GET(options.BaseURL+"/runs", wrapper.ListRuns)
 	router.POST(options.BaseURL+"/runs", wrapper.RunWorkflow)
+	router.DELETE(options.BaseURL+"/runs/:run_id", wrapper.DeleteRun)
 	router.GET(options.BaseURL+"/runs/:run_id", wrapper.GetRunLog)
 	router.GET(options.BaseURL+"/runs/:run_id/status", wrapper.GetRunStatus)
 	router.GET(options.BaseURL+"/runs/:run_id/tasks", wrapper.ListTasks)
@@ -3337,6 +5844,13 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.POST(options.BaseURL+"/runs/:run_id/cancel", wrapper.CancelRun)
 	router.GET(options.BaseURL+"/runs/:run_id/logs/:stream", wrapper.GetRunLogStream)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIDocument)
+	router.GET(options.BaseURL+"/runs/:run_id/outputs", wrapper.ListRunOutputs)
+	router.GET(options.BaseURL+"/runs/:run_id/outputs/:path", wrapper.DownloadRunOutput)
+	router.POST(options.BaseURL+"/runs/:run_id/outputs/review", wrapper.ReviewRunOutputs)
+	router.GET(options.BaseURL+"/catalog/workflows", wrapper.ListCatalogWorkflows)
+	router.GET(options.BaseURL+"/catalog/datasets", wrapper.ListCatalogDatasets)
+	router.GET(options.BaseURL+"/audit", wrapper.QueryAudit)
+	router.GET(options.BaseURL+"/audit/export", wrapper.ExportAudit)
 }
 
 type BadRequestJSONResponse ErrorResponse
@@ -3354,6 +5868,386 @@ type TooLargeJSONResponse ErrorResponse
 type UnauthorizedJSONResponse ErrorResponse
 
 type UnavailableJSONResponse ErrorResponse
+
+type QueryAuditRequestObject struct {
+	Params QueryAuditParams
+}
+
+type QueryAuditResponseObject interface {
+	VisitQueryAuditResponse(w http.ResponseWriter) error
+}
+
+type QueryAudit200JSONResponse AuditPage
+
+func (response QueryAudit200JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryAudit400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response QueryAudit400JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryAudit401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response QueryAudit401JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryAudit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response QueryAudit403JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryAudit404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response QueryAudit404JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryAudit500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response QueryAudit500JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QueryAudit503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response QueryAudit503JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAuditRequestObject struct {
+}
+
+type ExportAuditResponseObject interface {
+	VisitExportAuditResponse(w http.ResponseWriter) error
+}
+
+type ExportAudit200ApplicationxNdjsonResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportAudit200ApplicationxNdjsonResponse) VisitExportAuditResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type ExportAudit401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportAudit401JSONResponse) VisitExportAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAudit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExportAudit403JSONResponse) VisitExportAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAudit404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ExportAudit404JSONResponse) VisitExportAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAudit500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ExportAudit500JSONResponse) VisitExportAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAudit503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ExportAudit503JSONResponse) VisitExportAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogDatasetsRequestObject struct {
+}
+
+type ListCatalogDatasetsResponseObject interface {
+	VisitListCatalogDatasetsResponse(w http.ResponseWriter) error
+}
+
+type ListCatalogDatasets200JSONResponse CatalogDatasetList
+
+func (response ListCatalogDatasets200JSONResponse) VisitListCatalogDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogDatasets401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListCatalogDatasets401JSONResponse) VisitListCatalogDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogDatasets403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListCatalogDatasets403JSONResponse) VisitListCatalogDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogDatasets404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListCatalogDatasets404JSONResponse) VisitListCatalogDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogDatasets500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListCatalogDatasets500JSONResponse) VisitListCatalogDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogWorkflowsRequestObject struct {
+}
+
+type ListCatalogWorkflowsResponseObject interface {
+	VisitListCatalogWorkflowsResponse(w http.ResponseWriter) error
+}
+
+type ListCatalogWorkflows200JSONResponse CatalogWorkflowList
+
+func (response ListCatalogWorkflows200JSONResponse) VisitListCatalogWorkflowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogWorkflows401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListCatalogWorkflows401JSONResponse) VisitListCatalogWorkflowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogWorkflows403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListCatalogWorkflows403JSONResponse) VisitListCatalogWorkflowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogWorkflows404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListCatalogWorkflows404JSONResponse) VisitListCatalogWorkflowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCatalogWorkflows500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListCatalogWorkflows500JSONResponse) VisitListCatalogWorkflowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetOpenAPIDocumentRequestObject struct {
 }
@@ -3583,6 +6477,112 @@ func (response RunWorkflow500JSONResponse) VisitRunWorkflowResponse(w http.Respo
 type RunWorkflow503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RunWorkflow503JSONResponse) VisitRunWorkflowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRunRequestObject struct {
+	RunId RunID `json:"run_id"`
+}
+
+type DeleteRunResponseObject interface {
+	VisitDeleteRunResponse(w http.ResponseWriter) error
+}
+
+type DeleteRun200JSONResponse RunId
+
+func (response DeleteRun200JSONResponse) VisitDeleteRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRun401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteRun401JSONResponse) VisitDeleteRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRun403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteRun403JSONResponse) VisitDeleteRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRun404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteRun404JSONResponse) VisitDeleteRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRun409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DeleteRun409JSONResponse) VisitDeleteRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRun500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteRun500JSONResponse) VisitDeleteRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRun503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteRun503JSONResponse) VisitDeleteRunResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -3901,6 +6901,338 @@ func (response GetRunLogStream500JSONResponse) VisitGetRunLogStreamResponse(w ht
 type GetRunLogStream503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetRunLogStream503JSONResponse) VisitGetRunLogStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunOutputsRequestObject struct {
+	RunId RunID `json:"run_id"`
+}
+
+type ListRunOutputsResponseObject interface {
+	VisitListRunOutputsResponse(w http.ResponseWriter) error
+}
+
+type ListRunOutputs200JSONResponse RunOutputList
+
+func (response ListRunOutputs200JSONResponse) VisitListRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunOutputs401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRunOutputs401JSONResponse) VisitListRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunOutputs403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRunOutputs403JSONResponse) VisitListRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunOutputs404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListRunOutputs404JSONResponse) VisitListRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunOutputs500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListRunOutputs500JSONResponse) VisitListRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunOutputs503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListRunOutputs503JSONResponse) VisitListRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputsRequestObject struct {
+	RunId RunID `json:"run_id"`
+	Body  *ReviewRunOutputsJSONRequestBody
+}
+
+type ReviewRunOutputsResponseObject interface {
+	VisitReviewRunOutputsResponse(w http.ResponseWriter) error
+}
+
+type ReviewRunOutputs200JSONResponse RunOutputList
+
+func (response ReviewRunOutputs200JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputs400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ReviewRunOutputs400JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputs401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ReviewRunOutputs401JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputs403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ReviewRunOutputs403JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputs404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ReviewRunOutputs404JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputs409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ReviewRunOutputs409JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputs500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ReviewRunOutputs500JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReviewRunOutputs503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ReviewRunOutputs503JSONResponse) VisitReviewRunOutputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadRunOutputRequestObject struct {
+	RunId RunID  `json:"run_id"`
+	Path  string `json:"path"`
+}
+
+type DownloadRunOutputResponseObject interface {
+	VisitDownloadRunOutputResponse(w http.ResponseWriter) error
+}
+
+type DownloadRunOutput200ResponseHeaders struct {
+	XEnclaveSHA256 string
+}
+
+type DownloadRunOutput200ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	Headers       DownloadRunOutput200ResponseHeaders
+	ContentLength int64
+}
+
+func (response DownloadRunOutput200ApplicationoctetStreamResponse) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("X-Enclave-SHA256", fmt.Sprint(response.Headers.XEnclaveSHA256))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadRunOutput401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DownloadRunOutput401JSONResponse) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadRunOutput403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DownloadRunOutput403JSONResponse) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadRunOutput404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DownloadRunOutput404JSONResponse) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadRunOutput409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DownloadRunOutput409JSONResponse) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadRunOutput500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DownloadRunOutput500JSONResponse) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadRunOutput503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DownloadRunOutput503JSONResponse) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4297,6 +7629,18 @@ func (response GetServiceInfo503JSONResponse) VisitGetServiceInfoResponse(w http
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// QueryAudit Query the audit trail (administrators)
+	// (GET /audit)
+	QueryAudit(ctx context.Context, request QueryAuditRequestObject) (QueryAuditResponseObject, error)
+	// ExportAudit Export the whole audit trail (administrators)
+	// (GET /audit/export)
+	ExportAudit(ctx context.Context, request ExportAuditRequestObject) (ExportAuditResponseObject, error)
+	// ListCatalogDatasets List the datasets the caller may use
+	// (GET /catalog/datasets)
+	ListCatalogDatasets(ctx context.Context, request ListCatalogDatasetsRequestObject) (ListCatalogDatasetsResponseObject, error)
+	// ListCatalogWorkflows List the catalogue workflows the caller may run
+	// (GET /catalog/workflows)
+	ListCatalogWorkflows(ctx context.Context, request ListCatalogWorkflowsRequestObject) (ListCatalogWorkflowsResponseObject, error)
 	// GetOpenAPIDocument This document
 	// (GET /openapi.yaml)
 	GetOpenAPIDocument(ctx context.Context, request GetOpenAPIDocumentRequestObject) (GetOpenAPIDocumentResponseObject, error)
@@ -4306,6 +7650,9 @@ type StrictServerInterface interface {
 	// RunWorkflow Submit a run
 	// (POST /runs)
 	RunWorkflow(ctx context.Context, request RunWorkflowRequestObject) (RunWorkflowResponseObject, error)
+	// DeleteRun Delete a finished run's files
+	// (DELETE /runs/{run_id})
+	DeleteRun(ctx context.Context, request DeleteRunRequestObject) (DeleteRunResponseObject, error)
 	// GetRunLog Describe a run
 	// (GET /runs/{run_id})
 	GetRunLog(ctx context.Context, request GetRunLogRequestObject) (GetRunLogResponseObject, error)
@@ -4315,6 +7662,15 @@ type StrictServerInterface interface {
 	// GetRunLogStream Read a run's engine output
 	// (GET /runs/{run_id}/logs/{stream})
 	GetRunLogStream(ctx context.Context, request GetRunLogStreamRequestObject) (GetRunLogStreamResponseObject, error)
+	// ListRunOutputs List a run's outputs
+	// (GET /runs/{run_id}/outputs)
+	ListRunOutputs(ctx context.Context, request ListRunOutputsRequestObject) (ListRunOutputsResponseObject, error)
+	// ReviewRunOutputs Approve or reject a run's pending outputs
+	// (POST /runs/{run_id}/outputs/review)
+	ReviewRunOutputs(ctx context.Context, request ReviewRunOutputsRequestObject) (ReviewRunOutputsResponseObject, error)
+	// DownloadRunOutput Download a released output
+	// (GET /runs/{run_id}/outputs/{path})
+	DownloadRunOutput(ctx context.Context, request DownloadRunOutputRequestObject) (DownloadRunOutputResponseObject, error)
 	// GetRunStatus A run's state
 	// (GET /runs/{run_id}/status)
 	GetRunStatus(ctx context.Context, request GetRunStatusRequestObject) (GetRunStatusResponseObject, error)
@@ -4384,6 +7740,104 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictGinServerOptions
+}
+
+// QueryAudit operation middleware
+func (sh *strictHandler) QueryAudit(ctx *gin.Context, params QueryAuditParams) {
+	var request QueryAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QueryAudit(ctx, request.(QueryAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QueryAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(QueryAuditResponseObject); ok {
+		if err := validResponse.VisitQueryAuditResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExportAudit operation middleware
+func (sh *strictHandler) ExportAudit(ctx *gin.Context) {
+	var request ExportAuditRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportAudit(ctx, request.(ExportAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ExportAuditResponseObject); ok {
+		if err := validResponse.VisitExportAuditResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCatalogDatasets operation middleware
+func (sh *strictHandler) ListCatalogDatasets(ctx *gin.Context) {
+	var request ListCatalogDatasetsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCatalogDatasets(ctx, request.(ListCatalogDatasetsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCatalogDatasets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListCatalogDatasetsResponseObject); ok {
+		if err := validResponse.VisitListCatalogDatasetsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListCatalogWorkflows operation middleware
+func (sh *strictHandler) ListCatalogWorkflows(ctx *gin.Context) {
+	var request ListCatalogWorkflowsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCatalogWorkflows(ctx, request.(ListCatalogWorkflowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCatalogWorkflows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListCatalogWorkflowsResponseObject); ok {
+		if err := validResponse.VisitListCatalogWorkflowsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // GetOpenAPIDocument operation middleware
@@ -4467,6 +7921,32 @@ func (sh *strictHandler) RunWorkflow(ctx *gin.Context) {
 	}
 }
 
+// DeleteRun operation middleware
+func (sh *strictHandler) DeleteRun(ctx *gin.Context, runId RunID) {
+	var request DeleteRunRequestObject
+
+	request.RunId = runId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteRun(ctx, request.(DeleteRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(DeleteRunResponseObject); ok {
+		if err := validResponse.VisitDeleteRunResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetRunLog operation middleware
 func (sh *strictHandler) GetRunLog(ctx *gin.Context, runId RunID) {
 	var request GetRunLogRequestObject
@@ -4540,6 +8020,103 @@ func (sh *strictHandler) GetRunLogStream(ctx *gin.Context, runId RunID, stream G
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(GetRunLogStreamResponseObject); ok {
 		if err := validResponse.VisitGetRunLogStreamResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListRunOutputs operation middleware
+func (sh *strictHandler) ListRunOutputs(ctx *gin.Context, runId RunID) {
+	var request ListRunOutputsRequestObject
+
+	request.RunId = runId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRunOutputs(ctx, request.(ListRunOutputsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRunOutputs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListRunOutputsResponseObject); ok {
+		if err := validResponse.VisitListRunOutputsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ReviewRunOutputs operation middleware
+func (sh *strictHandler) ReviewRunOutputs(ctx *gin.Context, runId RunID) {
+	var request ReviewRunOutputsRequestObject
+
+	request.RunId = runId
+
+	var body ReviewRunOutputsJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReviewRunOutputs(ctx, request.(ReviewRunOutputsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReviewRunOutputs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ReviewRunOutputsResponseObject); ok {
+		if err := validResponse.VisitReviewRunOutputsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DownloadRunOutput operation middleware
+func (sh *strictHandler) DownloadRunOutput(ctx *gin.Context, runId RunID, path string) {
+	var request DownloadRunOutputRequestObject
+
+	request.RunId = runId
+	request.Path = path
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadRunOutput(ctx, request.(DownloadRunOutputRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadRunOutput")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(DownloadRunOutputResponseObject); ok {
+		if err := validResponse.VisitDownloadRunOutputResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -4656,102 +8233,147 @@ func (sh *strictHandler) GetServiceInfo(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Hxtc+M2kv9X6eL/nxq7ipYnmdzVrV33wutxEt/O2D7bc7O70ZQFkS0JMQkwAGhZmfJ3v+oG+CCJlORJ",
-	"Mpm9yjtbJIEG0A+/fsLHKNF5oRUqZ6Ojj1EhjMjRoeH/rsQUb+QvSH+naBMjCye1io6iH/QccqEWIB3m",
-	"FpwGg640CoSDXFs3gPczVCDGFpUDN0OwaB7QQGnRgnQWUpyIMnNQiCmClb/g8VA9iKxEC2PM9By+Bm1A",
-	"jPUDtr5/YSEXjzIvcxAGweCktJgO4MSPk4sFzHSWwgTnaDxxQ4UPqGBO9OTaIEx0lun5EWiVLUAowLxw",
-	"CxgpfHR3NMqd0/eoRpCjUJbnRpUOhiqKI0lr/7lEs4jiSIkco6OIP6EFRHFkkxnmgrZrok0uXHQUSeX+",
-	"/dsojtyiQP8vTtFET3H0eDDVB/Tzgb2XxYHmvRXZQaHpJRMdTURm8SnmY7glmtbP4XaGHZTrCZNdGHyQ",
-	"urS8N8fVYUy04acTaazf/sGmlfGQS0sLK7HOSDWNnp7i6LpU56+7iTOlemFBpjEIG3gEUxgv4LpU77W5",
-	"n2R6Xs9fCDdrpjelupNpFEcGfy6lwTQ6cqbETaQ80cu20MoiM/BfRXqNP5doHf2XaOVQ8Z+iKDKZCCL0",
-	"8CereWebYf+/wUl0FP2/w0Y4Dv1Te3hmjDbXYRI/Zceq/aQgiV0z4gVMj2GU2+kIrFhYmM9kMoOJxCwF",
-	"oVKYzxYD4olTrSaZTD43uaUiUqUCAdYJRxInHKQaLSjtQJDAgJtJC8lMKOKYpzj6TpuxTFPPlp+P2ERk",
-	"GRoWdaIt1UwYU3ROcqNExuN8PqpudI5uJtUU5iRgc6PVFLRqqa1j/lsXaITTxsJMBK2WohMy89RfaPed",
-	"LlX6WbfTIJ280mDLZMaMQOpB2Ht4kFaOMyTd7uptZ0JvtX4jzBT/GJmaCbI32pufQhhnY7YU/DcE5Taf",
-	"6QxhrNMFLY9eH8spE/9OidLNtJG/4Gfc6VODKSonRWbZcOXSWmIYbZiJH0Qm04q8ByEzMc4+4/aewFgk",
-	"96jStqVOsUCVWmLkRCiickyHIJIZpmDkdOZA6fkxOLMAMRVSQSYcc8hTpaJZB7/2hr5S9mdqKhVeVThj",
-	"3WpcKjK49BLUaAQEJJkk4SKxt+hIV43mYcg7//pdA15GZFIKQwLnpDcFAW/cMcZYn/W8gSQxzI10juCL",
-	"ZYVIxmXQmPDK2lSGqsvs1aS8sEBvdX7uf+iihIkEeh4DDqYDkMrFMNY6iwM9MaAqc+KftDTMFB1T1HNE",
-	"evwTJo4mXWaGtdnfzxYgalmbCJlhur6ZuZ12fSpcWwMKlcYEu4xXdeEAE6FgIh9Buhhm3vavbQzZoNLe",
-	"JTrt2d4fbm+vwL9VgZ3K7tOAbfD16psO8PXUBhU/8nKWZ/3QsXNvdMeiT6AwOkFrvck0QsWA0s0w6KHA",
-	"ohVHS2cxm9CxaYWsZ9c3N8nTbq5IdJ4TWMikwpgHEGZa5rSrRUC7DKUI9Xago3pJwhixoP9RpXdO5p1s",
-	"gAqkI+SLHrsNo6/+cfBVfvBVevvVD0dfvT366uafwwj23t2e7nceIj5KVx/hthN5BhquhK6La4zbsh5+",
-	"51NXZF2KpkNjvbt+Q1xIXo11QqXCpIAkZrBnRY6QtJW/9yhOrs5759Cl220OXbqidJ8yycI6zO8yPbXr",
-	"M71Fa8UULUyMzuFMJRmBFTHWpWOhZaAgCMKS9xdUBKEE3tvnMGCXeiJXoov9eW0TiaSRTanWpSZ4Cxud",
-	"kB1V5HWp3kjr+pXkJdumKdKJmFLZdWpWXLL1Ia6E5XMatf02p2GK3l2mAYLf5v1T9l8Zgkt/uplouW9r",
-	"O01k9W6G9ehUes8wBoVz1vbkES4d4CZUcV2qmzLPhVl0nmxbvzIx8dqmfOjZ+049m2Vew0oL90rPVeBI",
-	"0oKd/OCFo2cPwkMwmKGwmILVMBGm2utSOZl5q+I9o9PLt1dvzm7PWlsdSCbFpXPasMItgpKqfvsFjW70",
-	"lmkc0S3bWrms/hgDV3edMEnwtvFoN4NJxW3v3vBLdJrC3rfUQ2EwEa5xwFfcn7JAYzH1fv2o/vauNNno",
-	"uNYgGYoHjv3Q7u/MZYF8VWYBE3sKVi3Z0qQd3DO2OisdQlCjrlYK7Opk0jrYI5m/Ffbe7u+uJ1rRhVVc",
-	"4MevkJSwYMtxTriyA0854bdapKn0du9q+XmPIm1oWcHC3WwfQEjF2PM2UTDRplOT9KPs35Tiuwc0Vmq1",
-	"kfLwDgh77ymOQU5AqMVmypnkHlVQvUQGQpFSWJfx9lDdmL1ybiATalr26eSlQfrX+z9hkYFP588bu5P/",
-	"aaE5uWj1YBOZYUz6Tzj5UDv5wjmRzAhR2m4ZaGv15T3pW94KaT06/4axd78YSR8mYy22yfZ3uhK76r11",
-	"q0Wj9lEcbF83ySzvMzJTHFSjX0jJrJO+BYJXojqRStrZpwLXzfuzGTRXFPxK5Pw86/NMbbjO7DQETOUD",
-	"ckaClZy1y05ydZrdpx6o6Dr8GzQPMsFzNdHdkvb9ybff/8BhFJnggVQT7SO9NqQevKGkjX1/dkMIxg5g",
-	"RNOMCGuIbC4Wdqg+To0uiyPQZjqYim+nsxiEcXIiEncEc7RxpQ2P4OvB14OXTz5FscxeonSzO6msM2VC",
-	"FPbZRw9nGWDhY5EJqSx556QX9NgJZuIxCkNuLWG3kEWQNkSLOk890cqJxL3rmvG9jwtoH1FaCY/uCZjj",
-	"OEBsA4J0V+Y0We/9Jf++NLJzYoMEV05cL08HwmWCbAV9LiTFItMLTGHv+rtTePXq1V+WZ0uFwwMWlbiL",
-	"B318abO57LVszWtrsa4Y5tLxFknDMSHLujBMaHeGUlsCcR3xgSVqO8M9SzspbTDJnEdA5VAlfIBurjsZ",
-	"JNUJhy84frWJTUJUUib4wsLSV5DJB7S7MAWqB2m0ykM4dXme13z0HEppvReCb4XRaQyOYJw2kOJD52Lk",
-	"JrfVeGve3ixFfnyCMcgURZYtaNsMkkwjpJqttdKuL7TXF3z8ocyFOjAoUoLLHHtcnbpzNG2mQslfRHXW",
-	"GxW1H+ey/Qkp+bIoNNmIOwIXIcZQGO10ojPbHdLgIdG2486JoH0QaYNVPC7jeMTz4lsNRXO0FSLpoITU",
-	"cPW0rdVA5kWGNRx6xsR+8Wz27hJdhux6n0HbIVm8TPBFmY89T7E3LxWwFvW5uz2L2FKoUhOAan3Puns+",
-	"09bHAvY7Ae+vtMHflYZjoGStbHDVW1LM8Ig/hUJIY6soN71buhkJjc90QK5T7CYwAPEdGPWWXn2Ko7JI",
-	"n2cWOMQSvvoko7Arxq98ZKsnbi4MglB2jr15hx7XaeOBbdqnZZMQaOs4VG08n61GtfdoDfe42I95NbUo",
-	"1ams7T7Vb7YGOuxnrKByqvrXkCRYBKd9M3Jk1MhaOby5olUbduhde6/K2qpdNzDFTtikW2fFPQByOzq+",
-	"XLEnq+KmveZq6YSOIGpveq29r5sybL3O8MoAhDatdLgdR6yceTjuPs+2rYA6NkEms+AsnFydM2YK2GDJ",
-	"7Kwg+uADdK/r5Oo87EcMoznaERCA6twbdi/WR7kQOdpCJFjpppOr8xhGtRcyYvMRXJyQibCDZym/QGgd",
-	"zamXi+n2qIMnO272oZmo8wQqz7MLV4pW5QvZnkxO8Gio3l387eLy/QXscX0JyUcuFab7Mfz3u7N3Z69h",
-	"by6kI+M1Ye+ExArNfgznF+e35ydvzv95fvE97NGI9Eiq6VCl0mDitOF6hDGy5TNYCMPjXr+7uOBvXOMR",
-	"SEvUKamm+zFcnby7OXsd14HoodqrQgJgyyRBaydlxvVsKS+linDPkcvkfJh7P4azv5+dvru9vL47u76+",
-	"vPYTVmphqHwyZz+Gm3/c3J69rV6qzJM2PLZUEyO8RigNQv3R6cnF6dkbXocgGJdgRmZ0qEIQFH0Qh6b8",
-	"SY+bjbBOF0VrBFro1fXZ2durW9pser+uT9D6ngagMa0uTYKWn+0P6q1ZXePyYpo5mJZmGmFwqCZSicz7",
-	"0ajKnPgtMEMUR/7wozhqH3MUR+HwojjypxTFUUVLFEfLxERx1KaGXg3k1H+GoSrCWlzdiNatsPe7p6hE",
-	"K9b9JeaqlrINO7myvH493Zp4akbeLftUjdu5nZwqqLYzrpKsq1jIIJlpC9L1Zvb/jyfo+7KwtH+hFpRN",
-	"CHK2ZaNv+0fm+Dek5rcl1Hc/YIcEqGRvvt+FffMxFW91adfg7BGTkj2kgDFiL3WSa1CAXAuF261pg1m7",
-	"xKHbL+hzZrgUR6t1kXA+UtR4f+zidyVtN+SEfk1RQZdvsPsqahdhbR3eN7Ab1rGa6fn0VRCXYVIa6RY3",
-	"PmhCw/iY7EnpZh1BXQWX569PmUprfdx2ABfagULO1s6r+H6IdjAi51jjihOuJ5NBVQJONPlZG+aaOVf4",
-	"ukLZGRSv8ANPwLWO7FFXu2S9BXEaLCorOSGVCidAKitTZGCcENIIpVYMqFphugHckq2p4oIh1jEOjQZc",
-	"K8YqaiISPOIFe0Gqs3a1MA1VkCbYe392s+8D600cxcYMGqrl4KMjejloJKZTTGFYLXUYDYZqqE45kLsU",
-	"1MCwwwou6di+OeQzWoqtS38qo5NQqMpzE5IXKRo+taHa6djUMYw6HbhRNUc7ScGYiuGEr1EP8X+y8qRL",
-	"4Iwc51B9bRGtb6BwVUmJm+GiSSfHUKrMl8XhYqi4KUMoEGlOsNVxoJ+jqcKJg0QrZzQPbHSGA/A5tJCO",
-	"kNZZGJeO+0LUlLtNrM5RKxwqzKyHyui9Y1L6BNsnuuSmjaE6e0CzCPVYM67o/K+bywtfG0wadlEgLBVF",
-	"htjYqFUPOKLxUThv8omjhso/9mAxkwkGGBaaF04Kkczw4JvBy+AeeimxR4eH8/l8IPjxQJvpYfjWHr45",
-	"Pz27uDnjb0j+pcuwJTzr3Fqp/pYLdBQxy3JEt0AlChkdRa8GLwevSEcJN2OtcRieDRYiZwd5ih3+5DV3",
-	"a/glXxaoyGWrZcw3CNSC1gqaciI9SBtpjVp6ztPoKPoeXRjrdRgqWunZ+Oblyw2VzxXFG3tA1rHHKv0M",
-	"Dv5x8vYNF13/m5+yC3HWpB0uNxe09XF09OOHOLJVQjha0kZVrOTox+okydQ+HmD4hwtaaLTDqmSr8zDe",
-	"sBQ0hfgv2Du0K7Vb4GMbpCYkFwqOMzzy4tkUeoiJ89Wp5O9UPUA+DYaOq7sVkl4RRYHCEJTgwm5+zcZg",
-	"Nf1FfpubGV1OZ6x7hmq9DYmVBIfbOCPuO8NAqwS91CxzBvszvlCsnTP7sftcmlcO6y61p3ind30r1dOH",
-	"Z/Hd8yruVysIO7hyvYbwKY6+3YURW01N/MnX2z9Zanrgj15t/6jp7/lEEaGvXu1EXN3ywGJVCxLtIYTi",
-	"wUqIajXIvPLhKY4K3VWAdco54FAuymb75xJLxgS+G8eH2CERxsiQgVI4b2pFyXaQOFVNJKO8zJwshHGH",
-	"5CwdkOUaBavoG7lysWiEhhA5PhI+HKqmU6EpsBnFoQnMGy9OWPuibu5jKdBwjc4ATlSrLOeFHaoR/U5m",
-	"hssFCOKQYl+r5fELCQEoaOJPtBVEKWfnpRoqW44Pqse0ExZJYFwo5zscceegL5+jWW0Mo8GApHvKIcqY",
-	"AzA2E3ZGzzgCMFTN02DcIZkJIxKf4VYppKUXLrRLnZy066N2xdAI8tJy74mv8g+L5CUHpB78pHbxkkeE",
-	"Ie7FjWxDbmFhDdcCnlzjbDDXvjbQHoVRQodkRvyirEOxSpkvKRvFMCLGHPGSNjWk8CIZeHhAbzlBDsIO",
-	"lcNHd7zzOLwb3D8WEmi+aXbQJq7rM7HweI0zwm62VHHAxnypXiVjczPRxiPNhBCRCv5c6O1dnY65McMJ",
-	"13fGbb+ikMm95U5b7w/ysKMlH2l07L2RUY8HuDK4dGHQILVo3VA9LOfUKmK/86U37c6mqq/xXun5Cvet",
-	"maVWn2pUF/H+VaeLFWPRoR2W7UV3xeey0moxCC0jnPA9Lmwof2udONxj4erSkMqf7s8VNuKxtRCSGb9L",
-	"GbWT4HXEaCyV4LbhrdGOrUWqZyFgoAP+b3nhtNBjqGIXnlt6mIV4hWu/PqGedeN5rLWlsT5cP5rnJG17",
-	"NyE8/7TK1jbhNYtsKnXtqVLdodQ15O5P378hf+7m7d98AUJbnex/YeWw16tWpDEfmHYUyu5UD74cWmNU",
-	"//sizPN0Uz834flQB9egn/QLR5nffr3DF3X78R8FS2/YlfLIcgMyrXy6w4++pvRpq6dNbtfCd5K3e1x4",
-	"oqOAf9bbCeKqK8xh7N06r2Fe1B2DMThZKSp8lA4SnWIMmVT3toKL9Ter7WVCpUPF4ZMYBH+zjDA5qxTX",
-	"mb2e1pou0/o9utDu81yXz1848bu7cHq6QcIGn1MuXn67/Yv6/oA/Si5eh3DQ8yXj0GeLGSZ1enMn9t7W",
-	"N5cwNtDkEoTMsY970M+5fkBm6SYXHRhTNb+evWb/bKhIbn7SYw4L1kOdMikZCaFowpAcOcwMinRRF+OH",
-	"yzAYS7LQsqhYJ7PMJ+UxtV1872e45i36Evm+37D4Y8p8eHnON7ok2qSYwl7rbGYiXdur/S9aXL59+Zft",
-	"H9R3s/xR8uX55hOkK9NTe/jROoMif9op3ruSwuswC9qsNjsLC+TKDuDcd/mPuUpDEFaXGbbbKadaqukx",
-	"jHGiQ3V3QNYkZfXlCyqYwlawRtqh4gDDAEZ6MrHoRmDvZRFcWL4SZLxwIUwplu4c4NYLsmB6CuMFFMLf",
-	"wMEGc/T3gxCcPbjAR3dwGcYOHdf1RUq0HFY2FtlvJNLeXb/x0w/VKPRkDnyqOHjzrR/RmBFwwhyc3mgS",
-	"b/iwPlVBxN21Zp4DQtdF2nPtkq1m7r92qaqNCRnxOmv+oQMmr1Ly14VD8GdXN40zOaxA3TG89L6dv62q",
-	"72oqP8DmG7dyqWROhL7suABiuwolXj7kVphjjl1ZdP9ZusnBf3xC+oF4jsbz8aaadb135/N6TEUnG/ZU",
-	"MNZbSJxcXTfEiVQWujpzly04QmK8cD7vkjJezhfsLvxLwKJrOo6qBisoOq9En5cbavS5rbslNyrydn52",
-	"pYeSWBpFwXkgoaBWO4MejRT6M79MvBKI64fqL2zVOfonby7z5kl7e56FKdjt2yFdaR0W3ZVyZOzDhWNN",
-	"rWvTWMhFdr5MoeXRcnKzCk1OEQS5x+Td9qUUuaP/V9jRf73k41px6JbsYygL/VPT/zb5yqVq2+eL1OFH",
-	"LlpdDhetqWQ6498MHJ6EEsPUw5NaanoAYqDvWRdz/u783h+q8Zds/cmqPbGa6h6yLZzaDuc/z4Os4vQh",
-	"/MiKfLnL0hey+P7mpu9KpUPVMG9c98vXb0gHtkBRBR9n1ZXEXO5C3tlSW+RgqEYdLU4jSPSDz4G2Smv0",
-	"XPlh9kSW+b+41aNdvRZI5ELFpoDN7h/7MG5oxpTsPVouOeJEzC9odHMrnvF+pOICu/fSzXTphqp9lxfT",
-	"xaTym0QPDdHjPLbvJvgdRa49TY/Ytfq1m2d/FrlskMRWPWZLGKuCVN7rD08rdWfLFcA/fniKP5Ku9YLl",
-	"jYIvPjzk5q3DOdrDh68Zf4QJtrf1h85DW0vZuLR89ZtkCxGswhKd6zbG50xiLiwgWGcLTDi3UDcKVfqi",
-	"ulAtjLusjNYH7irG1awouH3LXwo7aVX90sxyEvh+vzVT5YI9fXj63wAAAP//",
+	"7H1rcxs3suhfQfHelKXUiJIfu3WPVPeD1lYS3eNYPpJ8fXZDlwjONEmshgADYEQxLv33U90NzIOcISk7",
+	"cbxb/rC1jjgDNBr9fs3HXmpmc6NBe9c7/tibSytn4MHSf72VE7hSvwH+OwOXWjX3yujece8nsxAzqZdC",
+	"eZg54Y2w4AurhfRiZpzvi/dT0EKOHGgv/BSEA3sHVhQOnFDeiQzGssi9mMsJCKd+g5OBvpN5AU6MIDcL",
+	"8VQYK+TI3EHt/SdOzOS9mhUzIS0IC+PCQdYXp7zOTC7F1OSZGMMCLAM30HAHWiwQnpmxIMYmz83iWBid",
+	"L4XUAmZzvxRDDff+Ble58eYW9FDMQGpHe4PO+gPdS3oKz/5rAXbZS3pazqB33KNX8AC9pOfSKcwkomts",
+	"7Ez63nFPaf/XF72k55dz4P+ECdjeQ9K7P5iYA/zzgbtV8wNDuJX5wdzgQ7Z3PJa5g4eEruEaYVq/h+sp",
+	"tEBuxgT23MKdMoUj3JzEyxgbS7+OlXWM/v6mk9GSjaOFkzhvlZ70Hh6S3mWhz1+1A2cL/cQJlSVCukAj",
+	"kInRUlwW+r2xt+PcLMr959JPq+1toW9U1kt6Fn4tlIWsd+xtAZtAecCH3dxoB0TAf5PZJfxagPP4X6nR",
+	"HjT9U87nuUolAnr4T2cIs9Wy/9vCuHfc+1+HFXMc8q/u8MxaYy/DJrxly6l5U6GQXHOkBchOxHDmJkPh",
+	"5NKJxVSlUzFWkGdC6kwspss+0sRLo8e5Sr80uIVGUJUWUjgvPXKc9CIz4IQ2XkhkGOGnyol0KjVSzEPS",
+	"+8HYkcoyJssvB2wq8xwssTrClhkCjCA6R77RMqd1vhxUV2YGfqr0RCyQwRbW6Ikwuia2TujfZg5WemOd",
+	"mMog1TLwUuUM/RvjfzCFzr4oOi3gzWsjXJFOiRBQPEh3K+6UU6McULb7Eu0E6LUxr6WdwJ/DU1OJ+saw",
+	"+plL611CmoL+LYJwW0xNDmJksiUeDx8fqQkB/07Lwk+NVb/BF8T0SwsZaK9k7khxzZRzSDDGEhHfyVxl",
+	"Ebw7qXI5yr8gek/FSKa3oLO6ps5gDjpzSMip1AjlCC9BplPIhFWTqRfaLE6Et0shJ1JpkUtPFPIQRTTJ",
+	"4FMUHpCd6YnS8DbaF2RsWOQIr1hWs9Rfk+lJj6yCdsVTaYZf+P0PpaI1o39C6vH90yJT/kx7u1xXUada",
+	"SPxZoI3gSRSjcTLPZQooDxEfU+mmKPeURkXVBJpe24Z/BoCefEh6uFzrOVXW+mfU4q0/OPh1J0tjBU/4",
+	"Gm0Wlg4QJeEs3RiMR21i8EIDoxAyIVP84zqW+O+th5CpZ1G99ksmvXTg238jsUlLZ5liu+ltY8u1V9YO",
+	"ZQqfmg6SsyBdB8DBKmndQvFy5Y1k0sMB/TVZf3oRrJ/tlB1WYFQlEZvVCTqvDA3HdUYD7W34JxnIu5Ev",
+	"8U+FR2mtpP8m4zMtrONrbBLHW+kcGn5DfmBYGp/4VjBL2fyWvrS015G1go94gObmbVh4Kb3MzeRVRUqr",
+	"gi9QWU3FkWVROEjQSlXZOjU3ltidjzvk28rZiC87RVnzPK8V27Ur4PGPu9/vCpLW7ngFwnL9DQC+r9H2",
+	"KsZJ10kUF5EDVpFvizYZwmrkBkiP3DQd1XVrIa69/ryQZObgRg50diKkIA2DhsJY3SNc6CpO1B0QGLvx",
+	"SLuSa+GXgD4GqAP4GrBkiHt5CyWlqsw1wOqSdNWOW+gVJhZcCySy8EbsmcLPC++Cu52DdBFDPngOaCXs",
+	"oyWD7iYsxJ4kWAXaLtbQrcr53Jo7IG96xp7nfr9NKDLvNOF4TygwdFsoTMqrLWzeukhuJq5tGcPUBTIL",
+	"sgYv64kTfMREaKMhETKbKbKCzUKjOZPszMoJh0/cTWWWNUH4f1cXb8QV/Yg+enkQfq22VcVQd2Bd18Wt",
+	"0Pguz9zU1lunO35GhGfYkI48qpyYK43OuzeJUGMh9bK/Sa/d8C8ftzxx033CTtFYoWV1u67FV69mB9nV",
+	"Ll3j8o8Wr6VI3CZfqx3agHzFYbO4WotVvW6ehWstpYqQIs0V2rssBD1ausNuiTls04EExk1pmzd3Pa8C",
+	"fIlYWOU9aGRdKfhuN3LVBnn4xAl8qvX1SG7rkLB4x98TAf1JXyjtEzEyJk8CPIkAXcyQ6bPCymjErpPj",
+	"2nU0XasWmbNEdRM817FUObQYFDM36ZB6tXiC1FmCctdy4CBcYCo1Ki2hfCKmHElb9xO89IW7SU3Wgd6f",
+	"rq/fCn4qhg5jFA0XrDsYz59tdzDwOM1d2wj5tZm0WQdza1JwQe9ZqRMByk/BNoVRoGjlHeRjktUaKGqx",
+	"jtx0lrVTRWpmM/T3coVSHxeQdlLMEKvzEDt+nJ4Fnd1EF2D1LkELdDJ1BhwJHfS++/vBd7OD77Lr7346",
+	"/u7n4++u/jHoib131y/bFSPcK19e4bYbeURsuVOVOS+t33IeeuZTT+R8BrZFYr27fI1UiG6481Jn0mYC",
+	"kM3EnpMzEGk9lMLx+dO35517mMLvtgdbAZ+yydJ5mN20Wx0/g3NyAk6MrZmJM53m8g6EHJnCE9NS2A2N",
+	"mukSMcoigqwdxO1jCLBNPF3QmS7JLuvyfmp22hOU2qki5W80G8pPnJiDzihYxaZgmzbgl9i7LGYoBYLJ",
+	"R+F7AudDssnPXpObJyLKFM4u4RpJTC+Jp0dHRyKdSitT1FB9UeUayGwTDijPtN2ZLGFvE1KXhT5vEx9E",
+	"G2MFwZlYx0gVJehOieyoYi4LjaZIt5K5IN0+AaRoW+iW+1lJEG3w0+tZJG/EJHjGa+56cACUo/DqFEQu",
+	"a8mktqCJ60SG41i54jxVIjQsSFuil7CzA3ZZ6KtiNpNtQYqVGydgkjWkdNx/u57Kc9ZQyolbbRY6cDRq",
+	"kVZ6CKzTjoPoYpXulTNiLG3EdaG9yktvSznx8uLnt6/Prs/64gdjRcr2ZQEDXZqOIbeJTulBrhzJ6HL1",
+	"scqRcOdzkDYRIEkADfRHp36DRLipfPaXvyYiRJ5v2GwqbP5wUgK6kMqjQBhXTh8vFxYi1X8c5cZDEtgX",
+	"MkQQEVr5TPzloS8uSM8TQSDMYjGVfqArT01YmBvUN5yLbV4WqjwzQ1KZ+2VQb/Fvv4E1lcazVUJwC0HF",
+	"1OHmqB/+lDORbFoP6SgYY7Dt2St6COlYutuaYplbSKWvEqEraahiDtZBxvnVYfku+snDk1L35CDvSDbi",
+	"de7MXwF8XeQhN8EQrNpAjU1b+GbkTF54EEEB+1IcUsqJrn0Ppd21dLduf3cJyYquXTYGxW7GXcK6Tuod",
+	"br2ftrMu8hJqSOmnyGDSq7syY2YLnQiXSzc9cIAujIesXToGzryRvtvWWshKQHyiwUWcvfEc/IjYm8J9",
+	"xxqhGmSH8gbm8PXtSjm0l5mFzo3MkKD2k9LM2KuLF9lio7DICSEnFh8IbLQ84gZ4z7xkaYRA1mqGtNLq",
+	"e/a1jIhgkicXYGeaKmsqDIquhXKw3d4INQ4BOx82kXOMQKxabcHO6bLGuuJ5P4VIa9QS1RosE+jH3zgG",
+	"VnhTRfQapSOssAvvVBY80ah/Wgmmpvh21eOBl1s8rA1S+HFyddEZn76un6gZoUbtWxD3dUa/1i0NrmCJ",
+	"WOi47lqNSvtdxwiCdMIVo5nyvi2O4CUrik/PibVEFDujhBElizpQSCKbo4Kt8fvfDeJHxTelu2WId4tn",
+	"borY13hK6ciW3cC2x6piUE/kUk+KLlu6M3raXOz/h0MGLbt43NqtEhEPOpNKV4uh2kjWFJ/0XqbTGbLe",
+	"dh7ZNX7bAK2Dj646VM5p6XNRhp9kxSaf7bOkS7sM6II4+CztIBO/T9G9UMEbJxOpReRvDj1FVh0rrdz0",
+	"U+2HzfjZHCyKEHxmxOhxtvMjpeE6seMSnAgU0rOQc64ZHI632SX5CYq2y78Ce6dSONdj085pP56++PEn",
+	"KsZRKRwoPTZcL+hCASub+YjY92dX5Fj1xRC3GaKPKPOFXKIzNrGmmB8LYyf9iXwxmSZCWq/GMvXHYgEu",
+	"idLwWDztP+0fPbBztZJ7Lfz0RmnnbUG1B13WPYchyDGG+3kulXZiitrTCDPykoh4BNKCFeRzh3IA5ULN",
+	"Ueuto+knU/9uo41GdUkrRXZ7UixgFEIjaEnOpMq9Qd9jvxHXLqxq3dgCmuynvpOmA+AqBdKCXFGbwTw3",
+	"S7RvL394KZ4/f/4fzd02FoXEvMpmddmp2RpZ7maOJxEL5QlFylIuxJEsDBu6nR3BLQmo7fnntuRuHZPK",
+	"BZVM1aiArllKF+gXppVAMpNS2J7yNpvIJNS2qRRdncZbIld34HYhCtB3yho9a62FekVXTymE2nMh6TS3",
+	"JkuERzPOWJHB3c4J8DLcaFmb15GlnZc6hUSoDGSeLxFtFpCnQWSGtLU2viul1ZV0+6mYSX1ggX0zyrmt",
+	"bt1u7duJ1Oo3Ge96o6DmdS7qr6CQL+Yc5bmhOBXH1ufWeJOa3LWH8mlJri6I1Yup1JzprxLYZJdRHP5x",
+	"eZ0KogW4aJG0FRicXUVh6upSTajZPIfSHHrExnx4Uns3qSlCj0aXQtvBJ28C/KaYjZimyKlTmoOBXAG+",
+	"5wBqAlUZTdmB8n2S3YupcRzD3W81eD9TB/9QWIoJorZyIcRa42Iyj+hVMZfKupjdxWcLP0Wm4XpZMTMZ",
+	"tAMYDPEdCPUaH31IesU8e5xaoNB4eOuTlMKuNn6M8Dkz9gtpQUjtFtCZb+9wnTZe2CY8NVVCgK3lUo1l",
+	"OlvN5u7hGW5huZ/QaUpWKguit/tUv9sZ8LIfcYLoVHWfIU1h3oz/dViO9SqX4BI1pGpn7Ut19k6RtVW6",
+	"biCKnWyTdpmVdBiQ263jixV9sl7RRZKrJhNakl+dZSV1vG6qLOl0hlcWQGvTKQ/b7Yi20nXeZwMyrtuD",
+	"BtRJxM7C6dtzspmCbdBQOysWffAB2s91+vY84CMRwwW4oUADqhU35F6sr/JGzsDNZQpRNp2+PU/EsPRC",
+	"uBI4uDghA+/6jxJ+AdAymlMeF3YoIWawkwoP1UatNxA9zza7Utb6p1D35GoMxwP97s1/vrl4/0bsUZcS",
+	"8sdMacj2E/Ff787enb1ajXMjW4HdT8T5m/Pr89PX5/84f/Oj2MMV8SelJwOdKQupN5a6WkZAms/CXFpa",
+	"9/Ldmzf0Ti1nphxCp5We7Cfi7em7q7NXSZlAHOi9GBIQrkhTcG5c5NQVyX0QZcIPatWf+4k4+++zl++u",
+	"Ly5vzi4vLy55wygWBpqLGPYTcfX3q+uzn+NDUT0ZS2srPbaSJUJhQZQvvTx98/LsNZ1DohmXQo5qdKBD",
+	"EBQ4iINb/tOMKkQ4b+bz2gp40LeXZ2c/v71GZOPzZZeLMbe4AK7pTGFTcPTbfr9EzeoZm4ep9iBYqm2k",
+	"hYEeKy1z9qNjTiIQQy/p8eX3kl79mntJL1xeL+nxLfWSXoSll/SawPSSXh0afDSAU/4zLBUBa017XEt3",
+	"u3tpgaxl6r7GGoNGrnQnV5bObyZbCwaqlXerGojrtqKTEp0RnUksLlq1hTjVHStYWiva/s0L07qqZxB/",
+	"oaOYVAhQrvhxZdpfsLZtQ0natkKy3S/YAxpUqrPOzQe8cUyFtS5iTZzdQ1qQhxRsjIS5TlHtpaAysB1y",
+	"mpubVtr9gi5nhkpQjV5nCe6EqHl/5OK35fM35IQ+p5iuzTfY/RSli7B2DvYN3IZzrGZ6Pv0U1DaYFlb5",
+	"5RUHTXAZjsmeFm1VDqdaXJy/eklQOsdx2754Y7zQQLUmZS9IiHaQRU6xxhUn3IzH/ThIAGHiXSvimno/",
+	"5+5U1RoUj/YDbbDeReRYg3CjiFOUkKLaAaUpV42GcYqWRigxJoOqFqbri2vUNTEuGGIdozCugmqkSUSN",
+	"ZQrHdGBmpDJrVzLTQAduEnvvz672ObBexVFcQkZDPA7ce4SXgkZyMoFMDOJRB73+QA/0SwrkNoIaEDCs",
+	"xQVe27NDuqNGbD10rw5PQ7sz7Y2WvMzA0q1xcdXWa9MnYtjqwA3jHvUkBdlUZE7wpIMQ/0ctj7JEnKHj",
+	"HJq9qEiTStV8LAX0U1hW6eREFDrncnBYDjSN9pCaW3SU8xTop2iq9PKg1m9kTQ59wTm0kI5QzjsxKjxN",
+	"F9ETmlnizAyMhoGG3LGpHCrMUOij2T42BY3+GOizO7DLUIc8pU4GauahDnOUsMs5iEYzQIiNDWt18ENc",
+	"H6RnlY8UNdD8MxuLuUohmGFhBMbpXKZTOHjWPwruIXOJOz48XCwWfUk/942dHIZ33eHr85dnb67O6B3q",
+	"SfU51JhnnVqj6K+5QMc9IlmK6M5By7nqHfee94/6z3tcDEVS45DafvFfk7beyksa9uFifzX3bIqZ9CmN",
+	"SuARJLkH6xJh8qws+eRafLI6pRdSoJpmskF29XYpUmlprQ2d2mJv6ODXYSKGcwt3+P/423CfEV2y4nnW",
+	"O+79VwF2SU2usU0oJFp++dg6FqXM7W0YibKeGnPFiEuYjRVD1vTDrsErsdP3MRvo0H1dVpQPUTcyJw3j",
+	"hAQLY3UvQp2V0mL4/bB6nuuG+t9vAovjTo+A6wK5mzrLHV4ngjH2ELJ+eLUrEdG2fZ3SKXz6tiMYG0r/",
+	"7L4jldw+8gJCZTptQ7MpIsnvPUVZ8/To6OiknHr09Oioc/NczYgU24cJdXTgdA8Giq3XbUOBukAILdWb",
+	"EPBhZdTOs6Oj321gRdW83jKsouGT1mULzc94wWC0rV6Ce1gbC0SvPN3+SmNsCL30fPtL1YQceuPF9jfK",
+	"GTAPSe8vuxylOfKG3nq+02nKKSNkE8YyFBaGXMVDuPVWqlzsNTSu24+h2+NfomJBy//+AMJ/UHUwLsw6",
+	"4hDuUa92qorrcmILbycda9dcaVjTDhR5x1/YWolyXmWVtB9oFvdloGhIomAo4F6mPl/iBvgAGhjOiCHE",
+	"thw68h1YNV4Oyb9Ip5CGUBHrFTMe497ccMLHim1oysVBGG1a5oyejWrmEaxzf6CzdfZpmXzV4isjNlmf",
+	"Ej7ZC6D2NjrEN+pfoX6+pNoEod+HCUJB6WF9NEMrI4QZDNxtj7I44yEUJ1Xn55JqFaJTE0t2aYgToB1P",
+	"9WL9NfJ7rZxvDnpwvT9QgrcMquig0aw8cryT5sQp5FAyycM0jn8zkm2QH+KJx4JFpKyPJXk81TVa1lvJ",
+	"7jy6cTKHjOmJkxpIgo7kB1sPDmruNl6IdyR5mw3k6BoONMrescpz1/yRq2iHoYiN7FBPQeFae/6wL95W",
+	"lUwzaW8hG+hheciDgJ8hT8ZA2FXGQdU4JYPaLVuIvk001x57X+Lqj2eOxqCBDu6osP2NPSr2WC/Qdy0z",
+	"ZHbnlODk9pdylm/1Z3Gjizno07fnVbCI5yWWEaNa9Q9VhIew0bpY/hF8WOtVWOpxhBchfqRhsAo/Rbn/",
+	"fvrz6/7nXFQILPaOf/lQv7ZGWG33S4k9o62X8ZrCOdWdP6E0p1tpHhWcpM/Aon50HtnnmONMVcdC9Ecp",
+	"cRdHonI9J3gadseKNXQ4mjDnjh5zZD/O5YQjGtYUkymZpQO9PpWVol1kvVJpd/AXjU6hSyhdcqfqSkyi",
+	"7V6qRw7Lob3oFO7wLE+W/UP9udUW5i1eHTcxf9XO3J9inZL8C93LkYnKeB7RyoeHpDc3bZ1EL6mYOQ6/",
+	"Qt38awEFBdF4OCnXipWxNc7ILqpm9YEeaGSnOFNzOCtyr+bS+sOxsTNSycMQ3uW5tiiGS6ZJIRFwn8Lc",
+	"D3RlDFSdIsMkzMTlKCxVXsdIoGWXZawoqKtr/SVP3EAP8e9oqFDdO8UEO7oxn5SVFKIqpEBUIKRUZq70",
+	"QLtidBB/RkyUvZvUVXs4pG447mIl8ygRw34fuXtCtTYJVRJQ2yf+Rqnsga5+DVHq2vACrsMumLnANQZb",
+	"I9abhpWYFY5GcfKYlnBIOnJIOYVAT70Lh1MboYCD5voOaKInSbiaEiWrycLMcIuuOw6rxGgt0ot2HuQq",
+	"ZMGqS8QQCZMd700TheiQNZ/UUaU3tY97uPcnO69D2KBxuqESlGeI9+vAtb0ml5x4oNJm3zJzrdF4kZO6",
+	"GRvLKZN0ahzokJgMo85XtyNqzGFMbdZJPUE2V+mto8HjnNikZYeNZN/whNNqw45U5sriyodFA9eC8wN9",
+	"1ywOjcD+wD0k9UGvcczzrTaLNer7/vuryi34/nux10CMlxMxnJkMjoP3MNw/XvEEYvVGsNAHuqO9smm8",
+	"cRv4qlW+fyJWEJWsoq5EUdJyJa3kVOIUtx4B4XWgTeGbdU2czvJTmFHnMREeZTNIhK47OPTAWHk2LWoN",
+	"giu+TsI0WLp8ZMgTpCiLl0Ib4jxicYc7I2Oe7EDfXLUfs2s1AMIoxRrJnwx0TVzUaeCEm6ComjhYLM+O",
+	"hJsa60UuR5CTzUVkXYePUpwDja9xAxvDURfFPF5PnFYIDom8lnGcSJ0FpegG+sXR86Q2VKs5qRzxrZx4",
+	"cXQUx62zC8vyC/KsLziTVzVzMaRAf6VDy3xLKK82ur5XzpP4m8mWKwZTi4Zs2kzt7bstMwND4M6Mo5S7",
+	"haULvYw1qSduYe7LPp9YHNFd+F3d+dauVhL+bQq53tFQ5ilGSkvKJ2wtXdnacXwWqj9MSObWGBIPWhsT",
+	"RBKzg7nxRsuJno9sTt54H2uz9Zje1q7mMRX4nUgIv39am3Id8JJENvUtbxjpuKVvOTRivHz/Gnn66uf/",
+	"5G6SuubY/8p6my9XLanKhIKspet5p9EkzTop8mz/WC/rPNv0iQf0aUNTY+UBZF972uzpDm+UXyT4s1yz",
+	"KwonsHe1wTuLcY3Dj1xE8MCEmENbdfklzGhmriz7trucmITcniCKcjNxZQF3rNkme6bsf+O+LhYFzhsL",
+	"Yo+nphnbrK3Zrw9Ws5AaS93zS5eEKEeYoOeBJR6VNRAEXOPkDKtmbskqUymN0pxprLUJhxzo6OFw8XdO",
+	"I6us822q+BXh7rLQjw6T8Ddr/uiwx0aGjGqVy+uZDDKxRxVGmRgBaCFzCzJb7n/Vgd0XR/+x/YXyyzZ/",
+	"FosyqaxzE13BbmHJZHNkmGxI/hBMfSgcCYXj4K+vz3FJRMlECfsK5WDqMKI0obIVZmq4V16kJoNE5Erf",
+	"umhTl++szrNk6xZxiFYzvtM0w6mcPykz5R2z6DaMmmvsHoeq4v8CAAwmegLRYa1KRivzY6BzMxFzk6t0",
+	"WZnzedMViKO7ZwHe6JmwixGOFSSZzpdtAuNH8GGo39cpMKgfoVNifMvYr3M151wer3oPWb2QH9YaMj11",
+	"t678YAWpK4NaKfQZlZpRsJb2pta5FLhJV389e0VBUNaY/zQjUnvlUi9Z06HkkE3NGBRAJbT4A1zEHiRp",
+	"iL+dV3nOLVyQteY4eYd/RUUZrAAuRuYpeGiHBE0Z7wY15iquvmnNz+cvpptP4C40Ag8/Om9Bzh52Sqqu",
+	"NHy06DJjV0dCSyc83Pu+OOdZ6CPq6ZOZWExVDvWhqROj9OSkKgYtOySRy8oR9Tro71pGRLmBpih+XwzN",
+	"eExlB+5WzUOcmEo9R0sfcoGyMZmdahxQ7ZqJGC3FXPJXv0jLD//7IJgaB2/g3h9chLXDXOqyThOPQ8LG",
+	"ASk7BO3d5WvefqCHYf5onxuLQoyz9kewdiiovUp4s6LHm/nzRpSyro4hVRmaqStf0JiJvdonM46broNj",
+	"ybQyvdElrJ+PVwOBwhuzf8KDFB11C7w4er5RgV8RaX2qOEva+6iZXsNEoazjw5Qu7tz9YcrY9xm6vcqO",
+	"sA/J9krivy09CKa0chA4gUPi3p+IIzageChjVwkvL7D5m6R4XTME9KilpHi7wEfOO6QxTyeUznLg/2/h",
+	"xwf/5xMqEpDccD32T0tG42AX96wQFK1M09GdX6IQ+S5+kJGahJiCY1dKvqSkiWVR8rjPuNJxvhUdf56S",
+	"uQSerkriIIhlFvmPKxeptE9t7OiW+pEwDZvURG2+rs6q5qaqKs5TT88U8qw2nHagW6bTir3hyhjsYWNg",
+	"LaoD6oeiTgULkyKXNgDDlNqQxtGZKyd6k36p16VMwcJJaRVSQ1OY9BxrRPsDfdmcX+tCikmKIWXq6sNu",
+	"Ub4fC8mpnoNc3UGGOsmpiYasNr95oOuBpETEiW48Q6JczpqChgpt+rhCdxXMRbjOr9N2rU3r3RjsKSf2",
+	"fuP/lsIW2cTSZ3L+oS0/etHu3aEdVFk/3KzHHVA0LYpKXHiN4fH6FGryPZqh0oGuf+Ws/dMZscgl2HGh",
+	"vwAy/oBqqG7kIdxoxwY/Z/VrayF8X0mrUq6ED6xxG6fgr2vEPXnexdonMnTNWKz6z2MlT/k5EIo9cW1P",
+	"Dtvyo4S234ltu5Krn86xjY+ifPkczXZpUSIdvV3ai/Lwq3IkVC4q/+/W+PSv4RmfMrdXzNf1vZzPlWQf",
+	"0fvYzYUmPzTWga0Mq++LIS5U1uPwX+PHCyR/dIMMk4Fuqt0wOpTYf3g4rH/Qbfjdsx+GYo+cABGK3rhY",
+	"JAw8I7+uz6WDNY/36qfTZ3/5a9mNXq86DN8gWJd+JHnCJCA+WSzmKK2MzXLpVXismjH/ezmP12v4bP0Y",
+	"BGXFLbgi9+67Zz8EWuqn7q7D0wz/1e1nfl5Xpkk9+IPgzjZk2NZKjnbJFTPjrQ4b3/nO35+gmvSSCqSP",
+	"9Nzf2Jb68E2ufW5EvfNzF58qyKovgWwUYPVBECvD2k/QUJJzqtOXWpQxoH5HeCgMgv863YUA3EZXIYyo",
+	"/+YorOjcOnoeFY6mNOcO4QDnYd4+kmsqqceExteVQ/WqCeYk4JVeyeBS80nrRIsOZ5c+fPQZeulfrzlk",
+	"bQrdlu6QMH/uW9jt93W7fSC8R7LU4UeajhdKmQJzrYlkvOPfzdg6DbPMsqrJ8zrOJGyxoQJ8f6AZ9Qn0",
+	"3p3l56/YfiPVjjR//NDvFkqtl5o+LvkYa0hDuQ0J8uY4d2405A8pVAOedTbQFfEm5Yc5yieUF24OMhbb",
+	"TM2Cc4fUjoguU2P+en+ghy2zlIciNXfco1JrfTQLzcvsyTznf41X41Md+bj9Ey5bClV8ihKPjlpCyen7",
+	"Dayphg9YTkFqily/V35qCj/Q9XguwUWgshuY57RERyav/hGUP5Dl6tt0sF3twxDVb9+aEDdwYm3wW40Z",
+	"4+Q7wvWHh5W+4OaowV8+PCQfUdYyY7FS4ClnhzQl+nAB7vDuKdkfYYPt3w8JI85dyWWjwtG3lRVpiKAV",
+	"GnCu6xiu500oJoJmnZtTgIeacngicZQX8Yu7Yd2mMFpfuG3qnyFBQXOiqbciVJ+H6dhzSNU40P1+bafo",
+	"gj18ePifAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -31,4 +31,6 @@ scripts/dex.sh build
 # MinIO, the S3 server of the egress tests: built once (about 7 minutes) into the same
 # cache. AGPL: only ever run as a separate test server, never linked into Enclave.
 scripts/minio.sh build
+# Helm, for the chart's lint and template tests: built once (about 4 minutes), same cache.
+scripts/helm.sh build
 echo "setup: ok (redis $(redis-server --version | awk '{print $3}'), snakemake $(snakemake --version), $(cwltool --version 2>/dev/null | tail -1), dex $(scripts/dex.sh path), minio $(scripts/minio.sh path))"

@@ -105,6 +105,7 @@ func TestServerWithDexFromConfigFile(t *testing.T) {
 redis: {addr: %q, key_prefix: %q}
 worker: {in_process: false}
 data_dir: %q
+zone: {mode: open}
 auth:
   oidc:
     issuer: %q

@@ -14,7 +14,7 @@ func TestConfigCommands(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(good, []byte("redis:\n  addr: 127.0.0.1:6379\n  password: hunter2\nauth:\n  mode: none\n"), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte("redis:\n  addr: 127.0.0.1:6379\n  password: hunter2\nauth:\n  mode: none\nzone:\n  mode: open\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(bad, []byte("server:\n  adr: x\n  max_parts: 0\nlog:\n  level: loud\n"), 0o600); err != nil {

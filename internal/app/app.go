@@ -53,6 +53,7 @@ type App struct {
 	engines  *engines.Registry
 	execs    *executors.Registry
 	runner   *runner.Runner
+	zone     *zone
 	worker   *queue.Worker
 
 	listener net.Listener
@@ -103,6 +104,9 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 	a.dispatch = queue.NewClient(asynqOpt, cfg.Redis.Queue)
 	a.engines = newEngines(cfg, log)
 	a.engines.Discover(ctx, log)
+	if err := a.buildZone(ctx); err != nil {
+		return nil, err
+	}
 
 	if roles.Worker {
 		if err := a.buildWorker(asynqOpt); err != nil {
@@ -153,7 +157,7 @@ func (a *App) buildWorker(opt asynq.RedisConnOpt) error {
 	w := a.cfg.Worker
 	a.runner, err = runner.New(runner.Config{
 		DataDir: a.cfg.DataDir, MaxStartAttempts: w.MaxStartAttempts, ReconcileInterval: w.ReconcileInterval,
-		Logger: a.log,
+		Logger: a.log, Catalog: a.zone.catalog, Results: a.zone.results, Audit: a.zone.audit, Egress: a.zone.limits,
 	}, a.store, a.dispatch, execs, a.engines)
 	if err != nil {
 		return err
@@ -182,8 +186,10 @@ func (a *App) buildAPI(ctx context.Context) error {
 			Version: Version, AuthInstructionsURL: si.AuthInstructionsURL,
 		},
 		DefaultExecutor: a.cfg.Executor.Default, AuthMode: a.cfg.Auth.Mode,
+		Mode: a.cfg.Zone.Mode, OutputURLTTL: a.cfg.Zone.OutputURLTTL, EgressLimits: a.zone.limits,
 	}, httpapi.Deps{Store: a.store, Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
-		Logger: a.log.With("component", "api")})
+		Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
+		Audit: a.zone.audit, AuditLog: a.zone.audit})
 	if err != nil {
 		return err
 	}
@@ -231,6 +237,8 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info("WES API listening", "addr", "http://"+a.Addr()+"/ga4gh/wes/v1")
 	}
 
+	a.reloadCatalogOnSIGHUP(ctx)
+
 	var err error
 	select {
 	case <-ctx.Done():
@@ -253,6 +261,11 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) closeBackends() {
+	if a.zone != nil {
+		for _, c := range a.zone.closers {
+			c()
+		}
+	}
 	if a.dispatch != nil {
 		_ = a.dispatch.Close()
 	}

@@ -37,6 +37,8 @@ type Config struct {
 	Engines EnginesConfig `yaml:"engines"`
 	// Auth is how API callers are authenticated.
 	Auth AuthConfig `yaml:"auth"`
+	// Zone is the sealed zone: catalogue, result store, egress limits.
+	Zone ZoneConfig `yaml:"zone"`
 	// ServiceInfo is what GET /service-info reports about this deployment.
 	ServiceInfo ServiceInfoConfig `yaml:"service_info"`
 }
@@ -321,6 +323,8 @@ func Default() Config {
 			Cwltool:   CwltoolConfig{Binary: "cwltool", Versions: []string{}},
 			Nextflow:  NextflowConfig{Binary: "nextflow", Versions: []string{"24.10.0"}},
 		},
+		Zone: ZoneConfig{Mode: "open", OutputURLTTL: 15 * time.Minute, MaxFileBytes: 1 << 30, MaxTotalBytes: 5 << 30,
+			MaxFiles: 1000, Results: ResultsConfig{Store: "local", S3: S3Config{Bucket: "enclave-results"}}},
 		Auth: AuthConfig{Mode: "none", OIDC: OIDCConfig{
 			Audience:            []string{},
 			Claims:              OIDCClaimsConfig{Subject: "sub", Name: "name", Email: "email", Groups: "groups", Entitlements: "eduperson_entitlement"},
@@ -379,4 +383,60 @@ func (c Config) clone() Config {
 		}
 	}
 	return out
+}
+
+// ZoneConfig configures the sealed zone.
+type ZoneConfig struct {
+	// Mode is "sealed" (only catalogue workflows run; attachments are refused) or "open"
+	// (plain WES; catalogue workflows run too when a catalogue is set). Default "open"
+	// without a configuration file, "sealed" with one.
+	Mode string `yaml:"mode"`
+	// Catalog is the catalogue file (YAML) of validated workflows, datasets and usage
+	// policy; reloaded on SIGHUP. Required in sealed mode. Default "".
+	Catalog string `yaml:"catalog"`
+	// OutputURLTTL is how long presigned output URLs stay valid. Default 15m.
+	OutputURLTTL time.Duration `yaml:"output_url_ttl"`
+	// MaxFileBytes, MaxTotalBytes and MaxFiles bound what one run may release, where its
+	// catalogue entry sets no tighter limits. Defaults 1GiB, 5GiB, 1000.
+	MaxFileBytes  ByteSize `yaml:"max_file_bytes"`
+	MaxTotalBytes ByteSize `yaml:"max_total_bytes"`
+	MaxFiles      int      `yaml:"max_files"`
+	// Results is where released outputs are stored.
+	Results ResultsConfig `yaml:"results"`
+}
+
+// ResultsConfig selects the object store for released outputs.
+type ResultsConfig struct {
+	// Store is "local" (a directory; the embedded default) or "s3" (MinIO/S3). Default "local".
+	Store string `yaml:"store"`
+	// LocalDir is the local store's directory. Default "": <data_dir>/results.
+	LocalDir string `yaml:"local_dir"`
+	// S3 configures the s3 store.
+	S3 S3Config `yaml:"s3"`
+}
+
+// S3Config names a MinIO/S3 bucket.
+type S3Config struct {
+	// Endpoint is host:port of the S3 API. Required for store s3.
+	Endpoint string `yaml:"endpoint"`
+	// PublicEndpoint is the host:port clients reach for presigned URLs; "" = Endpoint.
+	PublicEndpoint string `yaml:"public_endpoint"`
+	// AccessKey is the access key id. Required for store s3.
+	AccessKey string `yaml:"access_key"`
+	// SecretKey is the secret key. Secret: redacted in logs. Required for store s3.
+	SecretKey string `yaml:"secret_key"`
+	// Bucket holds the outputs (created if missing). Default "enclave-results".
+	Bucket string `yaml:"bucket"`
+	// Region of the bucket. Default "".
+	Region string `yaml:"region"`
+	// UseSSL talks https to the endpoint. Default false.
+	UseSSL bool `yaml:"use_ssl"`
+}
+
+// ResultsLocalDir is zone.results.local_dir, or <data_dir>/results when unset.
+func (c Config) ResultsLocalDir() string {
+	if c.Zone.Results.LocalDir != "" {
+		return c.Zone.Results.LocalDir
+	}
+	return filepath.Join(c.DataDir, "results")
 }

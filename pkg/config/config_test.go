@@ -147,6 +147,8 @@ auth:
     clock_skew: 10s
     userinfo: {enabled: true}
     max_token_bytes: 32KiB
+zone:
+  catalog: /srv/catalog.yaml
 service_info:
   organization:
     name: Example
@@ -184,6 +186,8 @@ service_info:
 	want.Auth.OIDC.ClockSkew = 10 * time.Second
 	want.Auth.OIDC.Userinfo.Enabled = true
 	want.Auth.OIDC.MaxTokenBytes = 32 << 10
+	want.Zone.Mode = "sealed" // the default as soon as a file is loaded
+	want.Zone.Catalog = "/srv/catalog.yaml"
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(file)\n got %+v\nwant %+v", got, want)
 	}

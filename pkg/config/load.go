@@ -26,7 +26,7 @@ func (e *FieldError) Error() string {
 
 // Load returns Default() overridden by the YAML file at path (none when path is "") and
 // then by the ENCLAVE_* variables in env (as os.Environ gives them). With a file,
-// auth.mode defaults to oidc: only the embedded default without any file runs with
+// auth.mode defaults to oidc and zone.mode to sealed: only the embedded default without any file runs with
 // authentication off unless told so explicitly. It does not validate:
 // the caller applies its flags and then calls Validate. Unknown keys in the file are
 // errors, so a typo never silently falls back to a default. The error joins every
@@ -40,6 +40,7 @@ func Load(path string, env []string) (Config, error) {
 			return Config{}, fmt.Errorf("config file %s: %w", path, err)
 		}
 		c.Auth.Mode = "oidc"
+		c.Zone.Mode = "sealed"
 		errs = append(errs, c.applyFile(k, path)...)
 	}
 	errs = append(errs, c.applyEnv(env)...)

@@ -89,6 +89,7 @@ func (c Config) Validate() error {
 
 	v.oneOf("auth.mode", c.Auth.Mode, AuthModes)
 	v.oidc(c.Auth)
+	v.zone(c.Zone)
 
 	si := c.ServiceInfo
 	v.check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),
@@ -191,6 +192,34 @@ func (v *validator) versions(path string, vs []string) {
 	for i, s := range vs {
 		if s == "" || strings.ContainsAny(s, " \t\r\n,") {
 			v.add(fmt.Sprintf("%s[%d]", path, i), "%q is not a version (no spaces or commas)", s)
+		}
+	}
+}
+
+// ZoneModes and ResultStores are the accepted zone.mode and zone.results.store values.
+var (
+	ZoneModes    = []string{"open", "sealed"}
+	ResultStores = []string{"local", "s3"}
+)
+
+func (v *validator) zone(z ZoneConfig) {
+	v.oneOf("zone.mode", z.Mode, ZoneModes)
+	if z.Mode == "sealed" {
+		v.check("zone.catalog", z.Catalog != "", "required when zone.mode is sealed: name the catalogue file of validated workflows")
+	}
+	v.positiveDuration("zone.output_url_ttl", z.OutputURLTTL)
+	v.check("zone.max_file_bytes", z.MaxFileBytes > 0, "must be more than 0")
+	v.check("zone.max_total_bytes", z.MaxTotalBytes > 0, "must be more than 0")
+	v.atLeast("zone.max_files", z.MaxFiles, 1)
+	v.oneOf("zone.results.store", z.Results.Store, ResultStores)
+	if z.Results.Store == "s3" {
+		s := z.Results.S3
+		v.hostPort("zone.results.s3.endpoint", s.Endpoint)
+		v.check("zone.results.s3.access_key", s.AccessKey != "", "required for store s3")
+		v.check("zone.results.s3.secret_key", s.SecretKey != "", "required for store s3 (set ENCLAVE_ZONE_RESULTS_S3_SECRET_KEY)")
+		v.check("zone.results.s3.bucket", s.Bucket != "", "required for store s3")
+		if s.PublicEndpoint != "" {
+			v.hostPort("zone.results.s3.public_endpoint", s.PublicEndpoint)
 		}
 	}
 }

@@ -71,6 +71,11 @@ func (s *server) readPart(part *multipart.Part, f *runForm, files *attachmentSet
 		return err
 	}
 	if name == attachmentField {
+		if s.sealed() {
+			// Refused before a byte is written: in the sealed zone only validated
+			// catalogue workflows run.
+			return errSealedAttachment
+		}
 		if filename == "" {
 			return wes.Errorf(wes.EINVALID, "each workflow_attachment part needs a filename in its Content-Disposition header")
 		}

@@ -17,9 +17,12 @@ import (
 // stderr from the byte offset on. The file may still be growing; the answer covers what
 // it held when opened, and X-Enclave-Next-Offset says where the next read starts.
 func (s *server) GetRunLogStream(ctx context.Context, req api.GetRunLogStreamRequestObject) (api.GetRunLogStreamResponseObject, error) {
-	r, _, err := s.visibleRun(ctx, req.RunId)
+	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
 		return nil, err
+	}
+	if ok, why := s.engineOutputAccess(p, r); !ok {
+		return nil, wes.Errorf(wes.EFORBIDDEN, "%s", why)
 	}
 	if req.Params.Offset < 0 {
 		return nil, wes.Errorf(wes.EINVALID, "offset must be 0 or more; got %d", req.Params.Offset)

@@ -46,6 +46,9 @@ func (s *server) principal(c *gin.Context) (*wes.Principal, error) {
 		return nil, nil
 	}
 	p, err := s.deps.Authenticate(c.Request)
+	if wes.IsCode(err, wes.EFORBIDDEN) && publicPaths[c.FullPath()] {
+		return nil, nil // a valid user without access still sees the public view
+	}
 	if err != nil {
 		return nil, err
 	}

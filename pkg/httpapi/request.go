@@ -23,10 +23,17 @@ const (
 )
 
 // buildRunRequest checks a parsed form and turns it into the stored run request. Engine
-// resolution and engine parameter checks are left to the caller.
-func buildRunRequest(f *runForm) (*wes.RunRequest, error) {
+// resolution and engine parameter checks are left to the caller. In the sealed zone
+// (sealed true) workflow_url names a catalogue workflow, which also says the workflow
+// type, so only workflow_url is required and it is not resolved against attachments
+// (there are none); tags are checked more strictly.
+func buildRunRequest(f *runForm, sealed bool) (*wes.RunRequest, error) {
+	required := []string{"workflow_type", "workflow_type_version", "workflow_url"}
+	if sealed {
+		required = []string{"workflow_url"}
+	}
 	var missing []string
-	for _, name := range []string{"workflow_type", "workflow_type_version", "workflow_url"} {
+	for _, name := range required {
 		if strings.TrimSpace(f.fields[name]) == "" {
 			missing = append(missing, name)
 		}
@@ -60,8 +67,17 @@ func buildRunRequest(f *runForm) (*wes.RunRequest, error) {
 	if err := checkTags(rr.Tags); err != nil {
 		return nil, err
 	}
+	if sealed {
+		if err := checkSealedTags(rr.Tags); err != nil {
+			return nil, err
+		}
+	}
 	if rr.WorkflowEngineParameters, err = stringMapField(f.fields, "workflow_engine_parameters"); err != nil {
 		return nil, err
+	}
+	if sealed {
+		rr.WorkflowURL = strings.TrimSpace(f.fields["workflow_url"])
+		return rr, nil
 	}
 	if rr.WorkflowURL, err = resolveWorkflowURL(f.fields["workflow_url"], f.attachments); err != nil {
 		return nil, err

@@ -93,10 +93,7 @@ func (s *server) ListRuns(ctx context.Context, req api.ListRunsRequestObject) (a
 	}
 	out := api.ListRuns200JSONResponse{Runs: make([]api.RunSummary, 0, len(page.Runs)), NextPageToken: page.NextPageToken}
 	for _, r := range page.Runs {
-		tags := r.Request.Tags
-		if tags == nil {
-			tags = map[string]string{}
-		}
+		tags := s.tagsFor(p, r)
 		out.Runs = append(out.Runs, api.RunSummary{
 			RunId:     r.ID,
 			State:     api.State(r.State),
@@ -119,11 +116,16 @@ func (s *server) GetRunStatus(ctx context.Context, req api.GetRunStatusRequestOb
 
 // GetRunLog implements GET /runs/{run_id}.
 func (s *server) GetRunLog(ctx context.Context, req api.GetRunLogRequestObject) (api.GetRunLogResponseObject, error) {
-	r, _, err := s.visibleRun(ctx, req.RunId)
+	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
 		return nil, err
 	}
 	base := baseURLFrom(ctx) + "/runs/" + r.ID
+	// The engine's streams and command lines only for those the log policy lets see them.
+	stdout, stderr, cmd := base+"/logs/stdout", base+"/logs/stderr", r.Log.Cmd
+	if ok, _ := s.engineOutputAccess(p, r); !ok {
+		stdout, stderr, cmd = "", "", nil
+	}
 	params := map[string]any{}
 	if len(r.Request.WorkflowParams) > 0 {
 		if err := json.Unmarshal(r.Request.WorkflowParams, &params); err != nil {
@@ -146,17 +148,13 @@ func (s *server) GetRunLog(ctx context.Context, req api.GetRunLogRequestObject) 
 		v := int32(*r.Log.ExitCode)
 		exit = &v
 	}
-	outputs := r.Outputs
-	if outputs == nil {
-		outputs = map[string]any{}
-	}
 	return api.GetRunLog200JSONResponse{
 		RunId: r.ID,
 		Request: api.RunRequest{
 			WorkflowParams:           params,
 			WorkflowType:             r.Request.WorkflowType,
 			WorkflowTypeVersion:      r.Request.WorkflowTypeVersion,
-			Tags:                     r.Request.Tags,
+			Tags:                     s.tagsFor(p, r),
 			WorkflowEngineParameters: r.Request.WorkflowEngineParameters,
 			WorkflowEngine:           r.Request.WorkflowEngine,
 			WorkflowEngineVersion:    r.Request.WorkflowEngineVersion,
@@ -165,16 +163,16 @@ func (s *server) GetRunLog(ctx context.Context, req api.GetRunLogRequestObject) 
 		State: api.State(r.State),
 		RunLog: api.Log{
 			Name:       name,
-			Cmd:        r.Log.Cmd,
+			Cmd:        cmd,
 			StartTime:  formatTime(start),
 			EndTime:    formatTime(end),
 			ExitCode:   exit,
-			Stdout:     base + "/logs/stdout",
-			Stderr:     base + "/logs/stderr",
+			Stdout:     stdout,
+			Stderr:     stderr,
 			SystemLogs: r.Log.SystemLogs,
 		},
 		TaskLogsUrl: base + "/tasks",
-		Outputs:     outputs,
+		Outputs:     s.runLogOutputs(ctx, r),
 	}, nil
 }
 
@@ -188,6 +186,11 @@ func (s *server) CancelRun(ctx context.Context, req api.CancelRunRequestObject) 
 	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
 		return nil, err
+	}
+	// Data controllers see every run but only review; stopping another user's run is
+	// for its owner and administrators.
+	if r.Owner != p.Subject && !p.HasRole(wes.RoleAdmin) {
+		return nil, wes.Errorf(wes.EFORBIDDEN, "only the run's owner or an %s may cancel run %s", wes.RoleAdmin, r.ID)
 	}
 	ok := api.CancelRun200JSONResponse{RunId: r.ID}
 	if r.State.Terminal() {
@@ -209,6 +212,7 @@ func (s *server) CancelRun(ctx context.Context, req api.CancelRunRequestObject) 
 	}
 	log := s.log.With("run_id", r.ID)
 	log.Info("run cancel requested", "by", p.Subject)
+	_ = s.record(ctx, runEvent(p.Subject, actionCancel, "ok", r))
 	// The state change is stored, so the request has succeeded even if the queue is
 	// unreachable now: the reconciler re-enqueues the cancel of CANCELING runs.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)

@@ -13,6 +13,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/audit"
+	"github.com/spe4hd/enclave/pkg/catalog"
+	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -57,7 +60,27 @@ type Config struct {
 	// AuthMode is "none" or "oidc" (default "none"); shown in service-info tags. "oidc"
 	// requires Deps.Authenticate.
 	AuthMode string
+	// Mode is ModeOpen (default: plain WES, attachments and any attached workflow) or
+	// ModeSealed (runs name a catalogue workflow; attachments are refused; only
+	// allow-listed, released outputs are shown). ModeSealed requires Deps.Catalog and
+	// Deps.Results.
+	Mode string
+	// OutputURLTTL is how long the presigned download URLs of released outputs live.
+	// Default 15 minutes.
+	OutputURLTTL time.Duration
+	// EgressLimits are the deployment's output limits (zero fields: egress.DefaultLimits);
+	// approving held outputs re-checks them. Use the runner's value.
+	EgressLimits egress.Limits
 }
+
+// Modes of Config.Mode.
+const (
+	ModeOpen   = "open"
+	ModeSealed = "sealed"
+)
+
+// DefaultOutputURLTTL is the default Config.OutputURLTTL.
+const DefaultOutputURLTTL = 15 * time.Minute
 
 // ServiceInfo holds the GA4GH service-info fields an operator configures. Empty ID,
 // Name, Version and organization fields get Enclave's defaults.
@@ -87,6 +110,19 @@ type Deps struct {
 	// wes.Anonymous.
 	Authenticate func(*http.Request) (*wes.Principal, error)
 	Logger       *slog.Logger
+
+	// Catalog is the sealed zone's catalogue of validated workflows, datasets and usage
+	// policy. Required in ModeSealed; in ModeOpen it only feeds the /catalog endpoints.
+	Catalog *catalog.Holder
+	// Results keeps released outputs (downloads, approvals, deletions). Required in
+	// ModeSealed.
+	Results wes.ResultStore
+	// Audit records submissions, refusals, downloads, reviews, cancels and deletions.
+	// nil records nothing.
+	Audit wes.Auditor
+	// AuditLog serves GET /audit and /audit/export to administrators; nil answers 404.
+	// It is usually the same *audit.Log as Audit.
+	AuditLog *audit.Log
 }
 
 // server implements api.StrictServerInterface.
@@ -94,6 +130,7 @@ type server struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
+	gin  *gin.Engine // for re-routing output downloads written with plain slashes
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -114,6 +151,10 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	case cfg.AuthMode == "oidc" && deps.Authenticate == nil:
 		// Without an authenticator every caller would be the anonymous administrator.
 		return nil, errors.New("httpapi: AuthMode oidc needs Deps.Authenticate")
+	case cfg.Mode == ModeSealed && deps.Catalog == nil:
+		return nil, errors.New("httpapi: Mode sealed needs Deps.Catalog")
+	case cfg.Mode == ModeSealed && deps.Results == nil:
+		return nil, errors.New("httpapi: Mode sealed needs Deps.Results")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -158,6 +199,14 @@ func (c *Config) setDefaults() error {
 	if c.AuthMode != "none" && c.AuthMode != "oidc" {
 		return fmt.Errorf("httpapi: Config.AuthMode %q must be none or oidc", c.AuthMode)
 	}
+	setStr(&c.Mode, ModeOpen)
+	if c.Mode != ModeOpen && c.Mode != ModeSealed {
+		return fmt.Errorf("httpapi: Config.Mode %q must be open or sealed", c.Mode)
+	}
+	if c.OutputURLTTL < 0 {
+		return fmt.Errorf("httpapi: Config.OutputURLTTL %s must not be negative", c.OutputURLTTL)
+	}
+	setInt(&c.OutputURLTTL, DefaultOutputURLTTL)
 	si := &c.ServiceInfo
 	setStr(&si.ID, "org.spe4hd.enclave")
 	setStr(&si.Name, "Enclave")
@@ -167,7 +216,7 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-func setInt[T int | int64](p *T, def T) {
+func setInt[T int | int64 | time.Duration](p *T, def T) {
 	if *p == 0 {
 		*p = def
 	}
@@ -181,7 +230,9 @@ func setStr(p *string, def string) {
 
 // engine builds the gin engine. Middleware order, outermost first: panic recovery →
 // error rendering → access log; then, on the API group, request context (principal,
-// base URL) → request validation against the spec → the generated wrapper.
+// base URL) → request validation against the spec → body guards (multipart for POST
+// /runs, JSON elsewhere) → the generated wrapper. Unmatched GETs of an output path with
+// plain slashes are re-routed to the download route (outputPathFallback).
 func (s *server) engine() (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -189,8 +240,13 @@ func (s *server) engine() (*gin.Engine, error) {
 	// Value and Done reach the request's context (principal, cancellation).
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
+	// Route on the escaped path, so an output path with its slashes written as %2F is one
+	// path parameter (gin unescapes it for the handler).
+	e.UseRawPath = true
+	e.UnescapePathValues = true
+	s.gin = e
 	e.Use(s.recovery(), s.renderErrors, s.accessLog)
-	e.NoRoute(s.noRoute)
+	e.NoRoute(s.outputPathFallback, s.noRoute)
 	e.NoMethod(s.noMethod)
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 
@@ -198,11 +254,15 @@ func (s *server) engine() (*gin.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := e.Group(BasePath, s.requestContext, v.middleware(s), s.checkSubmitBody)
+	g := e.Group(BasePath, s.requestContext, v.middleware(s), s.checkSubmitBody, s.checkJSONBody)
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictGinServerOptions{
 		RequestErrorHandlerFunc: func(c *gin.Context, err error) {
-			s.abortWithError(c, wes.Errorf(wes.EINVALID,
-				"the request body must be multipart/form-data with a boundary: %v", err))
+			if c.Request.Method == http.MethodPost && c.FullPath() == BasePath+"/runs" {
+				s.abortWithError(c, wes.Errorf(wes.EINVALID,
+					"the request body must be multipart/form-data with a boundary: %v", err))
+				return
+			}
+			s.abortWithError(c, jsonBodyError(err))
 		},
 		HandlerErrorFunc:         s.abortWithError,
 		ResponseErrorHandlerFunc: s.responseError,

@@ -40,6 +40,10 @@ func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequest
 		AuthInstructionsUrl:             si.AuthInstructionsURL,
 		Tags:                            s.serviceTags(),
 	}
+	if s.sealed() {
+		s.sealedServiceInfo(ctx, &out)
+		return out, nil
+	}
 	seenParam := map[api.DefaultWorkflowEngineParameter]bool{}
 	for _, e := range s.deps.Engines.All() {
 		t := out.WorkflowTypeVersions[e.WorkflowType()]
@@ -99,6 +103,11 @@ func (s *server) serviceTags() map[string]string {
 	tags["max_attachment_bytes"] = strconv.FormatInt(s.cfg.MaxAttachmentBytes, 10)
 	tags["max_parts"] = strconv.Itoa(s.cfg.MaxParts)
 	tags["remote_workflow_urls"] = "unsupported"
+	tags["mode"] = s.cfg.Mode
+	if s.sealed() {
+		tags["workflow_attachments"] = "refused"
+		tags["catalog"] = "GET " + BasePath + "/catalog/workflows"
+	}
 	return tags
 }
 
@@ -108,4 +117,50 @@ func (s *server) GetOpenAPIDocument(context.Context, api.GetOpenAPIDocumentReque
 		Body:          bytes.NewReader(openapi.WES),
 		ContentLength: int64(len(openapi.WES)),
 	}, nil
+}
+
+// sealedServiceInfo fills the workflow fields of service-info from the catalogue: only
+// the catalogue's workflow types, the engines that run them, and the engine parameters
+// of the workflows the caller may run (none for an anonymous caller).
+func (s *server) sealedServiceInfo(ctx context.Context, out *api.GetServiceInfo200JSONResponse) {
+	cat := s.currentCatalog()
+	types := cat.WorkflowTypes()
+	for t, vs := range types {
+		out.WorkflowTypeVersions[t] = api.WorkflowTypeVersion{WorkflowTypeVersion: vs}
+	}
+	for _, e := range s.deps.Engines.All() {
+		if _, ok := types[e.WorkflowType()]; ok {
+			out.WorkflowEngineVersions[e.Name()] = api.WorkflowEngineVersion{WorkflowEngineVersion: slices.Clone(e.Versions())}
+		}
+	}
+	p := wes.PrincipalFromContext(ctx)
+	if p == nil {
+		return
+	}
+	seen := map[api.DefaultWorkflowEngineParameter]bool{}
+	for _, sum := range cat.Visible(p) {
+		entry, ok := cat.Entry(sum.ID)
+		if !ok {
+			continue
+		}
+		eng, ok := s.deps.Engines.ByName(entry.Engine)
+		if !ok {
+			continue
+		}
+		for _, a := range entry.AllowedEngineParams {
+			i := slices.IndexFunc(eng.Parameters(), func(ep wes.EngineParam) bool { return ep.Name == a.Name })
+			if i < 0 {
+				continue
+			}
+			ep := eng.Parameters()[i]
+			d := api.DefaultWorkflowEngineParameter{Name: a.Name, Type: ep.Type, DefaultValue: ep.Default}
+			if a.Value != "" {
+				d.DefaultValue = a.Value
+			}
+			if !seen[d] {
+				seen[d] = true
+				out.DefaultWorkflowEngineParameters = append(out.DefaultWorkflowEngineParameters, d)
+			}
+		}
+	}
 }

@@ -17,16 +17,28 @@ import (
 // the new run's work directory, which is removed again if anything fails before the run
 // is stored. The run is stored QUEUED and its start step queued; if queueing fails the
 // run stays QUEUED and the reconciler enqueues it later, so the request still succeeds.
-func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObject) (api.RunWorkflowResponseObject, error) {
+// In the sealed zone the run must name a catalogue workflow the caller may use (see
+// authorizeSealed). Every submission and every refusal is audited.
+func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObject) (_ api.RunWorkflowResponseObject, err error) {
 	p, err := callerFrom(ctx)
 	if err != nil {
 		return nil, err
+	}
+	sub := &submission{}
+	defer func() {
+		if err != nil {
+			s.auditRefusal(ctx, p, sub, err)
+		}
+	}()
+	if !p.HasRole(wes.RoleResearcher) {
+		return nil, wes.Errorf(wes.EFORBIDDEN, "submitting runs needs the %s role; ask the service's operators for it", wes.RoleResearcher)
 	}
 	u, err := uuid.NewV7()
 	if err != nil {
 		return nil, wes.Internal(err, "could not make a run id")
 	}
 	id := u.String()
+	sub.runID = id
 	layout := wes.LayoutFor(s.cfg.DataDir, id)
 	root, err := s.makeWorkDir(layout)
 	if err != nil {
@@ -46,42 +58,58 @@ func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObje
 	if err != nil {
 		return nil, err
 	}
-	rr, err := buildRunRequest(form)
+	sub.workflow = form.fields["workflow_url"]
+	zoned := s.catalogueRun(form)
+	rr, err := buildRunRequest(form, zoned)
 	if err != nil {
 		return nil, err
 	}
-	eng, ver, err := s.deps.Engines.Resolve(rr.WorkflowType, rr.WorkflowTypeVersion, rr.WorkflowEngine, rr.WorkflowEngineVersion)
-	if err != nil {
-		return nil, err
-	}
-	if err := engines.ValidateParams(eng, ver, rr.WorkflowEngineParameters); err != nil {
-		return nil, err
-	}
-
 	now := time.Now().UTC()
 	run := &wes.Run{
 		ID:        id,
 		Owner:     p.Subject,
 		State:     wes.StateQueued,
-		Request:   *rr,
-		Engine:    eng.Name(),
-		EngineVer: ver,
 		Executor:  s.cfg.DefaultExecutor,
 		WorkDir:   layout.WorkDir(),
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
+	if zoned {
+		sr, err := s.authorizeSealed(p, rr, sub)
+		if err != nil {
+			return nil, err
+		}
+		run.Workflow, run.Datasets = sr.entry.ID, sr.datasets
+		run.Engine, run.EngineVer = sr.engine.Name(), sr.version
+	} else {
+		eng, ver, err := s.deps.Engines.Resolve(rr.WorkflowType, rr.WorkflowTypeVersion, rr.WorkflowEngine, rr.WorkflowEngineVersion)
+		if err != nil {
+			return nil, err
+		}
+		if err := engines.ValidateParams(eng, ver, rr.WorkflowEngineParameters); err != nil {
+			return nil, err
+		}
+		run.Engine, run.EngineVer = eng.Name(), ver
+	}
+	run.Request = *rr
+
 	// The body has been read in full: finish even if the client goes away now, so a run
 	// is never half-created.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
 	defer cancel()
+	// Audited before it is stored: a run the trail does not know must not exist.
+	ev := runEvent(p.Subject, actionSubmit, "ok", run)
+	ev.Detail = map[string]string{"engine": run.Engine, "engine_version": run.EngineVer}
+	if s.record(sctx, ev) != nil {
+		return nil, errAuditDown
+	}
 	if err := s.deps.Store.Create(sctx, run); err != nil {
 		return nil, err
 	}
 	stored = true
 	log := s.log.With("run_id", id)
-	log.Info("run submitted", "owner", p.Subject, "engine", eng.Name(), "engine_version", ver,
-		"attachments", len(form.attachments))
+	log.Info("run submitted", "owner", p.Subject, "engine", run.Engine, "engine_version", run.EngineVer,
+		"workflow", run.Workflow, "attachments", len(form.attachments))
 	if err := s.deps.Dispatcher.Start(sctx, id); err != nil {
 		log.Warn("could not enqueue the start step; the run stays QUEUED for the reconciler", "err", err)
 	}

@@ -16,10 +16,11 @@ import (
 // ListTasks implements GET /runs/{run_id}/tasks. Tasks come from the engine, read from
 // the run's work directory, in the engine's order; a page token is an opaque offset.
 func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) (api.ListTasksResponseObject, error) {
-	r, _, err := s.visibleRun(ctx, req.RunId)
+	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
 		return nil, err
 	}
+	cmds, _ := s.engineOutputAccess(p, r)
 	size, err := s.pageSize(req.Params.PageSize)
 	if err != nil {
 		return nil, err
@@ -38,7 +39,7 @@ func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) 
 	}
 	end := min(start+size, len(tasks))
 	for _, t := range tasks[start:end] {
-		out.TaskLogs = append(out.TaskLogs, taskLog(t))
+		out.TaskLogs = append(out.TaskLogs, taskLog(t, cmds))
 	}
 	if end < len(tasks) {
 		out.NextPageToken = encodeTaskToken(end)
@@ -48,7 +49,7 @@ func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) 
 
 // GetTask implements GET /runs/{run_id}/tasks/{task_id}.
 func (s *server) GetTask(ctx context.Context, req api.GetTaskRequestObject) (api.GetTaskResponseObject, error) {
-	r, _, err := s.visibleRun(ctx, req.RunId)
+	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +57,10 @@ func (s *server) GetTask(ctx context.Context, req api.GetTaskRequestObject) (api
 	if err != nil {
 		return nil, err
 	}
+	cmds, _ := s.engineOutputAccess(p, r)
 	for _, t := range tasks {
 		if t.ID == req.TaskId {
-			return api.GetTask200JSONResponse(taskLog(t)), nil
+			return api.GetTask200JSONResponse(taskLog(t, cmds)), nil
 		}
 	}
 	return nil, wes.Errorf(wes.ENOTFOUND, "task %q was not found in run %s", truncate(req.TaskId, 64), r.ID)
@@ -88,7 +90,9 @@ func (s *server) runTasks(ctx context.Context, r *wes.Run) ([]wes.Task, error) {
 	return tasks, nil
 }
 
-func taskLog(t wes.Task) api.TaskLog {
+// taskLog shows a task; its command line only when cmds is true (it carries parameter
+// values, in the sealed zone dataset paths).
+func taskLog(t wes.Task, cmds bool) api.TaskLog {
 	name := t.Name
 	if name == "" {
 		name = t.ID
@@ -98,10 +102,14 @@ func taskLog(t wes.Task) api.TaskLog {
 		v := int32(*t.ExitCode)
 		exit = &v
 	}
+	var cmd []string
+	if cmds {
+		cmd = t.Cmd
+	}
 	return api.TaskLog{
 		Id:         t.ID,
 		Name:       name,
-		Cmd:        t.Cmd,
+		Cmd:        cmd,
 		StartTime:  formatTime(t.StartTime),
 		EndTime:    formatTime(t.EndTime),
 		ExitCode:   exit,

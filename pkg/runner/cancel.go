@@ -40,7 +40,7 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.store.Update(ctx, id, func(run *wes.Run) error {
+	cancelled, err := r.store.Update(ctx, id, func(run *wes.Run) error {
 		if run.State.Terminal() {
 			return errStop
 		}
@@ -59,6 +59,7 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 		return err
 	}
 	r.log.Info("run cancelled", "run_id", id)
+	r.auditState(ctx, cancelled, "the run was cancelled at the owner's request")
 	// Only once CANCELED is stored: a retry after a failed update still finds the job.
 	r.cleanup(ctx, ex, *run.Handle)
 	return nil
@@ -69,7 +70,7 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 // is seen.
 func (r *Runner) cancelWithoutJob(ctx context.Context, id string) error {
 	var started bool
-	_, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+	cancelled, err := r.store.Update(ctx, id, func(run *wes.Run) error {
 		started = false // fn may run more than once
 		switch {
 		case run.State.Terminal():
@@ -105,5 +106,6 @@ func (r *Runner) cancelWithoutJob(ctx context.Context, id string) error {
 		return r.dispatch.Start(ctx, id)
 	}
 	r.log.Info("run cancelled before it started", "run_id", id)
+	r.auditState(ctx, cancelled, "the run was cancelled at the owner's request")
 	return nil
 }

@@ -36,43 +36,64 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 	state, msg := terminalState(run, st)
 	// Outputs are read from the work directory Start ran the job in (run.WorkDir is what
 	// the API recorded, and may be empty for runs created elsewhere).
+	workDir := wes.LayoutFor(r.cfg.DataDir, id).WorkDir()
 	var outputs map[string]any
-	if state == wes.StateComplete {
+	var released []wes.Output
+	sealed := run.Workflow != ""
+	switch {
+	case state != wes.StateComplete:
+	case sealed:
+		// Only what the workflow's allow-list names leaves the zone; the engine's list
+		// of every file the run wrote is not kept.
+		var ref *refusal
+		released, msg, err = r.egressOutputs(ctx, run, workDir)
+		if errors.As(err, &ref) {
+			state, msg = wes.StateSystemError, ref.msg
+		} else if err != nil {
+			return err
+		}
+	default:
 		engine, ok := r.engines.ByName(run.Engine)
 		if !ok {
 			state, msg = wes.StateSystemError, "the workflow engine is no longer configured; outputs were not collected"
-		} else if outputs, err = engine.Outputs(ctx, wes.LayoutFor(r.cfg.DataDir, id).WorkDir()); err != nil {
+		} else if outputs, err = engine.Outputs(ctx, workDir); err != nil {
 			log.Error("collecting outputs failed", "err", err)
 			state, msg = wes.StateSystemError, "the run's outputs could not be collected"
 		}
 	}
 
-	_, err = r.store.Update(ctx, id, func(run *wes.Run) error {
+	final, err := r.store.Update(ctx, id, func(run *wes.Run) error {
 		if run.State.Terminal() {
 			return errStop
 		}
+		s := state
 		if run.CancelRequested {
-			state = wes.StateCanceled
+			s = wes.StateCanceled
 		}
-		run.State = state
+		run.State = s
 		run.Log.ExitCode = st.ExitCode
 		run.Log.EndTime = endTime(st, r.now())
 		run.EndTime = r.now()
-		if state == wes.StateComplete { // a cancelled run releases nothing
+		if s == wes.StateComplete { // a cancelled run releases nothing
 			run.Outputs = outputs
+			run.Released = released
 		}
 		if msg != "" {
 			run.AddSystemLog(msg)
 		}
 		return nil
 	})
+	if sealed && state == wes.StateComplete && len(released) > 0 {
+		r.dropUnreleased(ctx, run, final, err)
+	}
 	if errors.Is(err, errStop) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	log.Info("run finished", "state", state)
+	log.Info("run finished", "state", final.State)
+	r.auditState(ctx, final, msg)
 	r.cleanup(ctx, ex, *run.Handle)
 	return nil
 }
@@ -109,5 +130,23 @@ func (r *Runner) cleanup(ctx context.Context, ex wes.Executor, h wes.Handle) {
 		if err := c.Cleanup(ctx, h); err != nil {
 			r.log.Warn("executor cleanup failed", "executor", ex.Name(), "err", err)
 		}
+	}
+}
+
+// dropUnreleased removes the objects this finalize step stored when the run did not end
+// COMPLETE after all (a cancel won the race). When another step finalized the run
+// COMPLETE, its outputs have the same keys, so they stay.
+func (r *Runner) dropUnreleased(ctx context.Context, run, final *wes.Run, err error) {
+	if errors.Is(err, errStop) {
+		cur, gerr := r.store.Get(ctx, run.ID)
+		if gerr != nil || cur.State == wes.StateComplete {
+			return
+		}
+		final = cur
+	} else if err != nil {
+		return // the step is retried and releases the same keys again
+	}
+	if final.State != wes.StateComplete {
+		r.dropObjects(ctx, run)
 	}
 }

@@ -1,7 +1,8 @@
 // Package runner carries a run through its lifecycle in short, idempotent steps — start,
 // reconcile, finalize, cancel — so that no worker ever waits for a workflow to finish and a
 // worker killed at any moment loses nothing: the next one re-attaches through the stored
-// Handle. It depends only on pkg/wes.
+// Handle. It depends on pkg/wes, and for runs of the sealed zone's catalogue on
+// pkg/catalog (pinned workflow files, dataset paths) and pkg/egress (what may leave).
 package runner
 
 import (
@@ -10,6 +11,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/spe4hd/enclave/pkg/catalog"
+	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -39,6 +42,19 @@ type Config struct {
 	Logger     *slog.Logger
 	// Now returns the current time (tests). Default time.Now.
 	Now func() time.Time
+
+	// Catalog resolves the runs of catalogue workflows (wes.Run.Workflow set): their
+	// pinned files, their params with dataset paths, their output policy. nil: such runs
+	// end in SYSTEM_ERROR. Runs without Workflow never use it.
+	Catalog *catalog.Holder
+	// Results receives the released outputs of catalogue runs. nil: a catalogue run
+	// whose workflow releases outputs automatically ends in SYSTEM_ERROR.
+	Results wes.ResultStore
+	// Audit records run state changes and every egress decision. nil records nothing.
+	Audit wes.Auditor
+	// Egress are the deployment's output limits; zero fields use egress.DefaultLimits,
+	// and a workflow's own limits win over both.
+	Egress egress.Limits
 }
 
 // Runner implements the lifecycle steps; queue.Handlers calls them.
@@ -79,20 +95,24 @@ func (r *Runner) now() time.Time { return r.cfg.Now().UTC() }
 
 // fail moves a run to a terminal error state with an Enclave message the owner may read.
 func (r *Runner) fail(ctx context.Context, id string, state wes.State, msg string) error {
-	_, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+	changed := false
+	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		changed = false
 		if run.State.Terminal() {
 			return nil
 		}
 		if run.CancelRequested {
 			state = wes.StateCanceled
 		}
+		changed = true
 		run.State = state
 		run.EndTime = r.now()
 		run.AddSystemLog(msg)
 		return nil
 	})
-	if err == nil {
+	if err == nil && changed {
 		r.log.Info("run failed", "run_id", id, "state", state, "reason", msg)
+		r.auditState(ctx, run, msg)
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -84,13 +85,36 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		log.Error("cannot create the run's work directory", "err", err)
 		return wes.Internal(err, "cannot create the run's work directory")
 	}
-	job, err := engine.Prepare(ctx, wes.PrepareInput{Run: run, WorkDir: layout.WorkDir(), WorkflowPath: run.Request.WorkflowURL})
+	in := wes.PrepareInput{Run: run, WorkDir: layout.WorkDir(), WorkflowPath: run.Request.WorkflowURL}
+	var entry *catalog.Entry
+	if run.Workflow != "" {
+		var ref *refusal
+		in.Run, entry, err = r.stageSealed(ctx, run, layout.WorkDir())
+		if errors.As(err, &ref) {
+			return r.fail(ctx, id, wes.StateSystemError, ref.msg)
+		}
+		if err != nil {
+			log.Error("staging the catalogue workflow failed", "err", err)
+			return err // retried
+		}
+		in.WorkflowPath = entry.Main
+	}
+	job, err := engine.Prepare(ctx, in)
 	if err != nil {
 		if code := wes.ErrorCode(err); code == wes.EINVALID || code == wes.ENOTFOUND {
-			return r.fail(ctx, id, wes.StateExecutorError, "the workflow could not be prepared: "+wes.ErrorMessage(err))
+			msg := "the workflow could not be prepared: " + wes.ErrorMessage(err)
+			if entry != nil {
+				// The engine saw the params with dataset paths: its words stay in the log.
+				log.Warn("engine prepare refused a catalogue run", "err", err)
+				msg = "the workflow could not be prepared from the run's parameters; the operators have the details"
+			}
+			return r.fail(ctx, id, wes.StateExecutorError, msg)
 		}
 		log.Error("engine prepare failed", "err", err)
 		return err // retried
+	}
+	if entry != nil {
+		withResources(job, entry.Resources)
 	}
 	job.ID = id
 	job.WorkDir = layout.WorkDir()
@@ -109,7 +133,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 	// Persist the Handle before anything else; then bring the run to RUNNING unless a
 	// cancel arrived meanwhile, in which case the job must be stopped now.
 	var mustCancel bool
-	_, err = r.store.Update(ctx, id, func(run *wes.Run) error {
+	run, err = r.store.Update(ctx, id, func(run *wes.Run) error {
 		run.Handle = &h
 		run.Log.Name = engine.Name()
 		run.Log.Cmd = job.Argv
@@ -135,6 +159,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		return r.Cancel(ctx, id)
 	}
 	log.Info("run started", "executor", ex.Name(), "engine", engine.Name())
+	r.auditState(ctx, run, "")
 	return nil
 }
 

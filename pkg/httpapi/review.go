@@ -1,0 +1,244 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode"
+
+	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/egress"
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+const maxReasonBytes = 1000
+
+// errNoPending stops a review's store update when no output is pending any more.
+var errNoPending = errors.New("no pending outputs")
+
+// ReviewRunOutputs implements POST /runs/{run_id}/outputs/review: a data controller or
+// administrator approves (re-checked and released) or rejects (with a reason the owner
+// sees) the outputs a review-mode workflow holds. The decision is audited before it
+// takes effect, and so is each file.
+func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsRequestObject) (api.ReviewRunOutputsResponseObject, error) {
+	r, p, err := s.visibleRun(ctx, req.RunId)
+	if err != nil {
+		return nil, err
+	}
+	if !p.HasRole(wes.RoleDataController) && !p.HasRole(wes.RoleAdmin) {
+		return nil, wes.Errorf(wes.EFORBIDDEN, "reviewing outputs needs the %s or %s role", wes.RoleDataController, wes.RoleAdmin)
+	}
+	if req.Body == nil {
+		return nil, wes.Errorf(wes.EINVALID, `the body must be a JSON object such as {"decision": "approve"} or {"decision": "reject", "reason": "..."}`)
+	}
+	reason := strings.TrimSpace(req.Body.Reason)
+	switch {
+	case req.Body.Decision != api.OutputReviewDecisionApprove && req.Body.Decision != api.OutputReviewDecisionReject:
+		return nil, wes.Errorf(wes.EINVALID, "decision must be approve or reject; got %q", truncate(string(req.Body.Decision), 32))
+	case len(reason) > maxReasonBytes:
+		return nil, wes.Errorf(wes.EINVALID, "reason is longer than %d bytes", maxReasonBytes)
+	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) >= 0:
+		return nil, wes.Errorf(wes.EINVALID, "reason contains control characters")
+	case req.Body.Decision == api.OutputReviewDecisionReject && reason == "":
+		return nil, wes.Errorf(wes.EINVALID, "reason is required to reject outputs: the run's owner is told why")
+	}
+	var pending []wes.Output
+	for _, o := range r.Released {
+		if o.Status == wes.OutputPending {
+			pending = append(pending, o)
+		}
+	}
+	if len(pending) == 0 {
+		return nil, wes.Errorf(wes.ECONFLICT, "run %s (%s) has no outputs waiting for review", r.ID, r.State)
+	}
+	ev := runEvent(p.Subject, actionReview, "ok", r)
+	ev.Reason = reason
+	ev.Detail = map[string]string{"decision": string(req.Body.Decision), "files": strconv.Itoa(len(pending))}
+	if s.record(ctx, ev) != nil {
+		return nil, errAuditDown
+	}
+	if req.Body.Decision == api.OutputReviewDecisionReject {
+		r, err = s.rejectOutputs(ctx, r, p, reason)
+	} else {
+		r, err = s.approveOutputs(ctx, r, p, pending)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return api.ReviewRunOutputs200JSONResponse(s.outputList(ctx, r)), nil
+}
+
+func (s *server) rejectOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, reason string) (*wes.Run, error) {
+	var rejected []wes.Output
+	updated, err := s.deps.Store.Update(ctx, r.ID, func(cur *wes.Run) error {
+		rejected = rejected[:0]
+		for i, o := range cur.Released {
+			if o.Status == wes.OutputPending {
+				cur.Released[i].Status = wes.OutputRejected
+				rejected = append(rejected, o)
+			}
+		}
+		if len(rejected) == 0 {
+			return errNoPending
+		}
+		cur.AddSystemLog("a data controller rejected the run's outputs: " + reason)
+		return nil
+	})
+	if errors.Is(err, errNoPending) {
+		return nil, wes.Errorf(wes.ECONFLICT, "another reviewer decided on the outputs of run %s meanwhile", r.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range rejected {
+		ev := runEvent(p.Subject, actionReject, "refused", r)
+		ev.Reason = o.Path + " rejected by a data controller: " + reason
+		ev.Detail = outputDetail(o)
+		_ = s.record(ctx, ev)
+	}
+	return updated, nil
+}
+
+// approveOutputs releases r's pending outputs. Each is selected again under the
+// workflow's current allow-list and limits, and released only if its content still has
+// the sha256 recorded when the run ended; one that does not is withheld (rejected) and
+// audited.
+func (s *server) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, pending []wes.Output) (*wes.Run, error) {
+	cat := s.currentCatalog()
+	if cat == nil || s.deps.Results == nil {
+		return nil, wes.Errorf(wes.EUNAVAILABLE, "this server has no catalogue or result store to release outputs with")
+	}
+	e, ok := cat.Entry(r.Workflow)
+	if !ok {
+		return nil, wes.Errorf(wes.ECONFLICT, "workflow %q is no longer in the catalogue, so the outputs of run %s cannot be checked against its allow-list; they stay pending", r.Workflow, r.ID)
+	}
+	workDir := wes.LayoutFor(s.cfg.DataDir, r.ID).WorkDir()
+	accepted, _, err := egress.Select(workDir, e.Outputs, s.cfg.EgressLimits)
+	if err != nil {
+		return nil, err
+	}
+	cands := map[string]egress.Candidate{}
+	for _, c := range accepted {
+		cands[c.Path] = c
+	}
+	prefix := egress.KeyPrefix(r.Owner, r.ID)
+	audit := func(ev wes.AuditEvent) {
+		ev.Actor, ev.RunID, ev.Workflow, ev.Dataset = p.Subject, r.ID, r.Workflow, strings.Join(r.Datasets, ",")
+		_ = s.record(ctx, ev)
+	}
+	withhold := func(o wes.Output, kind, why string) wes.Output {
+		audit(egress.Refusal{Path: o.Path, Kind: kind, Reason: why}.Event())
+		o.Status = wes.OutputRejected
+		return o
+	}
+	decided := map[string]wes.Output{}
+	var stored []string
+	for _, o := range pending {
+		c, ok := cands[o.Path]
+		if !ok || c.Size != o.Size {
+			decided[o.Path] = withhold(o, egress.RefuseChanged, "changed, moved or left the allow-list since the run ended; not released")
+			continue
+		}
+		if sum, err := candidateSHA256(workDir, c); err != nil || sum != o.SHA256 {
+			decided[o.Path] = withhold(o, egress.RefuseChanged, "does not have the sha256 recorded when the run ended; not released")
+			continue
+		}
+		outs, err := egress.Release(ctx, s.deps.Results, prefix, workDir, []egress.Candidate{c}, audit)
+		if err != nil {
+			s.deleteObjects(ctx, r.ID, stored)
+			s.log.Warn("releasing approved outputs failed", "run_id", r.ID, "err", err)
+			return nil, wes.Errorf(wes.EUNAVAILABLE, "the result store could not take the outputs of run %s; they stay pending; try again", r.ID)
+		}
+		if len(outs) == 0 { // Release refused it (and audited why)
+			o.Status = wes.OutputRejected
+			decided[o.Path] = o
+			continue
+		}
+		stored = append(stored, outs[0].Key)
+		if outs[0].SHA256 != o.SHA256 { // changed while it was copied
+			s.deleteObjects(ctx, r.ID, []string{outs[0].Key})
+			decided[o.Path] = withhold(o, egress.RefuseChanged, "changed while it was released; withdrawn")
+			continue
+		}
+		decided[o.Path] = outs[0]
+	}
+	released := 0
+	updated, err := s.deps.Store.Update(ctx, r.ID, func(cur *wes.Run) error {
+		n := 0
+		released = 0
+		for i, o := range cur.Released {
+			if d, ok := decided[o.Path]; ok && o.Status == wes.OutputPending {
+				cur.Released[i] = d
+				n++
+				if d.Status == wes.OutputReleased {
+					released++
+				}
+			}
+		}
+		if n == 0 {
+			return errNoPending
+		}
+		cur.AddSystemLog(fmt.Sprintf("a data controller approved the run's outputs: %d released, %d withheld because they changed", released, n-released))
+		return nil
+	})
+	if errors.Is(err, errNoPending) {
+		s.deleteObjects(ctx, r.ID, stored)
+		return nil, wes.Errorf(wes.ECONFLICT, "another reviewer decided on the outputs of run %s meanwhile", r.ID)
+	}
+	if err != nil {
+		s.deleteObjects(ctx, r.ID, stored)
+		return nil, err
+	}
+	return updated, nil
+}
+
+// deleteObjects removes objects stored for outputs that ended up not released. Each key
+// is a whole output's key; as a prefix it can only also match longer names of the same
+// run that have not been stored yet (outputs are released in lexical order).
+func (s *server) deleteObjects(ctx context.Context, runID string, keys []string) {
+	for _, k := range keys {
+		if err := s.deps.Results.DeletePrefix(context.WithoutCancel(ctx), k); err != nil {
+			s.log.Error("an object of an unreleased output could not be deleted", "run_id", runID, "key", k, "err", err)
+		}
+	}
+}
+
+// candidateSHA256 hashes the file c names in workDir, without following a link, and only
+// if it is still the very file Select saw.
+func candidateSHA256(workDir string, c egress.Candidate) (string, error) {
+	root, err := os.OpenRoot(workDir)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	f, err := root.OpenFile(c.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() || uint64(st.Dev) != c.Device || uint64(st.Ino) != c.Inode || fi.Size() != c.Size {
+		return "", errors.New("not the file selected")
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(f, c.Size)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// outputDetail is the audit detail of one output.
+func outputDetail(o wes.Output) map[string]string {
+	return map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256}
+}

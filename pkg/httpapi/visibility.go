@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"fmt"
+
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// engineOutputAccess says whether p may read what the workflow engine wrote for run r:
+// its stdout and stderr, and the command lines of the run and its tasks (which carry
+// parameter values). Runs outside the catalogue show them to whoever sees the run. For a
+// catalogue workflow its log policy decides: none (nobody), admin (administrators and
+// data controllers; also when the workflow has left the catalogue) or owner (the owner
+// too). When access is refused, the reason is a sentence for the caller.
+func (s *server) engineOutputAccess(p *wes.Principal, r *wes.Run) (bool, string) {
+	if r.Workflow == "" {
+		return true, ""
+	}
+	policy := wes.LogsAdmin
+	if cat := s.currentCatalog(); cat != nil {
+		if e, ok := cat.Entry(r.Workflow); ok {
+			policy = e.Logs
+		}
+	}
+	staff := p.HasRole(wes.RoleAdmin) || p.HasRole(wes.RoleDataController)
+	always := "The run's state, times, exit code, task names and Enclave's own messages (run_log.system_logs) are always shown."
+	switch policy {
+	case wes.LogsOwner:
+		if staff || r.Owner == p.Subject {
+			return true, ""
+		}
+		return false, fmt.Sprintf("the engine output of run %s is shown only to its owner, administrators and data controllers. %s", r.ID, always)
+	case wes.LogsAdmin:
+		if staff {
+			return true, ""
+		}
+		return false, fmt.Sprintf("workflow %s shows its engine output (which may contain data from inside the zone) only to administrators and data controllers. %s",
+			r.Workflow, always)
+	}
+	return false, fmt.Sprintf("workflow %s does not show its engine output to anyone (it may contain data from inside the zone). %s", r.Workflow, always)
+}
