@@ -2,15 +2,10 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"unicode"
 
 	"github.com/spe4hd/enclave/api"
@@ -146,7 +141,7 @@ func (s *server) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principa
 			decided[o.Path] = withhold(o, egress.RefuseChanged, "changed, moved or left the allow-list since the run ended; not released")
 			continue
 		}
-		if sum, err := candidateSHA256(workDir, c); err != nil || sum != o.SHA256 {
+		if sum, err := egress.CandidateSHA256(workDir, c); err != nil || sum != o.SHA256 {
 			decided[o.Path] = withhold(o, egress.RefuseChanged, "does not have the sha256 recorded when the run ended; not released")
 			continue
 		}
@@ -210,33 +205,6 @@ func (s *server) deleteObjects(ctx context.Context, runID string, keys []string)
 	}
 }
 
-// candidateSHA256 hashes the file c names in workDir, without following a link, and only
-// if it is still the very file Select saw.
-func candidateSHA256(workDir string, c egress.Candidate) (string, error) {
-	root, err := os.OpenRoot(workDir)
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	f, err := root.OpenFile(c.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || !fi.Mode().IsRegular() || uint64(st.Dev) != c.Device || uint64(st.Ino) != c.Inode || fi.Size() != c.Size {
-		return "", errors.New("not the file selected")
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(f, c.Size)); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 // outputDetail is the audit detail of one output.
 func outputDetail(o wes.Output) map[string]string {

@@ -2,14 +2,9 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
-	"syscall"
 
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/egress"
@@ -143,7 +138,7 @@ func (r *Runner) egressOutputs(ctx context.Context, run *wes.Run, workDir string
 func (r *Runner) holdOutputs(ctx context.Context, run *wes.Run, workDir string, accepted []egress.Candidate) []wes.Output {
 	var held []wes.Output
 	for _, c := range accepted {
-		sum, err := candidateSHA256(workDir, c)
+		sum, err := egress.CandidateSHA256(workDir, c)
 		if err != nil {
 			r.audit(ctx, run, egress.Refusal{Path: c.Path, Kind: egress.RefuseChanged,
 				Reason: "changed or became unreadable after it was selected"}.Event())
@@ -168,30 +163,3 @@ func (r *Runner) dropObjects(ctx context.Context, run *wes.Run) {
 	}
 }
 
-// candidateSHA256 hashes the file c names in workDir, without following a link, and only
-// if it is still the very file Select saw.
-func candidateSHA256(workDir string, c egress.Candidate) (string, error) {
-	root, err := os.OpenRoot(workDir)
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	f, err := root.OpenFile(c.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || !fi.Mode().IsRegular() || uint64(st.Dev) != c.Device || uint64(st.Ino) != c.Inode || fi.Size() != c.Size {
-		return "", errors.New("not the file selected")
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(f, c.Size)); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
