@@ -9,7 +9,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/catalog"
 )
 
-func newCatalogCmd(_ *globals) *cobra.Command {
+func newCatalogCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "catalog",
 		Short: "Work with the sealed zone's catalogue of validated workflows and datasets",
@@ -40,5 +40,6 @@ func newCatalogCmd(_ *globals) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(check)
+	cmd.AddCommand(newCatalogClientCmds(g)...)
 	return cmd
 }

@@ -1,6 +1,7 @@
 // Command enclave is Enclave's one binary: the WES server (`enclave server`), a worker
-// (`enclave worker`), a WES client for any WES 1.1 server (`enclave run ...`) and
-// configuration tools (`enclave config ...`).
+// (`enclave worker`), a WES client for any WES 1.1 server (`enclave run ...`), the client
+// of Enclave's sealed zone (`enclave catalog ...`, `enclave audit ...`) and configuration
+// tools (`enclave config ...`).
 package main
 
 import (
@@ -145,6 +146,7 @@ func newRootCmd(g *globals) *cobra.Command {
 		newConfigCmd(g),
 		newCatalogCmd(g),
 		newLoginCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }

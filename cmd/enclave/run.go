@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 	"unicode"
 
 	"github.com/spf13/cobra"
@@ -54,11 +53,7 @@ func (o *runOptions) client() (*wesClient, error) {
 func (o *runOptions) json() bool { return o.output == "json" }
 
 func newRunCmd(g *globals) *cobra.Command {
-	// No overall client timeout: uploads can take long. A server that accepts a request
-	// but never answers is cut off by the header timeout instead.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = 2 * time.Minute
-	o := &runOptions{g: g, hc: &http.Client{Transport: tr}}
+	o := newRunOptions(g)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Submit and follow workflow runs on any GA4GH WES 1.1 server",
@@ -68,17 +63,9 @@ The server is --url, else $ENCLAVE_URL, else ` + defaultURL + `. A URL without a
 gets the standard WES base path ` + wesBasePath + `. The bearer token is --token, else
 $ENCLAVE_TOKEN, else the one ` + "`enclave login`" + ` stored; prefer the variable or the login to the
 flag, as other users of the machine can see command lines.`,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			if o.output != "json" && o.output != "table" {
-				return fmt.Errorf("--output %q: want json or table", o.output)
-			}
-			return nil
-		},
+		PersistentPreRunE: o.checkOutput,
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.url, "url", "", "WES server URL (default $ENCLAVE_URL, else "+defaultURL+")")
-	pf.StringVar(&o.token, "token", "", "bearer token (default $ENCLAVE_TOKEN, else the one enclave login stored)")
-	pf.StringVarP(&o.output, "output", "o", "table", "output format: json or table")
+	o.addFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
 		newRunSubmitCmd(o),
 		newRunListCmd(o),
@@ -88,6 +75,10 @@ flag, as other users of the machine can see command lines.`,
 		newRunTasksCmd(o),
 		newRunLogsCmd(o),
 		newRunWaitCmd(o),
+		newRunOutputsCmd(o),
+		newRunDownloadCmd(o),
+		newRunReviewCmd(o),
+		newRunDeleteCmd(o),
 	)
 	return cmd
 }

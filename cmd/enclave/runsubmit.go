@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,14 +26,22 @@ type submitOptions struct {
 	tags         []string
 	engineParams []string
 	dryRun       bool
+	workflowID   string
 }
 
 func newRunSubmitCmd(o *runOptions) *cobra.Command {
 	s := &submitOptions{}
 	cmd := &cobra.Command{
-		Use:   "submit WORKFLOW_FILE",
-		Short: "Submit a run: attach the workflow (and more files) and print the run id",
-		Long: `Submit a run. The workflow file and every --attach file or directory are sent as
+		Use:   "submit WORKFLOW_FILE | --workflow-id ID",
+		Short: "Submit a run of a workflow file (attached) or of a catalogue workflow; print the run id",
+		Long: `Submit a run, of a workflow file or of a catalogue workflow.
+
+A catalogue run (--workflow-id ID, the id ` + "`enclave catalog list`" + ` shows) sends no files:
+the server runs its validated copy of the workflow, and workflow_params name datasets by
+their id (` + "`enclave catalog datasets`" + `). --type and --type-version may be left out then;
+the server takes them from the catalogue.
+
+Otherwise the workflow file and every --attach file or directory are sent as
 attachments, named by their path relative to the base directory (--base-dir, by default
 the workflow file's directory), so sub-directories are kept; workflow_url is the workflow
 file's name there. Files outside the base directory, symbolic links that point outside it,
@@ -41,9 +52,16 @@ Workflow parameters come from --params FILE (a JSON object; - reads standard inp
 --param, which wins: --param name=text sets a string, --param name:=JSON sets any JSON
 value (--param threads:=4, --param 'samples:=["a","b"]').`,
 		Example: `  enclave run submit Snakefile --type SMK --type-version 1.0 --attach scripts --param sample=A
-  enclave run submit wf/main.cwl --type CWL --type-version v1.2 --params inputs.json -o json`,
-		Args: cobra.ExactArgs(1),
+  enclave run submit wf/main.cwl --type CWL --type-version v1.2 --params inputs.json -o json
+  enclave run submit --workflow-id cohort-count-smk --param cohort=cohort-demo --param group_by=sex`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := s.checkForm(args); err != nil {
+				return err
+			}
+			if s.workflowID != "" {
+				return s.runCatalog(cmd, o)
+			}
 			return s.run(cmd, o, args[0])
 		},
 	}
@@ -59,9 +77,63 @@ value (--param threads:=4, --param 'samples:=["a","b"]').`,
 	f.StringArrayVar(&s.tags, "tag", nil, "a tag: key=value (repeatable)")
 	f.StringArrayVar(&s.engineParams, "engine-param", nil, "a workflow engine parameter: name=value (repeatable)")
 	f.BoolVar(&s.dryRun, "dry-run", false, "print the form fields and attachment names instead of submitting")
-	_ = cmd.MarkFlagRequired("type")
-	_ = cmd.MarkFlagRequired("type-version")
+	f.StringVar(&s.workflowID, "workflow-id", "", "run this catalogue workflow (enclave catalog list) instead of a WORKFLOW_FILE")
 	return cmd
+}
+
+// checkForm checks that the command line names either a workflow file or a catalogue
+// workflow, with the flags that form needs. --type and --type-version are checked here,
+// not marked required, because a catalogue run does not need them.
+func (s *submitOptions) checkForm(args []string) error {
+	if s.workflowID != "" {
+		switch {
+		case len(args) > 0:
+			return fmt.Errorf("give either WORKFLOW_FILE (%s) or --workflow-id %s, not both: a catalogue run sends no files", args[0], s.workflowID)
+		case len(s.attach) > 0 || s.baseDir != "":
+			return errors.New("--attach and --base-dir are for a WORKFLOW_FILE run: a --workflow-id run sends no files")
+		}
+		return nil
+	}
+	if len(args) == 0 {
+		return errors.New("name a WORKFLOW_FILE to attach, or a catalogue workflow with --workflow-id ID (see enclave catalog list)")
+	}
+	var missing []string
+	for _, f := range []struct{ name, val string }{{"type", s.typ}, {"type-version", s.typeVer}} {
+		if f.val == "" {
+			missing = append(missing, strconv.Quote(f.name))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("required flag(s) %s not set: a WORKFLOW_FILE run needs --type and --type-version (a --workflow-id run does not)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// runCatalog submits a run of a catalogue workflow: the form fields only, with the
+// workflow's id as workflow_url.
+func (s *submitOptions) runCatalog(cmd *cobra.Command, o *runOptions) error {
+	fields, err := s.formFields(o.g.stdin)
+	if err != nil {
+		return err
+	}
+	fields = append(fields, formField{"workflow_url", s.workflowID})
+	if s.dryRun {
+		return writeDryRun(cmd.OutOrStdout(), o, fields, nil)
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if err := writeMultipart(mw, fields, nil); err != nil {
+		return err
+	}
+	id, err := c.submit(cmd.Context(), mw.FormDataContentType(), &body)
+	if err != nil {
+		return err
+	}
+	return writeRunID(cmd.OutOrStdout(), o, id)
 }
 
 func (s *submitOptions) run(cmd *cobra.Command, o *runOptions, workflow string) error {
@@ -103,7 +175,14 @@ type formField struct{ name, value string }
 
 // formFields builds the text parts of the run request from the flags.
 func (s *submitOptions) formFields(stdin io.Reader) ([]formField, error) {
-	fields := []formField{{"workflow_type", s.typ}, {"workflow_type_version", s.typeVer}}
+	var fields []formField
+	// A catalogue run may leave these out; a file run has them (checkForm).
+	if s.typ != "" {
+		fields = append(fields, formField{"workflow_type", s.typ})
+	}
+	if s.typeVer != "" {
+		fields = append(fields, formField{"workflow_type_version", s.typeVer})
+	}
 	if s.engine != "" {
 		fields = append(fields, formField{"workflow_engine", s.engine})
 	}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/audit"
+)
+
+// `enclave audit`: read, export and verify a server's hash-chained audit trail.
+
+func newAuditCmd(g *globals) *cobra.Command {
+	o := newRunOptions(g)
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Query, export and verify the server's tamper-evident audit trail (administrators)",
+		Long: `Query, export and verify the server's audit trail. Every entry carries the hash of
+the one before it, so an edited, inserted or deleted entry breaks the chain where it
+happened. The server is --url, else $ENCLAVE_URL, else ` + defaultURL + `; the token as for
+enclave run. Only administrators may read the trail.`,
+		PersistentPreRunE: o.checkOutput,
+	}
+	o.addFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newAuditListCmd(o), newAuditExportCmd(o), newAuditVerifyCmd(o))
+	return cmd
+}
+
+func newAuditListCmd(o *runOptions) *cobra.Command {
+	var q api.QueryAuditParams
+	var since, until string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List audit entries, oldest first",
+		Example: `  enclave audit list --run 3f2a...
+  enclave audit list --action 'egress.*' --since 24h
+  enclave audit list --actor alice --since 2026-01-02T00:00:00Z --limit 500 --all`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			now := time.Now()
+			if q.Since, err = auditTime("--since", since, now); err != nil {
+				return err
+			}
+			if q.Until, err = auditTime("--until", until, now); err != nil {
+				return err
+			}
+			if q.Limit < 0 || q.Limit > 1000 {
+				return fmt.Errorf("--limit %d: want 1 to 1000", q.Limit)
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			out := api.AuditPage{Entries: []api.AuditEntry{}}
+			seen := map[string]bool{}
+			for {
+				page, err := c.queryAudit(cmd.Context(), q)
+				if err != nil {
+					return err
+				}
+				out.Entries = append(out.Entries, page.Entries...)
+				out.NextCursor = page.NextCursor
+				if !all || page.NextCursor == "" {
+					break
+				}
+				if seen[page.NextCursor] {
+					return fmt.Errorf("server returned the cursor %q twice", page.NextCursor)
+				}
+				seen[page.NextCursor] = true
+				q.Cursor = page.NextCursor
+			}
+			if o.json() {
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			tw := newTable(cmd.OutOrStdout(), "SEQ", "TIME", "ACTOR", "ACTION", "OUTCOME", "RUN", "WORKFLOW", "DATASET", "REASON")
+			for _, e := range out.Entries {
+				ev := e.Event
+				tw.row(strconv.FormatInt(e.Seq, 10), ev.Time.UTC().Format(time.RFC3339), ev.Actor, ev.Action, ev.Outcome,
+					ev.RunId, ev.Workflow, ev.Dataset, ev.Reason)
+			}
+			if out.NextCursor != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more entries: --cursor %s (or --all)\n", out.NextCursor)
+			}
+			return tw.flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.RunId, "run", "", "only entries about this run")
+	f.StringVar(&q.Actor, "actor", "", "only entries by this subject (or system)")
+	f.StringVar(&q.Action, "action", "", "only this action, e.g. run.submit, or a prefix such as 'egress.*'")
+	f.StringVar(&since, "since", "", "only entries at or after this time: RFC 3339, or a duration ago such as 24h")
+	f.StringVar(&until, "until", "", "only entries before this time: RFC 3339, or a duration ago")
+	f.Int32Var(&q.Limit, "limit", 0, "at most this many entries per page, 1 to 1000 (default: the server's, 100)")
+	f.StringVar(&q.Cursor, "cursor", "", "start at this page (a next_cursor)")
+	f.BoolVar(&all, "all", false, "follow next_cursor to the last page")
+	return cmd
+}
+
+// auditTime turns a --since/--until value into the RFC 3339 time the API takes: an RFC
+// 3339 time as it is, a duration as that long before now.
+func auditTime(flag, v string, now time.Time) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.Format(time.RFC3339Nano), nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d).UTC().Format(time.RFC3339Nano), nil
+	}
+	return "", fmt.Errorf("%s %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z or a duration such as 24h", flag, v)
+}
+
+func newAuditExportCmd(o *runOptions) *cobra.Command {
+	var file string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "export [-O FILE]",
+		Short: "Export the whole audit trail as JSON lines",
+		Long: `Export the whole audit trail, oldest first, one JSON object per line, to standard
+output or to -O FILE (written under a temporary name and renamed when complete; readable
+by you only). Check it with enclave audit verify FILE. The export is itself audited.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var t *saveTarget
+			if file != "" && file != "-" {
+				var err error
+				if t, err = targetFile(file, force, 0o600); err != nil {
+					return err
+				}
+				defer t.Close()
+				if err := t.checkFree(); err != nil {
+					return err
+				}
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.exportAudit(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if t == nil {
+				_, err = io.Copy(cmd.OutOrStdout(), resp.Body)
+				return err
+			}
+			n, _, err := t.write(resp.Body, "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%d bytes)\n", t.shown, n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "output-file", "O", "", "write to this file instead of standard output")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	return cmd
+}
+
+func newAuditVerifyCmd(o *runOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify [FILE]",
+		Short: "Check the hash chain of an export, or of a fresh export from the server",
+		Long: `Check an audit export (FILE, - for standard input), or without FILE a fresh export
+from the server: every entry's hash, its sequence number and its link to the entry
+before it. Prints "audit chain ok: N entries, head HASH" and exits 0, or prints every
+problem and exits 1. An export has no head record, so a cut-off tail shows only as
+fewer entries or another head than the one you noted earlier: keep the head.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, closeFn, err := auditSource(cmd, o, args)
+			if err != nil {
+				return err
+			}
+			rep, err := audit.VerifyJSONLines(r)
+			closeFn()
+			if err != nil {
+				return fmt.Errorf("reading the export: %w", err)
+			}
+			return writeVerifyReport(cmd.OutOrStdout(), o, rep)
+		},
+	}
+}
+
+// auditSource opens what verify reads: the file, standard input, or a fresh export.
+func auditSource(cmd *cobra.Command, o *runOptions, args []string) (io.Reader, func(), error) {
+	switch {
+	case len(args) == 1 && args[0] == "-":
+		return o.g.stdin, func() {}, nil
+	case len(args) == 1:
+		f, err := os.Open(args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func() { _ = f.Close() }, nil
+	}
+	c, err := o.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.exportAudit(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp.Body, func() { _ = resp.Body.Close() }, nil
+}
+
+func writeVerifyReport(w io.Writer, o *runOptions, rep audit.Report) error {
+	if o.json() {
+		if err := writeJSON(w, rep); err != nil {
+			return err
+		}
+	} else if rep.OK {
+		fmt.Fprintf(w, "audit chain ok: %d entries, head %s\n", rep.Entries, rep.Head)
+	} else {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(w, "seq %d (%s): %s: %s\n", p.Seq, printable(p.ID), p.Kind, printable(p.Message))
+		}
+		if rep.Truncated {
+			fmt.Fprintf(w, "(more problems not shown: stopped at %d)\n", len(rep.Problems))
+		}
+	}
+	if !rep.OK {
+		n := strconv.Itoa(len(rep.Problems))
+		if rep.Truncated {
+			n += "+"
+		}
+		return &exitError{code: 1, msg: fmt.Sprintf("audit chain broken: %s problem(s) in %d entries", n, rep.Entries)}
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spe4hd/enclave/api"
+)
+
+// Commands for a run's life in the sealed zone after it ends: its outputs, their
+// download and review, and the deletion of its files. Enclave extensions.
+
+func newRunOutputsCmd(o *runOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "outputs RUN_ID",
+		Short: "List a run's outputs: released, waiting for review (pending) or rejected",
+		Long: `List the files a run released and, where the workflow's outputs are reviewed, those
+waiting for a data controller (pending) or rejected. Only files on the workflow's output
+allow-list ever appear. Download a released one with enclave run download.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			l, err := c.outputs(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeOutputs(cmd.OutOrStdout(), o, l)
+		},
+	}
+}
+
+func writeOutputs(w io.Writer, o *runOptions, l api.RunOutputList) error {
+	if l.Outputs == nil {
+		l.Outputs = []api.RunOutput{}
+	}
+	if o.json() {
+		return writeJSON(w, l)
+	}
+	tw := newTable(w, "PATH", "SIZE", "SHA256", "STATUS")
+	for _, out := range l.Outputs {
+		size := ""
+		if out.Size > 0 || out.Sha256 != "" {
+			size = strconv.FormatInt(out.Size, 10)
+		}
+		tw.row(out.Path, size, out.Sha256, string(out.Status))
+	}
+	return tw.flush()
+}
+
+func newRunDownloadCmd(o *runOptions) *cobra.Command {
+	var file, dir string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "download RUN_ID PATH",
+		Short: "Download a released output and check its sha256",
+		Long: `Download one released output (PATH as enclave run outputs lists it). The file is
+written to -O FILE (- for standard output), or to DIR/PATH with -d DIR (default: the
+current directory), creating sub-directories; nothing is ever written outside DIR. The
+bytes are checked against the sha256 the server recorded when it released the file
+before the file appears under its name; a mismatch saves nothing and fails. An existing
+file is kept unless --force is given.`,
+		Example: `  enclave run download 3f2a... results/summary.csv              # ./results/summary.csv
+  enclave run download 3f2a... results/summary.csv -O counts.csv
+  enclave run download 3f2a... results/summary.csv -d out --force`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if file != "" && dir != "" {
+				return errors.New("give -O FILE or -d DIR, not both")
+			}
+			return downloadOutput(cmd, o, args[0], args[1], file, dir, force)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "output-file", "O", "", "write to this file (- for standard output)")
+	f.StringVarP(&dir, "dir", "d", "", "write to DIR/PATH (default: the current directory)")
+	f.BoolVar(&force, "force", false, "overwrite an existing file")
+	return cmd
+}
+
+func downloadOutput(cmd *cobra.Command, o *runOptions, id, want, file, dir string, force bool) error {
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	list, err := c.outputs(ctx, id)
+	if err != nil {
+		return err
+	}
+	var out *api.RunOutput
+	for i := range list.Outputs {
+		if list.Outputs[i].Path == want {
+			out = &list.Outputs[i]
+		}
+	}
+	switch {
+	case out == nil:
+		return fmt.Errorf("run %s has no output %q (enclave run outputs %s lists them)", id, printable(want), id)
+	case out.Status == api.RunOutputStatusPending:
+		return fmt.Errorf("output %q of run %s is waiting for a data controller's review", out.Path, id)
+	case out.Status != api.RunOutputStatusReleased:
+		return fmt.Errorf("output %q of run %s is %s, not released", out.Path, id, printable(string(out.Status)))
+	case out.Sha256 == "":
+		return fmt.Errorf("the server lists no sha256 for output %q of run %s, so the download cannot be checked", out.Path, id)
+	}
+
+	var t *saveTarget
+	switch {
+	case file == "-":
+		// Standard output cannot be taken back: a mismatch is reported after the bytes.
+	case file != "":
+		t, err = targetFile(file, force, 0o644)
+	default:
+		if dir == "" {
+			dir = "."
+		}
+		t, err = targetInDir(dir, out.Path, force, 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	if t != nil {
+		defer t.Close()
+		if err := t.checkFree(); err != nil {
+			return err // before downloading anything
+		}
+	}
+
+	resp, err := c.download(ctx, id, out.Path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if h := resp.Header.Get("X-Enclave-SHA256"); h != "" && !strings.EqualFold(h, out.Sha256) {
+		return fmt.Errorf("the server sent output %q with sha256 %s, but listed %s: not saved", out.Path, printable(h), out.Sha256)
+	}
+	if t == nil {
+		sum, err := streamChecked(cmd.OutOrStdout(), resp.Body)
+		if err == nil && !strings.EqualFold(sum, out.Sha256) {
+			err = fmt.Errorf("the bytes written have sha256 %s, but the server recorded %s: discard them", sum, out.Sha256)
+		}
+		return err
+	}
+	n, sum, err := t.write(resp.Body, out.Sha256)
+	if err != nil {
+		return err
+	}
+	if o.json() {
+		return writeJSON(cmd.OutOrStdout(), map[string]any{"run_id": id, "path": out.Path, "file": t.shown, "size": n, "sha256": sum})
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s (%d bytes, sha256 %s ok)\n", t.shown, n, sum)
+	return err
+}
+
+// streamChecked copies r to w and returns the sha256 of what it copied.
+func streamChecked(w io.Writer, r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(w, h), r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func newRunReviewCmd(o *runOptions) *cobra.Command {
+	var approve, reject bool
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "review RUN_ID --approve|--reject --reason TEXT",
+		Short: "Approve or reject a run's pending outputs (data controllers)",
+		Long: `Decide on a run's outputs that wait for review (workflows with egress: review).
+Approved outputs are checked against the sha256 recorded when the run ended and
+released; rejected ones never leave the zone, and the run's owner sees the reason.
+--reason is required to reject. Prints the run's outputs after the decision.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rv := api.OutputReview{Reason: reason}
+			switch {
+			case approve == reject:
+				return errors.New("give exactly one of --approve or --reject")
+			case approve:
+				rv.Decision = api.OutputReviewDecisionApprove
+			case strings.TrimSpace(reason) == "":
+				return errors.New("--reject needs --reason TEXT: the run's owner is told why")
+			default:
+				rv.Decision = api.OutputReviewDecisionReject
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			l, err := c.review(cmd.Context(), args[0], rv)
+			if err != nil {
+				return err
+			}
+			return writeOutputs(cmd.OutOrStdout(), o, l)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&approve, "approve", false, "release the pending outputs")
+	f.BoolVar(&reject, "reject", false, "reject the pending outputs")
+	f.StringVar(&reason, "reason", "", "why (required with --reject; the run's owner sees it)")
+	return cmd
+}
+
+func newRunDeleteCmd(o *runOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete RUN_ID",
+		Short: "Delete a finished run's files: working directory, engine logs and released outputs",
+		Long: `Delete a finished run's working directory, engine logs and released outputs (owner or
+administrator). The run's record, its state and its audit trail stay. A run that has not
+finished must be cancelled first.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			id, err := c.deleteRun(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeRunID(cmd.OutOrStdout(), o, id)
+		},
+	}
+}
