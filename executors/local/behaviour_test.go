@@ -133,6 +133,7 @@ func TestShimKilledMeansLost(t *testing.T) {
 		t.Fatalf("Cancel of a lost job: %v", err)
 	}
 	eventually(t, "the orphaned job to be killed", func() bool { return processGone(pid) })
+	verifyNoLeaks(t) // the goroutine that waited for the killed shim has ended
 }
 
 func TestCleanup(t *testing.T) {

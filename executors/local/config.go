@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -101,6 +102,9 @@ func (c Config) withDefaults() (Config, error) {
 type Executor struct {
 	cfg Config
 	log *slog.Logger
+
+	shimMu sync.Mutex // serialises the check of the shim command
+	shimOK bool       // the shim command answered its probe; see checkShim
 }
 
 // New validates cfg, creates the state directory and returns the executor.

@@ -3,14 +3,25 @@
 // and the job keeps running.
 //
 // How a job runs. Submit writes the job's spec into Config.StateDir/<job id>/ and starts
-// the shim (ShimMain, reached as `enclave executor-shim`) twice removed: a short-lived
-// "launch" stage starts the "run" stage as the leader of a new session and exits, so the
-// shim is a child of init, not of the worker. The shim starts the job in its own process
-// group, in job.WorkDir, with stdout/stderr appended to job.Stdout/job.Stderr (parent
-// directories created) and stdin from /dev/null, waits for it and writes exit.json
-// atomically. The shim's pid, its start time from /proc/<pid>/stat and the boot id go
-// into the handle, so a reused pid is never mistaken for the shim. A shim that is gone
-// without an exit record makes the job JobLost.
+// the shim (ShimMain, reached as `enclave executor-shim run DIR`) as the leader of a new
+// session, so that no signal to the worker's process group reaches it. The shim is the
+// worker's child: a goroutine waits for it while the worker lives (it ends with the
+// shim), and if the worker dies the kernel re-parents the shim to init. Submit does not
+// wait for the shim to come up, which would cost a start of the whole enclave binary:
+// the shim's pid, its start time from /proc/<pid>/stat (fixed at fork) and the boot id
+// are known as soon as the process exists, and they go into the handle, which Submit
+// writes to disk before it returns. A reused pid is never mistaken for the shim, and a
+// shim that is gone without an exit record makes the job JobLost. The status of a job
+// whose shim has not started it yet is JobQueued.
+//
+// The shim records itself in shim.json, then starts the job in its own process group, in
+// job.WorkDir, with stdout/stderr appended to job.Stdout/job.Stderr (parent directories
+// created) and stdin from /dev/null, waits for it and writes exit.json atomically. The
+// job starts stopped at its execve (ptrace), gets its resource limits with prlimit(2)
+// and its start recorded in started.json before its first instruction (see startJob).
+// Before its first Submit, an Executor checks once that ShimCommand is a shim of this
+// protocol (`executor-shim probe`), so that a broken ShimCommand fails Submit rather
+// than losing jobs.
 //
 // What the job gets. Its environment is PATH (Config.JobPath), HOME (the work dir) and
 // LANG=C.UTF-8, plus job.Env; nothing of the worker's environment. Resource limits:
@@ -21,8 +32,11 @@
 // behind in its process group are killed when its first process ends.
 //
 // Idempotence. Submits of one job id are serialised by a flock on submit.lock; the shim
-// holds run.lock (a flock handed down from Submit) for its whole life, so a Submit can
-// tell "never started" from "started by a Submit that died" and starts at most one shim.
+// holds run.lock (a flock handed down from Submit) for its whole life, and writes
+// shim.json before it starts the job. A Submit that died after starting the shim, before
+// it wrote the handle, is recognised by the next one (the lock is held, or shim.json
+// exists), which adopts that shim; the lock free and no shim.json means no job ever
+// started. So at most one shim, and one job, is ever started per id.
 //
 // Cancel writes a cancel marker; the shim sees it within 100 ms, sends SIGTERM to the
 // job's group and SIGKILL after the grace period, and records JobCanceled. Cancel waits

@@ -13,32 +13,46 @@ import (
 const (
 	fileSubmitLock = "submit.lock"  // flock: serialises Submits of one job id
 	fileRunLock    = "run.lock"     // flock: held by the shim for its whole life
-	fileSpec       = "job.json"     // what to run (written by Submit)
+	fileSpec       = "job.json"     // what to run (written by Submit before it starts the shim)
 	fileShim       = "shim.json"    // the shim's identity (written by the shim before the job starts)
-	fileStarted    = "started.json" // the job's process (written by the shim after it started)
+	fileStarted    = "started.json" // the job's process (written by the shim before the job's first instruction)
 	fileExit       = "exit.json"    // how the job ended (written by the shim)
-	fileHandle     = "handle.json"  // the handle Submit returned, for idempotent re-Submits
+	fileHandle     = "handle.json"  // the handle Submit returned (written once the shim exists), for re-Submits
 	fileCancel     = "cancel"       // marker: cancellation was requested
 	fileShimLog    = "shim.log"     // the shim's own diagnostics (never the job's output)
 )
 
-// writeJSONAtomic writes v as JSON to path so that readers never see a partial file.
+// writeJSONAtomic writes v as JSON to path so that readers never see a partial file, and
+// makes it durable (fsync) before it returns.
 func writeJSONAtomic(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b)
+	return writeFileAtomic(path, b, true)
 }
 
-func writeFileAtomic(path string, b []byte) error {
+// writeJSONBootLocal is writeJSONAtomic without the fsync, for records that matter only
+// until the machine restarts (job.json, started.json): after a crash of the machine the
+// shim that reads them is gone, and no decision depends on them. Records that must
+// survive one (shim.json, handle.json, exit.json) are written with writeJSONAtomic, as
+// exactly-once and the final status depend on them.
+func writeJSONBootLocal(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b, false)
+}
+
+func writeFileAtomic(path string, b []byte, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -13,29 +13,42 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// shimProtocol is what `executor-shim probe` prints: the shim's name and the version of
+// the contract between executor and shim (modes, fd 3, state files). The executor checks
+// it once before its first start of a shim, so that a ShimCommand that is not a shim, or
+// is the shim of an incompatible Enclave, fails a Submit instead of losing the job.
+const shimProtocol = "enclave-local-shim 2"
+
 // ShimMain is the job supervisor ("shim"). The enclave binary routes
 // `enclave executor-shim ARGS...` to it and exits with the code it returns. It reads
 // everything it needs from the job's state directory, never from the environment:
 //
-//	launch DIR        start `run DIR` in a new session, detached, and exit at once
+//	probe             print shimProtocol and exit
 //	run DIR           supervise the job: start it, apply cancel and time limit, record how it ended
-//	exec DIR PATH     the job's first moments: set resource limits, then execve PATH
+//	exec DIR PATH     the job's first moments: set resource limits, then execve PATH; used
+//	                  only where ptrace is not allowed (see startJob)
+//	launch DIR        start `run DIR` in a new session and exit at once; only for executors
+//	                  of older Enclave versions during an upgrade (Submit now starts `run` itself)
 //
-// The executor passes the run lock as file descriptor 3 to launch, which hands it to run.
+// The executor passes the run lock as file descriptor 3 to run (and launch).
 func ShimMain(args []string) int {
+	if len(args) == 1 && args[0] == "probe" {
+		fmt.Println(shimProtocol)
+		return 0
+	}
 	if len(args) < 2 || !filepath.IsAbs(args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: executor-shim launch|run DIR | exec DIR PATH (DIR absolute); started by the local executor, not by hand")
+		fmt.Fprintln(os.Stderr, "usage: executor-shim probe | run DIR | exec DIR PATH (DIR absolute); started by the local executor, not by hand")
 		return 2
 	}
 	mode, dir := args[0], args[1]
 	var err error
 	switch {
-	case mode == "launch" && len(args) == 2:
-		err = launchMain(dir)
 	case mode == "run" && len(args) == 2:
 		err = runMain(dir)
 	case mode == "exec" && len(args) == 3:
 		return execMain(dir, args[2])
+	case mode == "launch" && len(args) == 2:
+		err = launchMain(dir)
 	default:
 		fmt.Fprintf(os.Stderr, "executor-shim: unknown mode %q or wrong number of arguments\n", mode)
 		return 2
@@ -68,7 +81,7 @@ func inheritedRunLock() (*os.File, error) {
 }
 
 // launchMain starts the shim proper as the leader of a new session and exits without
-// waiting, so the shim is re-parented to init and outlives the worker.
+// waiting. Kept for executors of older versions, which start the shim through it.
 func launchMain(dir string) error {
 	sp, err := readSpec(dir)
 	if err != nil {
@@ -92,6 +105,11 @@ func launchMain(dir string) error {
 }
 
 // runMain is the shim proper. It holds the run lock until it exits.
+//
+// It records its own identity in shim.json before anything else. Submit records the
+// same identity in the handle as soon as it has started the shim; shim.json is what a
+// later Submit adopts when that Submit died before it could write the handle, and its
+// absence, with the run lock free, proves that no job was ever started.
 func runMain(dir string) error {
 	lock, err := inheritedRunLock()
 	if err != nil {

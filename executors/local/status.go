@@ -82,6 +82,9 @@ func shimAlive(d handleData) bool {
 // jobGroup returns the job's process group if its first process still runs (identified by
 // its start time, so a reused pid is never signalled), or 0.
 func jobGroup(d handleData) int {
+	if b, err := bootID(); err != nil || b != d.BootID {
+		return 0 // start ticks of another boot say nothing about this boot's processes
+	}
 	pgid, start := d.PGID, d.JobStart
 	if pgid == 0 {
 		var s startedRecord
@@ -113,7 +116,7 @@ func (e *Executor) Cancel(ctx context.Context, h wes.Handle) error {
 		}
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(d.StateDir, fileCancel), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+	if err := writeFileAtomic(filepath.Join(d.StateDir, fileCancel), []byte(time.Now().UTC().Format(time.RFC3339Nano)), true); err != nil {
 		return wes.Internal(err, "could not record the cancel request")
 	}
 	e.log.Info("job cancel requested", "job_id", filepath.Base(d.StateDir))

@@ -1,12 +1,9 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -67,8 +64,14 @@ func validateJob(job *wes.Job) error {
 // started for job.ID. Concurrent Submits of one id (from any process on this machine)
 // start it once: they are serialised by a lock file, and a second lock held by the shim
 // for its whole life shows whether a shim has ever been started.
+//
+// Submit returns as soon as the shim process exists and the handle naming it is on disk;
+// it does not wait for the shim to start the job, so Status says queued until it has.
 func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error) {
 	if err := validateJob(job); err != nil {
+		return wes.Handle{}, err
+	}
+	if err := e.checkShim(ctx); err != nil {
 		return wes.Handle{}, err
 	}
 	dir := filepath.Join(e.cfg.StateDir, job.ID)
@@ -109,96 +112,21 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 	}
 	// No shim has ever run for this id, and none can start while we hold the run lock.
 	sp := spec{Job: *job, Shim: e.cfg.ShimCommand, Grace: e.cfg.Grace, Path: e.cfg.JobPath}
-	if err := writeJSONAtomic(filepath.Join(dir, fileSpec), sp); err != nil {
+	if err := writeJSONBootLocal(filepath.Join(dir, fileSpec), sp); err != nil {
 		return wes.Handle{}, wes.Internal(err, "could not write the job's spec")
 	}
-	err = e.launch(dir, rl)
-	rl.Close() // the shim holds the lock now (or nobody does, if the launch failed)
+	d, err := e.startShim(dir, rl)
+	rl.Close() // the shim holds the lock now (or nobody does, if the start failed)
 	if err != nil {
 		return wes.Handle{}, err
 	}
-	e.log.Info("job submitted", "job_id", job.ID)
-	return e.adopt(ctx, dir)
-}
-
-// launch runs the shim's first stage, which starts the shim proper in its own session and
-// exits at once. The double start makes the shim a child of init rather than of the
-// worker, so the worker neither has to reap it nor takes it down when it dies. The run
-// lock is passed down as fd 3 and stays held by the shim.
-func (e *Executor) launch(dir string, runLock *os.File) error {
-	args := append(append([]string{}, e.cfg.ShimCommand[1:]...), "launch", dir)
-	cmd := exec.Command(e.cfg.ShimCommand[0], args...)
-	cmd.Env = e.cfg.ShimEnv
-	cmd.Dir = dir // never pin the worker's working directory
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.ExtraFiles = []*os.File{runLock}
-	// Own process group: a signal to the worker's group must not stop the launch midway.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Run(); err != nil {
-		return wes.Internal(fmt.Errorf("shim launch: %w: %s", err, bytes.TrimSpace(stderr.Bytes())),
-			"could not start the job's supervisor process")
-	}
-	return nil
-}
-
-// adopt waits until the shim of dir has started the job (or ended), then returns and
-// records its handle.
-func (e *Executor) adopt(parent context.Context, dir string) (h wes.Handle, err error) {
-	ctx, cancel := context.WithTimeout(parent, startTimeout)
-	defer cancel()
-	defer func() {
-		if err != nil && parent.Err() != nil {
-			// The caller gave up, not the shim: a later Submit attaches to the job.
-			err = &wes.Error{Code: wes.EUNAVAILABLE, Message: "submission interrupted while the job was starting; submit again", Err: err}
-		}
-	}()
-	var sh shimRecord
-	for {
-		ok, err := readJSON(filepath.Join(dir, fileShim), &sh)
-		if err != nil {
-			return wes.Handle{}, wes.Internal(err, "could not read the job's supervisor record")
-		}
-		if ok {
-			break
-		}
-		if runLockFree(dir) && !exists(filepath.Join(dir, fileShim)) {
-			// Nobody holds the run lock and the shim never said hello: it died early.
-			log, _ := os.ReadFile(filepath.Join(dir, fileShimLog))
-			return wes.Handle{}, wes.Internal(fmt.Errorf("shim exited early: %s", bytes.TrimSpace(log)),
-				"the job's supervisor process exited before it started the job")
-		}
-		if err := sleepCtx(ctx, pollInterval); err != nil {
-			return wes.Handle{}, wes.Internal(err, "the job's supervisor process did not start")
-		}
-	}
-	d := handleData{StateDir: dir, BootID: sh.BootID, ShimPID: sh.PID, ShimStart: sh.Start}
-	for !exists(filepath.Join(dir, fileStarted)) && !exists(filepath.Join(dir, fileExit)) && alive(sh.PID, sh.Start) {
-		if err := sleepCtx(ctx, pollInterval); err != nil {
-			return wes.Handle{}, wes.Internal(err, "the job's supervisor process did not start the job")
-		}
-	}
-	var st startedRecord
-	if ok, err := readJSON(filepath.Join(dir, fileStarted), &st); err != nil {
-		return wes.Handle{}, wes.Internal(err, "could not read the job's start record")
-	} else if ok {
-		d.PGID, d.JobStart = st.PGID, st.StartTicks
-	}
+	// If this write fails (or this process dies before it), the shim still runs and
+	// records itself in shim.json, which the next Submit adopts.
 	if err := writeJSONAtomic(filepath.Join(dir, fileHandle), d); err != nil {
 		return wes.Handle{}, wes.Internal(err, "could not record the job's handle")
 	}
+	e.log.Info("job submitted", "job_id", job.ID, "shim_pid", d.ShimPID)
 	return encodeHandle(d)
-}
-
-// runLockFree reports whether no process holds dir's run lock, i.e. no shim runs.
-// Only called under the submit lock, so the probe cannot race another Submit.
-func runLockFree(dir string) bool {
-	f, err := os.OpenFile(filepath.Join(dir, fileRunLock), os.O_RDWR|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
 }
 
 // lockFile takes an exclusive flock on path, polling so that ctx can end the wait. The

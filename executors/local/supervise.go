@@ -2,12 +2,8 @@ package local
 
 import (
 	"fmt"
-	"maps"
-	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -52,21 +48,17 @@ func supervise(dir string, sp spec, sigs <-chan os.Signal) exitRecord {
 	}
 	defer stderr.Close()
 
-	// The job starts as the shim's exec stage, which sets resource limits on itself and
-	// then becomes the job (same pid), in a process group of its own that Cancel signals.
-	cmd := exec.Command(sp.Shim[0], append(append([]string{}, sp.Shim[1:]...), "exec", dir, path)...)
-	cmd.Dir = job.WorkDir
-	cmd.Env = os.Environ()
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return failed(126, "the job could not be started; check that its work directory still exists")
+	cmd, err := startJob(dir, sp, path, stdout, stderr, func(pid int) {
+		ps, _ := readProcStat(pid) // readable until we reap it
+		_ = writeJSONBootLocal(filepath.Join(dir, fileStarted),
+			startedRecord{PID: pid, PGID: pid, StartTicks: ps.StartTicks, StartTime: start})
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "executor-shim: could not start the job: %v\n", err) // shim.log, for the operators
+		return failed(126, "the job could not be started: its command could not be executed, its work directory is gone or its resource limits could not be set")
 	}
 	pid := cmd.Process.Pid
-	ps, _ := readProcStat(pid) // readable until we reap it
-	_ = writeJSONAtomic(filepath.Join(dir, fileStarted),
-		startedRecord{PID: pid, PGID: pid, StartTicks: ps.StartTicks, StartTime: start})
 
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
@@ -187,57 +179,4 @@ func executable(p string) error {
 		return fmt.Errorf("%s is not a regular file", p)
 	}
 	return unix.Access(p, unix.X_OK)
-}
-
-// jobEnv is the job's whole environment: a minimal base plus job.Env.
-func jobEnv(sp spec) []string {
-	m := map[string]string{"PATH": sp.Path, "HOME": sp.Job.WorkDir, "LANG": "C.UTF-8"}
-	maps.Copy(m, sp.Job.Env)
-	env := make([]string, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		env = append(env, k+"="+m[k])
-	}
-	return env
-}
-
-// execMain is the exec stage: it runs as the job's first process, already in the job's
-// work dir, process group and output files, sets the limits and becomes the job.
-func execMain(dir, path string) int {
-	sp, err := readSpec(dir)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "enclave: cannot read the job spec: %v\n", err)
-		return 126
-	}
-	env := jobEnv(sp)
-	if err := applyLimits(sp.Job.Resources); err != nil {
-		fmt.Fprintf(os.Stderr, "enclave: cannot apply resource limits: %v\n", err)
-		return 126
-	}
-	err = syscall.Exec(path, sp.Job.Argv, env)
-	fmt.Fprintf(os.Stderr, "enclave: cannot execute %s: %v\n", sp.Job.Argv[0], err)
-	return 126
-}
-
-// applyLimits sets the rlimits the job inherits across execve. Enforced here:
-//   - MemoryMB → RLIMIT_AS (address space): a hard cap on virtual memory, per process.
-//     Programs that reserve much more than they use (JVMs, Go) need headroom.
-//   - TimeLimit → RLIMIT_CPU of TimeLimit × max(CPUs, 1) CPU seconds, per process: a
-//     backstop; the wall-clock limit itself is the shim's timer (SIGTERM, grace, SIGKILL).
-//
-// CPUs is not enforced on this executor (no cgroups): it only scales the CPU backstop.
-func applyLimits(r wes.Resources) error {
-	if r.MemoryMB > 0 {
-		b := uint64(r.MemoryMB) << 20
-		if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: b, Max: b}); err != nil {
-			return fmt.Errorf("RLIMIT_AS: %w", err)
-		}
-	}
-	if r.TimeLimit > 0 {
-		secs := uint64(math.Ceil(r.TimeLimit.Seconds())) * uint64(max(r.CPUs, 1))
-		// SIGXCPU at the soft limit, SIGKILL at the hard one.
-		if err := unix.Setrlimit(unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs + 5}); err != nil {
-			return fmt.Errorf("RLIMIT_CPU: %w", err)
-		}
-	}
-	return nil
 }
