@@ -158,6 +158,7 @@ func (a *App) buildWorker(opt asynq.RedisConnOpt) error {
 	a.runner, err = runner.New(runner.Config{
 		DataDir: a.cfg.DataDir, MaxStartAttempts: w.MaxStartAttempts, ReconcileInterval: w.ReconcileInterval,
 		Logger: a.log, Catalog: a.zone.catalog, Results: a.zone.results, Audit: a.zone.audit, Egress: a.zone.limits,
+		Retention: a.cfg.Zone.Retention, RetentionInterval: a.cfg.Zone.RetentionInterval,
 	}, a.store, a.dispatch, execs, a.engines)
 	if err != nil {
 		return err
@@ -210,7 +211,7 @@ func (a *App) Addr() string {
 }
 
 // Run serves until ctx ends, then shuts down in this order: stop taking HTTP requests
-// (in-flight ones get server.shutdown_timeout), stop the reconciler, let the worker finish
+// (in-flight ones get server.shutdown_timeout), stop the reconciler and the retention sweeper, let the worker finish
 // or hand back its in-flight steps, then close the queue client and the store. Running
 // jobs are not touched: they belong to the executor and the next worker re-attaches.
 func (a *App) Run(ctx context.Context) error {
@@ -226,6 +227,10 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); a.runner.RunReconciler(rctx) }()
+		if a.cfg.Zone.Retention > 0 {
+			wg.Add(1)
+			go func() { defer wg.Done(); a.runner.RunRetention(rctx) }()
+		}
 		a.log.Info("worker started", "queue", a.cfg.Redis.Queue, "concurrency", a.cfg.Worker.Concurrency)
 	}
 	if a.srv != nil {

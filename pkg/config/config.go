@@ -324,7 +324,8 @@ func Default() Config {
 			Nextflow:  NextflowConfig{Binary: "nextflow", Versions: []string{"24.10.0"}},
 		},
 		Zone: ZoneConfig{Mode: "open", OutputURLTTL: 15 * time.Minute, MaxFileBytes: 1 << 30, MaxTotalBytes: 5 << 30,
-			MaxFiles: 1000, Results: ResultsConfig{Store: "local", S3: S3Config{Bucket: "enclave-results"}}},
+			MaxFiles: 1000, Results: ResultsConfig{Store: "local", S3: S3Config{Bucket: "enclave-results"}},
+			RetentionInterval: time.Hour},
 		Auth: AuthConfig{Mode: "none", OIDC: OIDCConfig{
 			Audience:            []string{},
 			Claims:              OIDCClaimsConfig{Subject: "sub", Name: "name", Email: "email", Groups: "groups", Entitlements: "eduperson_entitlement"},
@@ -401,6 +402,12 @@ type ZoneConfig struct {
 	MaxFileBytes  ByteSize `yaml:"max_file_bytes"`
 	MaxTotalBytes ByteSize `yaml:"max_total_bytes"`
 	MaxFiles      int      `yaml:"max_files"`
+	// Retention is how long after it ended a run keeps its work dir, logs and released
+	// outputs; then the workers delete them as DELETE /runs/{id} does, keeping the run's
+	// record and audit trail. Default 0: kept until deleted by hand.
+	Retention time.Duration `yaml:"retention"`
+	// RetentionInterval is how often each worker looks for runs past Retention. Default 1h.
+	RetentionInterval time.Duration `yaml:"retention_interval"`
 	// Results is where released outputs are stored.
 	Results ResultsConfig `yaml:"results"`
 }

@@ -108,6 +108,8 @@ func (c *Config) fields() []field {
 		{"zone.max_file_bytes", &c.Zone.MaxFileBytes, "Largest file one run may release (a catalogue entry may set less).", false},
 		{"zone.max_total_bytes", &c.Zone.MaxTotalBytes, "Most bytes one run may release.", false},
 		{"zone.max_files", &c.Zone.MaxFiles, "Most files one run may release.", false},
+		{"zone.retention", &c.Zone.Retention, "How long after it ended a run keeps its work dir, logs and released outputs; then the workers delete them as DELETE /runs/{id} does (the run's record and audit trail stay). 0 keeps them until deleted by hand.", false},
+		{"zone.retention_interval", &c.Zone.RetentionInterval, "How often each worker looks for runs past zone.retention.", false},
 		{path: "zone.results", help: "Where released outputs are stored."},
 		{"zone.results.store", &c.Zone.Results.Store, "local (a directory) or s3 (MinIO/S3).", false},
 		{"zone.results.local_dir", &c.Zone.Results.LocalDir, `Directory of the local store; "" is <data_dir>/results.`, false},

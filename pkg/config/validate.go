@@ -211,6 +211,8 @@ func (v *validator) zone(z ZoneConfig) {
 	v.check("zone.max_file_bytes", z.MaxFileBytes > 0, "must be more than 0")
 	v.check("zone.max_total_bytes", z.MaxTotalBytes > 0, "must be more than 0")
 	v.atLeast("zone.max_files", z.MaxFiles, 1)
+	v.check("zone.retention", z.Retention >= 0, "must not be negative: 0 keeps runs' files, 720h deletes them 30 days after the run ended")
+	v.positiveDuration("zone.retention_interval", z.RetentionInterval)
 	v.oneOf("zone.results.store", z.Results.Store, ResultStores)
 	if z.Results.Store == "s3" {
 		s := z.Results.S3

@@ -50,6 +50,8 @@ func TestValidateRules(t *testing.T) {
 		{"executor name", func(c *Config) { c.Executor.Default = "Local Exec" }, "executor.default", "not an executor name"},
 		{"executor empty", func(c *Config) { c.Executor.Default = "" }, "executor.default", "not an executor name"},
 		{"grace negative", func(c *Config) { c.Executor.Local.Grace = -time.Second }, "executor.local.grace", "negative"},
+		{"retention negative", func(c *Config) { c.Zone.Retention = -time.Hour }, "zone.retention", "must not be negative"},
+		{"retention_interval zero", func(c *Config) { c.Zone.RetentionInterval = 0 }, "zone.retention_interval", "more than 0"},
 		{"snakemake binary", func(c *Config) { c.Engines.Snakemake.Binary = "" }, "engines.snakemake.binary", "program"},
 		{"snakemake versions", func(c *Config) { c.Engines.Snakemake.Versions = []string{"8.0", "7 21"} }, "engines.snakemake.versions[1]", "not a version"},
 		{"snakemake cores", func(c *Config) { c.Engines.Snakemake.DefaultCores = 0 }, "engines.snakemake.default_cores", "1 or more"},

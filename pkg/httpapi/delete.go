@@ -2,18 +2,17 @@ package httpapi
 
 import (
 	"context"
-	"errors"
-	"os"
 
 	"github.com/spe4hd/enclave/api"
-	"github.com/spe4hd/enclave/pkg/egress"
+	"github.com/spe4hd/enclave/pkg/runner"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // DeleteRun implements DELETE /runs/{run_id}: a finished run's work directory, engine
 // logs and released objects are removed; the run's record (state, times, Enclave's
 // messages) and its audit trail stay. Owner or administrator; audited before anything is
-// removed. Deleting again is harmless.
+// removed. Deleting again is harmless. runner.DeleteRunFiles does the deleting, as for
+// the retention sweeper.
 func (s *server) DeleteRun(ctx context.Context, req api.DeleteRunRequestObject) (api.DeleteRunResponseObject, error) {
 	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
@@ -29,30 +28,14 @@ func (s *server) DeleteRun(ctx context.Context, req api.DeleteRunRequestObject) 
 	if s.record(ctx, ev) != nil {
 		return nil, errAuditDown
 	}
-	// Finish even if the client goes away: a half-deleted run is worse than either.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
-	defer cancel()
-	if s.deps.Results != nil {
-		if err := s.deps.Results.DeletePrefix(dctx, egress.KeyPrefix(r.Owner, r.ID)); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.RemoveAll(wes.LayoutFor(s.cfg.DataDir, r.ID).Root); err != nil {
-		return nil, wes.Internal(err, "the files of run %s could not be removed", r.ID)
-	}
 	who := "its owner"
 	if r.Owner != p.Subject {
 		who = "an administrator"
 	}
-	_, err = s.deps.Store.Update(dctx, r.ID, func(cur *wes.Run) error {
-		if cur.WorkDir == "" && len(cur.Released) == 0 && len(cur.Outputs) == 0 {
-			return errFinished // deleted before: nothing to record
-		}
-		cur.WorkDir, cur.Released, cur.Outputs = "", nil, nil
-		cur.AddSystemLog("the run's files and outputs were deleted by " + who)
-		return nil
-	})
-	if err != nil && !errors.Is(err, errFinished) {
+	// Finish even if the client goes away: a half-deleted run is worse than either.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
+	defer cancel()
+	if err := runner.DeleteRunFiles(dctx, s.deps.Store, s.deps.Results, s.cfg.DataDir, r, who); err != nil {
 		return nil, err
 	}
 	s.log.Info("run files deleted", "run_id", r.ID, "by", p.Subject)

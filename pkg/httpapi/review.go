@@ -205,7 +205,6 @@ func (s *server) deleteObjects(ctx context.Context, runID string, keys []string)
 	}
 }
 
-
 // outputDetail is the audit detail of one output.
 func outputDetail(o wes.Output) map[string]string {
 	return map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256}

@@ -55,6 +55,15 @@ type Config struct {
 	// Egress are the deployment's output limits; zero fields use egress.DefaultLimits,
 	// and a workflow's own limits win over both.
 	Egress egress.Limits
+
+	// Retention is how long after it ended a run keeps its files and released outputs;
+	// RunRetention then deletes them as DELETE /runs/{id} does. 0 keeps them for ever.
+	Retention time.Duration
+	// RetentionInterval is how often RunRetention sweeps. Default 1h.
+	RetentionInterval time.Duration
+	// RetentionBatch bounds how many runs one sweep deletes; the rest wait for the
+	// next. Default 100.
+	RetentionBatch int
 }
 
 // Runner implements the lifecycle steps; queue.Handlers calls them.
@@ -80,6 +89,15 @@ func New(cfg Config, store wes.RunStore, dispatch wes.Dispatcher, ex Executors, 
 	}
 	if cfg.StuckAfter <= 0 {
 		cfg.StuckAfter = 10 * time.Second
+	}
+	if cfg.Retention < 0 {
+		return nil, fmt.Errorf("runner: Retention must not be negative")
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = time.Hour
+	}
+	if cfg.RetentionBatch <= 0 {
+		cfg.RetentionBatch = 100
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -162,4 +162,3 @@ func (r *Runner) dropObjects(ctx context.Context, run *wes.Run) {
 		r.log.Error("objects of an unreleased run could not be deleted", "run_id", run.ID, "err", err)
 	}
 }
-
