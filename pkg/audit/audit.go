@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,6 +50,14 @@ type Log struct {
 	c      redis.UniversalClient
 	stream string
 	head   string
+
+	// mu serialises this process's appends, and seq/prev remember the head it last
+	// wrote or saw. Without them, concurrent writers of one process would race each
+	// other's compare-and-set and retry (a Redis script run per failed attempt); with
+	// them, one append is one script run unless another process wrote in between.
+	mu        sync.Mutex
+	seq, prev string
+	known     bool
 }
 
 var _ wes.Auditor = (*Log)(nil)
@@ -118,11 +127,16 @@ func (l *Log) Record(ctx context.Context, e wes.AuditEvent) error {
 	if err != nil {
 		return wes.Internal(err, "an audit event could not be encoded")
 	}
-	h, err := l.c.HMGet(ctx, l.head, "seq", "hash").Result()
-	if err != nil {
-		return redisErr(err, "read the audit head")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.known {
+		h, err := l.c.HMGet(ctx, l.head, "seq", "hash").Result()
+		if err != nil {
+			return redisErr(err, "read the audit head")
+		}
+		l.seq, l.prev, l.known = str(h[0], "0"), str(h[1], Genesis), true
 	}
-	seq, prev := str(h[0], "0"), str(h[1], Genesis)
+	seq, prev := l.seq, l.prev
 	for range maxAttempts {
 		n, err := strconv.ParseInt(seq, 10, 64)
 		if err != nil {
@@ -135,9 +149,11 @@ func (l *Log) Record(ctx context.Context, e wes.AuditEvent) error {
 			return redisErr(err, "append to the audit trail")
 		}
 		if ok, _ := res[0].(int64); ok == 1 {
+			l.seq, l.prev = strconv.FormatInt(n+1, 10), hash
 			return nil
 		}
 		seq, prev = str(res[1], "0"), str(res[2], Genesis)
+		l.seq, l.prev = seq, prev
 	}
 	return wes.Errorf(wes.EUNAVAILABLE, "the audit trail is too busy; try again")
 }
