@@ -142,6 +142,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	root.AddCommand(
 		newServerCmd(g),
 		newWorkerCmd(g),
+		newShimCmd(),
 		newRunCmd(g),
 		newConfigCmd(g),
 		newCatalogCmd(g),
