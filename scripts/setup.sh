@@ -10,6 +10,7 @@ need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v snakemake    >/dev/null || need_apt+=(snakemake)
 command -v cwltool      >/dev/null || need_apt+=(cwltool)
+command -v curl         >/dev/null || need_apt+=(curl)   # health checks of Dex and MinIO
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or install them with apt-get" >&2
