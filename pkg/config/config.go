@@ -41,6 +41,10 @@ type Config struct {
 	Zone ZoneConfig `yaml:"zone"`
 	// ServiceInfo is what GET /service-info reports about this deployment.
 	ServiceInfo ServiceInfoConfig `yaml:"service_info"`
+
+	// authModeGiven records that auth.mode was written out (file or environment), so
+	// that authentication off by default is allowed on loopback addresses only.
+	authModeGiven bool
 }
 
 // ServerConfig configures the HTTP server of the WES API.

@@ -372,6 +372,10 @@ func TestReferenceLoadsBackToDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(Reference()) = %v", err)
 	}
+	if !c.authModeGiven {
+		t.Error("Load(Reference()): auth.mode is written out in the reference, but not recorded as given")
+	}
+	c.authModeGiven = false // provenance, not a value: compared above
 	if !reflect.DeepEqual(c, Default()) {
 		t.Errorf("Load(Reference()) = %+v, want Default()", c)
 	}
@@ -388,6 +392,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	want.authModeGiven = true // YAML() writes every key out, auth.mode included
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(c.YAML())\n got %+v\nwant %+v", got, want)
 	}

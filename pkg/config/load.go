@@ -42,8 +42,14 @@ func Load(path string, env []string) (Config, error) {
 		c.Auth.Mode = "oidc"
 		c.Zone.Mode = "sealed"
 		errs = append(errs, c.applyFile(k, path)...)
+		c.authModeGiven = k.Exists("auth.mode")
 	}
 	errs = append(errs, c.applyEnv(env)...)
+	for _, kv := range env {
+		if strings.HasPrefix(kv, EnvName("auth.mode")+"=") {
+			c.authModeGiven = true
+		}
+	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}

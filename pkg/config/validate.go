@@ -88,6 +88,10 @@ func (c Config) Validate() error {
 	v.versions("engines.nextflow.versions", e.Nextflow.Versions)
 
 	v.oneOf("auth.mode", c.Auth.Mode, AuthModes)
+	if c.Auth.Mode == "none" && !c.authModeGiven && !loopbackAddr(c.Server.Addr) {
+		v.add("auth.mode", "authentication is off by default only on a loopback address, and server.addr is %q: "+
+			"configure auth.oidc, or write auth.mode: none (ENCLAVE_AUTH_MODE=none) to serve without authentication on purpose", c.Server.Addr)
+	}
 	v.oidc(c.Auth)
 	v.zone(c.Zone)
 
@@ -224,4 +228,17 @@ func (v *validator) zone(z ZoneConfig) {
 			v.hostPort("zone.results.s3.public_endpoint", s.PublicEndpoint)
 		}
 	}
+}
+
+// loopbackAddr reports whether a host:port listens on loopback only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -112,7 +112,7 @@ func TestValidateAccepts(t *testing.T) {
 	c := Default()
 	c.Redis.Addr = "redis.internal:6379"
 	c.Worker.InProcess = false // fine once a real Redis is named
-	c.Server.Addr = ":8080"
+	c.Server.Addr = "127.0.0.1:9090"
 	c.Server.PublicURL = "https://wes.example.org/ga4gh"
 	c.ServiceInfo.ContactURL = "mailto:help@example.org"
 	c.Executor.Default = "slurm"
@@ -156,5 +156,27 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 	c.Redis.Addr = "bad"
 	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("Validate() = %v", err)
+	}
+}
+
+// Authentication is off by default only on loopback: anywhere else auth.mode none must be
+// written out.
+func TestAuthOffOnlyOnLoopbackByDefault(t *testing.T) {
+	for addr, ok := range map[string]bool{"127.0.0.1:8080": true, "localhost:8080": true, "[::1]:8080": true,
+		":8080": false, "0.0.0.0:8080": false, "10.1.2.3:8080": false} {
+		c, err := Load("", []string{"ENCLAVE_SERVER_ADDR=" + addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("addr %s with auth off by default: Validate() = %v, want ok=%v", addr, err, ok)
+		}
+		c, err = Load("", []string{"ENCLAVE_SERVER_ADDR=" + addr, "ENCLAVE_AUTH_MODE=none"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("addr %s with auth.mode none written out: Validate() = %v", addr, err)
+		}
 	}
 }
