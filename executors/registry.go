@@ -16,10 +16,11 @@ import (
 // documentation lists them:
 //
 //	local  runs the job's argv on this machine, detached from the worker (executors/local)
+//	docker one container per run on a Docker engine: no network, non-root, read-only root (executors/docker)
 //	fake   a scriptable stand-in for tests of the runner and the API (executors/fake)
 //
-// docker, kubernetes, slurm and tes are planned and will be added here when they exist.
-var Builtin = []string{"local", "fake"}
+// kubernetes, slurm and tes are planned and will be added here when they exist.
+var Builtin = []string{"local", "docker", "fake"}
 
 // Registry holds the configured executors by name. It is read-only after NewRegistry and
 // safe for concurrent use.

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/spe4hd/enclave/executors"
+	"github.com/spe4hd/enclave/executors/docker"
 	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
@@ -29,6 +30,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/queue"
 	"github.com/spe4hd/enclave/pkg/runner"
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
+	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // Version is Enclave's version, set at link time (-X).
@@ -109,7 +111,7 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 	}
 
 	if roles.Worker {
-		if err := a.buildWorker(asynqOpt); err != nil {
+		if err := a.buildWorker(ctx, asynqOpt); err != nil {
 			return nil, err
 		}
 	}
@@ -132,7 +134,7 @@ func newEngines(cfg config.Config, log *slog.Logger) *engines.Registry {
 
 // newExecutors builds the configured executors; the one registry of built-in names is
 // executors.Builtin.
-func newExecutors(cfg config.Config, log *slog.Logger) (*executors.Registry, error) {
+func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*executors.Registry, error) {
 	stateDir, err := filepath.Abs(cfg.LocalStateDir())
 	if err != nil {
 		return nil, err
@@ -145,11 +147,20 @@ func newExecutors(cfg config.Config, log *slog.Logger) (*executors.Registry, err
 	if err != nil {
 		return nil, fmt.Errorf("executor.local: %w", err)
 	}
-	return executors.NewRegistry(l), nil
+	es := []wes.Executor{l}
+	if d := cfg.Executor.Docker; d.Enabled {
+		dx, err := docker.New(ctx, docker.Config{Host: d.Host, Image: d.Image, User: d.User, Grace: d.Grace,
+			Logger: log.With("executor", "docker")})
+		if err != nil {
+			return nil, fmt.Errorf("executor.docker: %w", err)
+		}
+		es = append(es, dx)
+	}
+	return executors.NewRegistry(es...), nil
 }
 
-func (a *App) buildWorker(opt asynq.RedisConnOpt) error {
-	execs, err := newExecutors(a.cfg, a.log)
+func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
+	execs, err := newExecutors(ctx, a.cfg, a.log)
 	if err != nil {
 		return err
 	}

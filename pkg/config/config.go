@@ -126,6 +126,23 @@ type ExecutorConfig struct {
 	Default string `yaml:"default"`
 	// Local configures the local executor (processes on this machine).
 	Local LocalExecutorConfig `yaml:"local"`
+	// Docker configures the docker executor (containers on a Docker engine on this machine).
+	Docker DockerExecutorConfig `yaml:"docker"`
+}
+
+// DockerExecutorConfig configures the docker executor. It is registered only when
+// Enabled is true.
+type DockerExecutorConfig struct {
+	// Enabled registers the docker executor. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Host is the Docker engine's address. Default "unix:///var/run/docker.sock".
+	Host string `yaml:"host"`
+	// Image runs the workflow engine (it must contain the engines). Required when enabled.
+	Image string `yaml:"image"`
+	// User is the non-root uid:gid jobs run as. Default "65534:65534".
+	User string `yaml:"user"`
+	// Grace is how long a cancelled container gets between SIGTERM and SIGKILL. Default 10s.
+	Grace time.Duration `yaml:"grace"`
 }
 
 // LocalExecutorConfig configures the local executor.
@@ -321,6 +338,7 @@ func Default() Config {
 		Executor: ExecutorConfig{
 			Default: "local",
 			Local:   LocalExecutorConfig{Grace: 10 * time.Second},
+			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second},
 		},
 		Engines: EnginesConfig{
 			Snakemake: SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},

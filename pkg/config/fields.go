@@ -59,6 +59,12 @@ func (c *Config) fields() []field {
 		{path: "executor.local", help: "The local executor: processes on this machine."},
 		{"executor.local.state_dir", &c.Executor.Local.StateDir, `Where the executor keeps job records; "" is <data_dir>/executor/local.`, false},
 		{"executor.local.grace", &c.Executor.Local.Grace, "Time a cancelled job gets between SIGTERM and SIGKILL.", false},
+		{path: "executor.docker", help: "The docker executor: one container per run on a Docker engine on this machine (no network, non-root, read-only root file system)."},
+		{"executor.docker.enabled", &c.Executor.Docker.Enabled, "Register the docker executor.", false},
+		{"executor.docker.host", &c.Executor.Docker.Host, "Docker engine address.", false},
+		{"executor.docker.image", &c.Executor.Docker.Image, "Image with the workflow engines; required when enabled (no registry is contacted: import or build it locally).", false},
+		{"executor.docker.user", &c.Executor.Docker.User, "Non-root uid:gid the containers run as.", false},
+		{"executor.docker.grace", &c.Executor.Docker.Grace, "Time a cancelled container gets between SIGTERM and SIGKILL.", false},
 
 		{path: "engines", help: "The workflow engines."},
 		{path: "engines.snakemake", help: "Snakemake, workflow_type SMK."},

@@ -72,6 +72,12 @@ func (c Config) Validate() error {
 
 	v.check("data_dir", strings.TrimSpace(c.DataDir) != "", "must not be empty")
 
+	if d := c.Executor.Docker; d.Enabled {
+		v.check("executor.docker.image", d.Image != "", "required when executor.docker.enabled is true")
+		v.check("executor.docker.user", d.User != "" && d.User != "0" && !strings.HasPrefix(d.User, "0:") && d.User != "root",
+			"must be a non-root uid:gid, e.g. 65534:65534")
+		v.positiveDuration("executor.docker.grace", d.Grace)
+	}
 	v.check("executor.default", executorName.MatchString(c.Executor.Default),
 		fmt.Sprintf("%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default))
 	v.check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
