@@ -11,6 +11,15 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v snakemake    >/dev/null || need_apt+=(snakemake)
 command -v cwltool      >/dev/null || need_apt+=(cwltool)
 command -v curl         >/dev/null || need_apt+=(curl)   # health checks of Dex and MinIO
+# single-node SLURM + a loopback sshd for the SLURM executor's tests (scripts/slurm.sh)
+[ -x /usr/sbin/slurmctld ] || need_apt+=(slurmctld)
+[ -x /usr/sbin/slurmd ]    || need_apt+=(slurmd)
+command -v sbatch >/dev/null || need_apt+=(slurm-client)
+[ -x /usr/sbin/munged ]    || need_apt+=(munge)
+[ -x /usr/sbin/sshd ]      || need_apt+=(openssh-server)
+# Docker engine + a static busybox for the docker executor's tests (scripts/docker.sh)
+command -v dockerd >/dev/null || need_apt+=(docker.io)
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need_apt+=(busybox-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or install them with apt-get" >&2

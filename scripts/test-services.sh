@@ -14,10 +14,14 @@ redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$s
   --daemonize yes --pidfile "$state/redis.pid" --logfile "$state/redis.log"
 dex="$(dirname "$0")/dex.sh"
 minio="$(dirname "$0")/minio.sh"
+slurm="$(dirname "$0")/slurm.sh"
+dockersh="$(dirname "$0")/docker.sh"
 cleanup() {
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   "$dex" stop "$state/dex" 2>/dev/null || true
   "$minio" stop "$state/minio" 2>/dev/null || true
+  "$slurm" stop "$state/slurm" 2>/dev/null || true
+  "$dockersh" stop "$state/docker" 2>/dev/null || true
   rm -rf "$state"
 }
 trap cleanup EXIT
@@ -53,5 +57,33 @@ elif [ -n "${CI:-}" ]; then
   exit 1
 else
   echo "test-services: no minio binary (scripts/minio.sh build builds it once): the object-store tests will skip" >&2
+fi
+# SLURM (single node) and a loopback sshd with a test user: ENCLAVE_TEST_SLURM_SSH_ADDR,
+# _USER, _KEY, _KNOWN_HOSTS and ENCLAVE_TEST_SLURM_WORKDIR (shared by the jobs and the tests).
+if "$slurm" available; then
+  "$slurm" start "$state/slurm"
+  set -a
+  # shellcheck disable=SC1091
+  . "$state/slurm/env"
+  set +a
+elif [ -n "${CI:-}" ]; then
+  echo "test-services: SLURM/sshd not installed or not root (scripts/setup.sh installs them); CI needs them" >&2
+  exit 1
+else
+  echo "test-services: SLURM/sshd not installed (scripts/slurm.sh install): the SLURM executor tests will skip" >&2
+fi
+# A dockerd of its own (no bridge, no iptables) with the busybox test image.
+if "$dockersh" check 2>/dev/null; then
+  "$dockersh" start "$state/docker"
+  set -a
+  # shellcheck disable=SC1091
+  . "$state/docker/env"
+  set +a
+  echo "test-services: dockerd on $ENCLAVE_TEST_DOCKER_HOST"
+elif [ -n "${CI:-}" ]; then
+  echo "test-services: no dockerd or static busybox (scripts/setup.sh installs docker.io busybox-static); CI needs it" >&2
+  exit 1
+else
+  echo "test-services: no dockerd or static busybox: the docker executor tests will skip" >&2
 fi
 "$@"

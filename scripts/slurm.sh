@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Single-node SLURM (Debian's slurm-wlm + munge) and a loopback sshd with a test user, the
+# cluster the SLURM executor's tests (executors/slurm) submit to over real SSH.
+#
+#   scripts/slurm.sh install        install slurmctld slurmd slurm-client munge openssh-server
+#                                   from Debian when missing (root)
+#   scripts/slurm.sh available      exit 0 when SLURM and sshd are installed and we are root
+#   scripts/slurm.sh start DIR      configure and start munge, slurmctld, slurmd (unless SLURM
+#                                   already answers), create the test user, start sshd on a free
+#                                   loopback port with a fresh host key and client key, and write
+#                                   DIR/env (ENCLAVE_TEST_SLURM_* lines)
+#   scripts/slurm.sh stop DIR       stop the sshd of DIR, remove its key and work directory, and
+#                                   stop SLURM when it was started by this script and DIR was its
+#                                   last user
+#
+# Why root: slurmd runs jobs as their submitting user, and the test user must exist and log in
+# through sshd; both need root on this machine (no systemd: every daemon is started by hand and
+# stopped by its pidfile, never by name).
+set -euo pipefail
+
+TEST_USER=${ENCLAVE_TEST_SLURM_USER:-enclaveslurm}
+
+install_pkgs() {
+  local need=()
+  command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ] || need+=(slurmctld)
+  [ -x /usr/sbin/slurmd ] || need+=(slurmd)
+  command -v sbatch >/dev/null || need+=(slurm-client)
+  [ -x /usr/sbin/munged ] || need+=(munge)
+  [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+  [ ${#need[@]} -eq 0 ] && return
+  [ "$(id -u)" = 0 ] || { echo "slurm: missing ${need[*]}; run as root" >&2; return 1; }
+  echo "slurm: installing ${need[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+available() {
+  [ "$(id -u)" = 0 ] && [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ] &&
+    [ -x /usr/sbin/sshd ] && command -v sbatch >/dev/null
+}
+
+slurm_up() { sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; }
+
+# Test runs may overlap: they share one SLURM. Each registers its DIR in $USERS; the last
+# one to stop stops SLURM, and only if one of them started it ($OURS).
+LOCK=/run/enclave-slurm.lock USERS=/run/enclave-slurm.users OURS=/run/enclave-slurm.ours
+
+start_slurm() {
+  local dir=$1
+  exec 8>"$LOCK"
+  flock 8
+  echo "$dir" >>"$USERS"
+  if slurm_up; then
+    chmod 666 /var/log/slurm/jobcomp.log 2>/dev/null || true
+    echo "slurm: already running; reusing it"
+    flock -u 8
+    return
+  fi
+  local ncpu
+  ncpu=$(nproc)
+  mkdir -p /etc/slurm
+  # Key choices (see COMPONENTS.md item 2): linuxproc/none plugins need no cgroups;
+  # DefMemPerCPU keeps one job from taking the node's whole memory (jobs would serialise);
+  # the filetxt job-completion log gives `sacct -c` without slurmdbd; MinJobAge keeps ended
+  # jobs visible to scontrol for 5 minutes.
+  cat >/etc/slurm/slurm.conf <<CONF
+ClusterName=enclave
+SlurmctldHost=localhost(127.0.0.1)
+SlurmUser=slurm
+AuthType=auth/munge
+CredType=cred/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+ReturnToService=2
+SlurmctldPort=6817
+SlurmdPort=6818
+SlurmctldPidFile=/run/slurm/slurmctld.pid
+SlurmdPidFile=/run/slurm/slurmd.pid
+StateSaveLocation=/var/lib/slurm/slurmctld
+SlurmdSpoolDir=/var/lib/slurm/slurmd
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=100000
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=256
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=/var/log/slurm/jobcomp.log
+MinJobAge=300
+InactiveLimit=0
+KillWait=5
+Waittime=0
+SlurmctldTimeout=30
+SlurmdTimeout=30
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=${ncpu} RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+CONF
+  mkdir -p /run/slurm /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /var/log/slurm /run/munge
+  chown -R slurm:slurm /run/slurm /var/lib/slurm /var/log/slurm
+  chown munge:munge /run/munge
+  # The completion log must exist before the chmod below (slurmctld creates it only at the
+  # first job end).
+  [ -e /var/log/slurm/jobcomp.log ] || install -m 666 -o slurm -g slurm /dev/null /var/log/slurm/jobcomp.log
+  if [ ! -s /etc/munge/munge.key ]; then
+    /usr/sbin/mungekey -c -f 2>/dev/null || dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
+    chown munge:munge /etc/munge/munge.key
+    chmod 400 /etc/munge/munge.key
+  fi
+  [ -s /run/munge/munged.pid ] && kill -0 "$(cat /run/munge/munged.pid)" 2>/dev/null ||
+    runuser -u munge -- /usr/sbin/munged 8>&-
+  # 8>&-: the daemons must not inherit (and hold) the lock.
+  /usr/sbin/slurmctld 8>&-
+  /usr/sbin/slurmd -N localhost 8>&- # -N: independent of this machine's host name
+  touch "$OURS"
+  local t0=$SECONDS
+  for _ in $(seq 1 120); do
+    if slurm_up; then
+      # `sacct -c` opens the completion log O_WRONLY even to read it, and slurmctld
+      # re-chmods it 0644 at start: let the (non-root) test user read it.
+      chmod 666 /var/log/slurm/jobcomp.log 2>/dev/null || true
+      echo "slurm: up in $((SECONDS - t0)) s"
+      flock -u 8
+      return
+    fi
+    sleep 0.5
+  done
+  echo "slurm: did not come up" >&2
+  tail -20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2
+  return 1
+}
+
+free_port() {
+  local p=$1
+  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+
+start_sshd() {
+  local dir=$1
+  if ! id "$TEST_USER" >/dev/null 2>&1; then
+    useradd -m -s /bin/bash "$TEST_USER"
+  fi
+  # useradd leaves the account locked ('!'), which sshd refuses without PAM: '*' unlocks it
+  # without giving it a password.
+  usermod -p '*' "$TEST_USER"
+  local home
+  home=$(getent passwd "$TEST_USER" | cut -d: -f6)
+  ssh-keygen -q -t ed25519 -N '' -C enclave-slurm-test -f "$dir/client_key"
+  ssh-keygen -q -t ed25519 -N '' -C enclave-slurm-host -f "$dir/host_key"
+  install -d -m 700 -o "$TEST_USER" -g "$TEST_USER" "$home/.ssh"
+  # Several test runs may share the user: each adds its own key and removes it at stop.
+  (
+    flock 9
+    cat "$dir/client_key.pub" >>"$home/.ssh/authorized_keys"
+    chown "$TEST_USER:$TEST_USER" "$home/.ssh/authorized_keys"
+    chmod 600 "$home/.ssh/authorized_keys"
+  ) 9>"$home/.ssh/.enclave-lock"
+  echo "$home" >"$dir/home"
+  local port
+  port=$(free_port "${ENCLAVE_TEST_SLURM_SSH_PORT:-12222}")
+  cat >"$dir/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+AllowUsers $TEST_USER
+UsePAM no
+CONF
+  echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
+  mkdir -p /run/sshd && chmod 755 /run/sshd # privilege separation dir of a root sshd
+  /usr/sbin/sshd -t -f "$dir/sshd_config"
+  /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+  for _ in $(seq 1 100); do
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.05
+  done
+  # Work dirs the jobs (run as the test user) and the tests (root) both use.
+  local work
+  work=$(mktemp -d /tmp/enclave-slurm-work.XXXXXX)
+  chmod 1777 "$work"
+  echo "$work" >"$dir/workdir"
+  cat >"$dir/env" <<ENV
+ENCLAVE_TEST_SLURM_SSH_ADDR=127.0.0.1:$port
+ENCLAVE_TEST_SLURM_SSH_USER=$TEST_USER
+ENCLAVE_TEST_SLURM_SSH_KEY=$dir/client_key
+ENCLAVE_TEST_SLURM_SSH_KNOWN_HOSTS=$dir/known_hosts
+ENCLAVE_TEST_SLURM_WORKDIR=$work
+ENCLAVE_TEST_SLURM_JOBCOMP_LOG=/var/log/slurm/jobcomp.log
+ENV
+  echo "slurm: sshd on 127.0.0.1:$port for $TEST_USER"
+}
+
+start() {
+  local dir=$1
+  available || { echo "slurm: SLURM/sshd not installed or not root (scripts/slurm.sh install)" >&2; return 1; }
+  mkdir -p "$dir"
+  chmod 755 "$dir"
+  start_slurm "$dir"
+  start_sshd "$dir"
+}
+
+stop() {
+  local dir=$1
+  [ -s "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null || true
+  if [ -s "$dir/home" ] && [ -s "$dir/client_key.pub" ]; then
+    local keys
+    keys="$(cat "$dir/home")/.ssh/authorized_keys"
+    (
+      flock 9
+      grep -v -F -x -f "$dir/client_key.pub" "$keys" >"$keys.tmp" || true
+      chown --reference="$keys" "$keys.tmp" && chmod 600 "$keys.tmp" && mv "$keys.tmp" "$keys"
+    ) 9>"$(dirname "$keys")/.enclave-lock"
+  fi
+  (
+    flock 8
+    if [ -e "$USERS" ]; then
+      grep -v -x -F "$dir" "$USERS" >"$USERS.tmp" || true
+      mv "$USERS.tmp" "$USERS"
+    fi
+    if [ ! -s "$USERS" ] && [ -e "$OURS" ]; then
+      for f in /run/slurm/slurmd.pid /run/slurm/slurmctld.pid; do
+        [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+      done
+      rm -f "$OURS"
+    fi
+  ) 8>"$LOCK"
+  [ -s "$dir/workdir" ] && rm -rf "$(cat "$dir/workdir")"
+  return 0
+}
+
+case "${1:-}" in
+install) install_pkgs ;;
+available) available ;;
+start) start "${2:?usage: slurm.sh start DIR}" ;;
+stop) stop "${2:?usage: slurm.sh stop DIR}" ;;
+*)
+  echo "usage: scripts/slurm.sh install|available|start DIR|stop DIR" >&2
+  exit 2
+  ;;
+esac
