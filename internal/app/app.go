@@ -21,6 +21,7 @@ import (
 	"github.com/spe4hd/enclave/executors"
 	"github.com/spe4hd/enclave/executors/docker"
 	"github.com/spe4hd/enclave/executors/local"
+	"github.com/spe4hd/enclave/executors/slurm"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/engines/cwl"
@@ -156,6 +157,15 @@ func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*ex
 		}
 		es = append(es, dx)
 	}
+	if sl := cfg.Executor.Slurm; sl.Enabled {
+		sx, err := slurm.New(slurm.Config{Mode: sl.Mode, SSH: slurm.SSHConfig{Addr: sl.SSH.Addr, User: sl.SSH.User,
+			KeyFile: sl.SSH.KeyFile, KnownHostsFile: sl.SSH.KnownHostsFile, KeepAlive: sl.SSH.KeepAlive},
+			Partition: sl.Partition, Account: sl.Account, QOS: sl.QOS, Logger: log.With("executor", "slurm")})
+		if err != nil {
+			return nil, fmt.Errorf("executor.slurm: %w", err)
+		}
+		es = append(es, sx)
+	}
 	return executors.NewRegistry(es...), nil
 }
 
@@ -277,6 +287,15 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) closeBackends() {
+	if a.execs != nil { // SSH connections, Docker clients
+		for _, name := range a.execs.Names() {
+			if ex, err := a.execs.Get(name); err == nil {
+				if c, ok := ex.(interface{ Close() error }); ok {
+					_ = c.Close()
+				}
+			}
+		}
+	}
 	if a.zone != nil {
 		for _, c := range a.zone.closers {
 			c()

@@ -128,6 +128,8 @@ type ExecutorConfig struct {
 	Local LocalExecutorConfig `yaml:"local"`
 	// Docker configures the docker executor (containers on a Docker engine on this machine).
 	Docker DockerExecutorConfig `yaml:"docker"`
+	// Slurm configures the slurm executor (batch jobs on a SLURM cluster).
+	Slurm SlurmExecutorConfig `yaml:"slurm"`
 }
 
 // DockerExecutorConfig configures the docker executor. It is registered only when
@@ -143,6 +145,38 @@ type DockerExecutorConfig struct {
 	User string `yaml:"user"`
 	// Grace is how long a cancelled container gets between SIGTERM and SIGKILL. Default 10s.
 	Grace time.Duration `yaml:"grace"`
+}
+
+// SlurmExecutorConfig configures the slurm executor. It is registered only when Enabled
+// is true. The data directory must be on a file system the cluster's nodes share.
+type SlurmExecutorConfig struct {
+	// Enabled registers the slurm executor. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Mode is "ssh" (sbatch, squeue, sacct and scancel run on a login node over SSH) or
+	// "local" (the worker runs on a login node). Default "ssh".
+	Mode string `yaml:"mode"`
+	// SSH says how to reach the login node (mode ssh).
+	SSH SlurmSSHConfig `yaml:"ssh"`
+	// Partition, Account and QOS are job defaults; runs may choose others through the
+	// allow-listed engine parameters. Default "" (the cluster's defaults).
+	Partition string `yaml:"partition"`
+	Account   string `yaml:"account"`
+	QOS       string `yaml:"qos"`
+}
+
+// SlurmSSHConfig is the SSH connection to a SLURM login node.
+type SlurmSSHConfig struct {
+	// Addr is host:port of the login node's sshd. Required for mode ssh.
+	Addr string `yaml:"addr"`
+	// User is the cluster account jobs are submitted as. Required for mode ssh.
+	User string `yaml:"user"`
+	// KeyFile is the private key file (unencrypted). Required for mode ssh.
+	KeyFile string `yaml:"key_file"`
+	// KnownHostsFile lists the login node's host keys; an unlisted key refuses the
+	// connection (never ignored). Required for mode ssh.
+	KnownHostsFile string `yaml:"known_hosts_file"`
+	// KeepAlive is the interval of SSH keep-alive requests. Default 30s.
+	KeepAlive time.Duration `yaml:"keep_alive"`
 }
 
 // LocalExecutorConfig configures the local executor.
@@ -339,6 +373,7 @@ func Default() Config {
 			Default: "local",
 			Local:   LocalExecutorConfig{Grace: 10 * time.Second},
 			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second},
+			Slurm:   SlurmExecutorConfig{Mode: "ssh", SSH: SlurmSSHConfig{KeepAlive: 30 * time.Second}},
 		},
 		Engines: EnginesConfig{
 			Snakemake: SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},

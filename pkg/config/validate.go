@@ -78,6 +78,16 @@ func (c Config) Validate() error {
 			"must be a non-root uid:gid, e.g. 65534:65534")
 		v.positiveDuration("executor.docker.grace", d.Grace)
 	}
+	if sl := c.Executor.Slurm; sl.Enabled {
+		v.oneOf("executor.slurm.mode", sl.Mode, []string{"ssh", "local"})
+		if sl.Mode == "ssh" {
+			v.hostPort("executor.slurm.ssh.addr", sl.SSH.Addr)
+			v.check("executor.slurm.ssh.user", sl.SSH.User != "", "required for mode ssh")
+			v.check("executor.slurm.ssh.key_file", sl.SSH.KeyFile != "", "required for mode ssh")
+			v.check("executor.slurm.ssh.known_hosts_file", sl.SSH.KnownHostsFile != "",
+				"required for mode ssh: host keys are always verified")
+		}
+	}
 	v.check("executor.default", executorName.MatchString(c.Executor.Default),
 		fmt.Sprintf("%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default))
 	v.check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
