@@ -58,23 +58,17 @@ func newAuditListCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := api.AuditPage{Entries: []api.AuditEntry{}}
-			seen := map[string]bool{}
-			for {
+			var out api.AuditPage
+			out.Entries, out.NextCursor, err = followPages(q.Cursor, all, "cursor", func(cur string) ([]api.AuditEntry, string, error) {
+				q.Cursor = cur
 				page, err := c.queryAudit(cmd.Context(), q)
-				if err != nil {
-					return err
-				}
-				out.Entries = append(out.Entries, page.Entries...)
-				out.NextCursor = page.NextCursor
-				if !all || page.NextCursor == "" {
-					break
-				}
-				if seen[page.NextCursor] {
-					return fmt.Errorf("server returned the cursor %q twice", page.NextCursor)
-				}
-				seen[page.NextCursor] = true
-				q.Cursor = page.NextCursor
+				return page.Entries, page.NextCursor, err
+			})
+			if err != nil {
+				return err
+			}
+			if out.Entries == nil {
+				out.Entries = []api.AuditEntry{}
 			}
 			if o.json() {
 				return writeJSON(cmd.OutOrStdout(), out)

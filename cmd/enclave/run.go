@@ -97,22 +97,12 @@ func newRunListCmd(o *runOptions) *cobra.Command {
 				return err
 			}
 			var out api.RunListResponse
-			seen := map[string]bool{}
-			for {
-				page, err := c.listRuns(cmd.Context(), size, token)
-				if err != nil {
-					return err
-				}
-				out.Runs = append(out.Runs, page.Runs...)
-				out.NextPageToken = page.NextPageToken
-				if !all || page.NextPageToken == "" {
-					break
-				}
-				if seen[page.NextPageToken] {
-					return fmt.Errorf("server returned the page token %q twice", page.NextPageToken)
-				}
-				seen[page.NextPageToken] = true
-				token = page.NextPageToken
+			out.Runs, out.NextPageToken, err = followPages(token, all, "page token", func(t string) ([]api.RunSummary, string, error) {
+				page, err := c.listRuns(cmd.Context(), size, t)
+				return page.Runs, page.NextPageToken, err
+			})
+			if err != nil {
+				return err
 			}
 			if out.Runs == nil {
 				out.Runs = []api.RunSummary{}
@@ -280,22 +270,12 @@ func newRunTasksCmd(o *runOptions) *cobra.Command {
 				return err
 			}
 			var out api.TaskListResponse
-			seen := map[string]bool{}
-			for {
-				page, err := c.tasks(cmd.Context(), args[0], size, token)
-				if err != nil {
-					return err
-				}
-				out.TaskLogs = append(out.TaskLogs, page.TaskLogs...)
-				out.NextPageToken = page.NextPageToken
-				if !all || page.NextPageToken == "" {
-					break
-				}
-				if seen[page.NextPageToken] {
-					return fmt.Errorf("server returned the page token %q twice", page.NextPageToken)
-				}
-				seen[page.NextPageToken] = true
-				token = page.NextPageToken
+			out.TaskLogs, out.NextPageToken, err = followPages(token, all, "page token", func(t string) ([]api.TaskLog, string, error) {
+				page, err := c.tasks(cmd.Context(), args[0], size, t)
+				return page.TaskLogs, page.NextPageToken, err
+			})
+			if err != nil {
+				return err
 			}
 			if out.TaskLogs == nil {
 				out.TaskLogs = []api.TaskLog{}
