@@ -88,8 +88,12 @@ func (c Config) Validate() error {
 				"required for mode ssh: host keys are always verified")
 		}
 	}
-	v.check("executor.default", executorName.MatchString(c.Executor.Default),
-		fmt.Sprintf("%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default))
+	if !executorName.MatchString(c.Executor.Default) {
+		v.add("executor.default", "%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default)
+	} else if enabled := c.EnabledExecutors(); !slices.Contains(enabled, c.Executor.Default) {
+		v.add("executor.default", "%q is not an enabled executor (enabled: %s); enable it with executor.%s.enabled: true",
+			c.Executor.Default, strings.Join(enabled, ", "), c.Executor.Default)
+	}
 	v.check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
 
 	e := c.Engines
@@ -257,4 +261,17 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// EnabledExecutors lists the executors this configuration registers: local always,
+// docker and slurm when enabled.
+func (c Config) EnabledExecutors() []string {
+	names := []string{"local"}
+	if c.Executor.Docker.Enabled {
+		names = append(names, "docker")
+	}
+	if c.Executor.Slurm.Enabled {
+		names = append(names, "slurm")
+	}
+	return names
 }

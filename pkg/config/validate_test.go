@@ -49,6 +49,13 @@ func TestValidateRules(t *testing.T) {
 		{"data_dir", func(c *Config) { c.DataDir = " " }, "data_dir", "must not be empty"},
 		{"executor name", func(c *Config) { c.Executor.Default = "Local Exec" }, "executor.default", "not an executor name"},
 		{"executor empty", func(c *Config) { c.Executor.Default = "" }, "executor.default", "not an executor name"},
+		{"executor not enabled", func(c *Config) { c.Executor.Default = "docker" }, "executor.default", "not an enabled executor"},
+		{"slurm without known_hosts", func(c *Config) {
+			c.Executor.Slurm = SlurmExecutorConfig{Enabled: true, Mode: "ssh", SSH: SlurmSSHConfig{Addr: "h:22", User: "u", KeyFile: "/k"}}
+		}, "executor.slurm.ssh.known_hosts_file", "host keys are always verified"},
+		{"docker as root", func(c *Config) {
+			c.Executor.Docker = DockerExecutorConfig{Enabled: true, Image: "i", User: "0:0", Grace: time.Second}
+		}, "executor.docker.user", "non-root"},
 		{"grace negative", func(c *Config) { c.Executor.Local.Grace = -time.Second }, "executor.local.grace", "negative"},
 		{"retention negative", func(c *Config) { c.Zone.Retention = -time.Hour }, "zone.retention", "must not be negative"},
 		{"retention_interval zero", func(c *Config) { c.Zone.RetentionInterval = 0 }, "zone.retention_interval", "more than 0"},
@@ -116,6 +123,8 @@ func TestValidateAccepts(t *testing.T) {
 	c.Server.PublicURL = "https://wes.example.org/ga4gh"
 	c.ServiceInfo.ContactURL = "mailto:help@example.org"
 	c.Executor.Default = "slurm"
+	c.Executor.Slurm = SlurmExecutorConfig{Enabled: true, Mode: "ssh", SSH: SlurmSSHConfig{Addr: "login.hpc.example.org:22",
+		User: "enclave", KeyFile: "/etc/enclave/ssh/id_ed25519", KnownHostsFile: "/etc/enclave/ssh/known_hosts"}}
 	c.Executor.Local.Grace = 0
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
