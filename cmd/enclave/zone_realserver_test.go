@@ -2,25 +2,19 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spe4hd/enclave/executors/local"
-	"github.com/spe4hd/enclave/internal/app"
-	"github.com/spe4hd/enclave/internal/testutil"
-	"github.com/spe4hd/enclave/pkg/config"
+	"github.com/spe4hd/enclave/internal/apptest"
 )
 
 func TestMain(m *testing.M) {
@@ -50,88 +44,13 @@ func exampleCatalog(t *testing.T) string {
 // anonymous administrator), and returns its URL.
 func startZone(t *testing.T) string {
 	t.Helper()
-	redisAddr := testutil.RedisAddr(t)
-	cfg := config.Default()
-	cfg.Server.Addr = "127.0.0.1:0"
-	cfg.Server.ShutdownTimeout = 5 * time.Second
-	cfg.Redis.Addr = redisAddr
-	name := testutil.UniqueName("cli-zone")
-	cfg.Redis.KeyPrefix = name + ":"
-	cfg.Redis.Queue = name
-	cfg.DataDir = t.TempDir()
-	cfg.Executor.Local.Grace = 2 * time.Second
-	cfg.Worker.ReconcileInterval = 250 * time.Millisecond
+	cfg := apptest.Config(t, "cli-zone", t.TempDir())
 	cfg.Zone.Mode = "open"
 	cfg.Zone.Catalog = exampleCatalog(t)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	nctx, cancelNew := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancelNew()
-	a, err := app.New(nctx, cfg, app.Roles{API: true, Worker: true}, log)
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	rctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(rctx) }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("enclave stopped with: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("enclave did not stop within 30s")
-		}
-		wipeKeys(t, cfg)
-	})
-	url := "http://" + a.Addr()
-	hc := &http.Client{Timeout: time.Second}
-	eventually(t, 10*time.Second, func() bool {
-		resp, err := hc.Get(url + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return url
-}
-
-// wipeKeys removes what the server wrote to Redis: its keys and its asynq queue.
-func wipeKeys(t *testing.T, cfg config.Config) {
-	rdb := testutil.Redis(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, pattern := range []string{cfg.Redis.KeyPrefix + "*", "asynq:{" + cfg.Redis.Queue + "}*"} {
-		keys, err := rdb.Keys(ctx, pattern).Result()
-		if err != nil {
-			t.Errorf("listing %s: %v", pattern, err)
-			continue
-		}
-		if len(keys) > 0 {
-			if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
-				t.Errorf("removing %s: %v", pattern, err)
-			}
-		}
-	}
-	_ = rdb.SRem(ctx, "asynq:queues", cfg.Redis.Queue).Err()
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return "http://" + apptest.Start(t, cfg)
 }
 
 // expectedSummary is what cohort-count-smk releases for cohort-demo with its defaults
