@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/egress"
@@ -30,16 +32,16 @@ func (f *refusal) Error() string { return f.msg }
 // against their sha256 pins and copied in (checked again on the copied bytes), and the
 // run is returned as the engine must see it: a copy whose params have dataset ids
 // replaced by their paths inside the zone and whose engine parameters are the entry's.
-// The stored run keeps the client's params. A *refusal ends the run; other errors are
-// retried.
-func (r *Runner) stageSealed(ctx context.Context, run *wes.Run, workDir string) (*wes.Run, *catalog.Entry, error) {
+// The stored run keeps the client's params. It also returns the datasets the run reads,
+// sorted by id. A *refusal ends the run; other errors are retried.
+func (r *Runner) stageSealed(ctx context.Context, run *wes.Run, workDir string) (*wes.Run, *catalog.Entry, []wes.DatasetMount, error) {
 	if r.cfg.Catalog == nil {
-		return nil, nil, &refusal{fmt.Sprintf("this worker has no workflow catalogue, so catalogue workflow %s cannot run here", run.Workflow)}
+		return nil, nil, nil, &refusal{fmt.Sprintf("this worker has no workflow catalogue, so catalogue workflow %s cannot run here", run.Workflow)}
 	}
 	cat := r.cfg.Catalog.Catalog()
 	e, ok := cat.Entry(run.Workflow)
 	if !ok {
-		return nil, nil, &refusal{fmt.Sprintf("workflow %s is no longer in the catalogue", run.Workflow)}
+		return nil, nil, nil, &refusal{fmt.Sprintf("workflow %s is no longer in the catalogue", run.Workflow)}
 	}
 	err := cat.VerifyFiles(run.Workflow)
 	if err == nil {
@@ -47,7 +49,7 @@ func (r *Runner) stageSealed(ctx context.Context, run *wes.Run, workDir string) 
 	}
 	if err != nil {
 		if !wes.IsCode(err, wes.ECONFLICT) {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		r.log.Error("a catalogue workflow's files do not match their pins", "run_id", run.ID, "workflow", run.Workflow, "err", err)
 		cause := wes.ErrorMessage(err)
@@ -56,20 +58,25 @@ func (r *Runner) stageSealed(ctx context.Context, run *wes.Run, workDir string) 
 		}
 		r.audit(ctx, run, wes.AuditEvent{Action: actionVerify, Outcome: "refused", Reason: msgFilesChanged,
 			Detail: map[string]string{"cause": cause}})
-		return nil, nil, &refusal{msgFilesChanged}
+		return nil, nil, nil, &refusal{msgFilesChanged}
 	}
-	params, _, err := cat.ResolveParams(run.Workflow, run.Request.WorkflowParams)
+	params, used, err := cat.ResolveParams(run.Workflow, run.Request.WorkflowParams)
 	if err != nil {
 		if code := wes.ErrorCode(err); code == wes.ECONFLICT || code == wes.EINVALID {
-			return nil, nil, &refusal{"the run's parameters no longer fit the catalogue: " + wes.ErrorMessage(err)}
+			return nil, nil, nil, &refusal{"the run's parameters no longer fit the catalogue: " + wes.ErrorMessage(err)}
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cp := *run
 	cp.Request.WorkflowParams = params
 	cp.Request.WorkflowEngineParameters = e.EngineParameters(run.Request.WorkflowEngineParameters)
 	cp.Request.Attachments = nil
-	return &cp, e, nil
+	datasets := make([]wes.DatasetMount, 0, len(used))
+	for id, path := range used {
+		datasets = append(datasets, wes.DatasetMount{ID: id, Path: path})
+	}
+	slices.SortFunc(datasets, func(a, b wes.DatasetMount) int { return strings.Compare(a.ID, b.ID) })
+	return &cp, e, datasets, nil
 }
 
 // withResources applies the entry's resources over what the engine asked for: the data

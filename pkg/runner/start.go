@@ -86,10 +86,13 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		return wes.Internal(err, "cannot create the run's work directory")
 	}
 	in := wes.PrepareInput{Run: run, WorkDir: layout.WorkDir(), WorkflowPath: run.Request.WorkflowURL}
-	var entry *catalog.Entry
+	var (
+		entry    *catalog.Entry
+		datasets []wes.DatasetMount
+	)
 	if run.Workflow != "" {
 		var ref *refusal
-		in.Run, entry, err = r.stageSealed(ctx, run, layout.WorkDir())
+		in.Run, entry, datasets, err = r.stageSealed(ctx, run, layout.WorkDir())
 		if errors.As(err, &ref) {
 			return r.fail(ctx, id, wes.StateSystemError, ref.msg)
 		}
@@ -117,6 +120,8 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		withResources(job, entry.Resources)
 	}
 	job.ID = id
+	job.Owner = run.Owner
+	job.Datasets = datasets
 	job.WorkDir = layout.WorkDir()
 	job.Stdout = layout.StdoutPath()
 	job.Stderr = layout.StderrPath()

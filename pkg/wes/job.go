@@ -29,6 +29,19 @@ type Job struct {
 	// Params are executor-specific settings taken from allow-listed engine parameters
 	// (for example a SLURM partition). Executors ignore names they do not know.
 	Params map[string]string `json:"params,omitempty"`
+	// Owner is the subject of the run's owner: executors that map users to backend
+	// accounts (SLURM's per-user SSH logins) use it; others ignore it.
+	Owner string `json:"owner,omitempty"`
+	// Datasets are the catalogue datasets the run reads, with their paths inside the zone.
+	// Container executors mount exactly these, read-only, at the same paths (the engine's
+	// params refer to them by those paths); nothing else of the zone's data is visible.
+	Datasets []DatasetMount `json:"datasets,omitempty"`
+}
+
+// DatasetMount is one dataset a job may read: its catalogue id and its path in the zone.
+type DatasetMount struct {
+	ID   string `json:"id"`
+	Path string `json:"path"`
 }
 
 // Handle is the persisted, versioned and opaque reference to a submitted job. Any
