@@ -20,6 +20,9 @@ command -v sbatch >/dev/null || need_apt+=(slurm-client)
 # Docker engine + a static busybox for the docker executor's tests (scripts/docker.sh)
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need_apt+=(busybox-static)
+# etcd for the Kubernetes control plane of the kubernetes executor's tests (scripts/k8s.sh)
+command -v etcd >/dev/null || need_apt+=(etcd-server)
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or install them with apt-get" >&2
@@ -43,4 +46,9 @@ scripts/dex.sh build
 scripts/minio.sh build
 # Helm, for the chart's lint and template tests: built once (about 4 minutes), same cache.
 scripts/helm.sh build
+# Kubernetes (kube-apiserver, controller-manager, scheduler, kwok) for the kubernetes
+# executor's tests: built once (about 15 minutes), same cache.
+scripts/k8s.sh build
+# Funnel, the TES server of the TES executor's tests: built once (about 8 minutes), same cache.
+scripts/funnel.sh build
 echo "setup: ok (redis $(redis-server --version | awk '{print $3}'), snakemake $(snakemake --version), $(cwltool --version 2>/dev/null | tail -1), dex $(scripts/dex.sh path), minio $(scripts/minio.sh path))"

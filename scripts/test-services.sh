@@ -16,11 +16,15 @@ dex="$(dirname "$0")/dex.sh"
 minio="$(dirname "$0")/minio.sh"
 slurm="$(dirname "$0")/slurm.sh"
 dockersh="$(dirname "$0")/docker.sh"
+k8s="$(dirname "$0")/k8s.sh"
+funnel="$(dirname "$0")/funnel.sh"
 cleanup() {
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   "$dex" stop "$state/dex" 2>/dev/null || true
   "$minio" stop "$state/minio" 2>/dev/null || true
   "$slurm" stop "$state/slurm" 2>/dev/null || true
+  "$funnel" stop "$state/funnel" 2>/dev/null || true
+  "$k8s" stop "$state/k8s" 2>/dev/null || true
   "$dockersh" stop "$state/docker" 2>/dev/null || true
   rm -rf "$state"
 }
@@ -85,5 +89,32 @@ elif [ -n "${CI:-}" ]; then
   exit 1
 else
   echo "test-services: no dockerd or static busybox: the docker executor tests will skip" >&2
+fi
+# A Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, a kwok
+# node): ENCLAVE_TEST_KUBECONFIG.
+if "$k8s" path >/dev/null 2>&1 && command -v etcd >/dev/null; then
+  "$k8s" start "$state/k8s"
+  set -a
+  # shellcheck disable=SC1091
+  . "$state/k8s/env"
+  set +a
+elif [ -n "${CI:-}" ]; then
+  echo "test-services: no Kubernetes binaries or etcd (scripts/setup.sh builds and installs them); CI needs them" >&2
+  exit 1
+else
+  echo "test-services: no Kubernetes binaries (scripts/k8s.sh build) or etcd: the kubernetes executor tests will skip" >&2
+fi
+# Funnel, a GA4GH TES server running its tasks on the test dockerd: ENCLAVE_TEST_TES_URL.
+if "$funnel" path >/dev/null 2>&1 && [ -n "${ENCLAVE_TEST_DOCKER_HOST:-}" ]; then
+  "$funnel" start "$state/funnel"
+  set -a
+  # shellcheck disable=SC1091
+  . "$state/funnel/env"
+  set +a
+elif [ -n "${CI:-}" ]; then
+  echo "test-services: no funnel binary (scripts/funnel.sh build) or no test dockerd; CI needs both" >&2
+  exit 1
+else
+  echo "test-services: no funnel binary (scripts/funnel.sh build) or no test dockerd: the TES executor tests will skip" >&2
 fi
 "$@"
