@@ -6,12 +6,16 @@
 #                                   from Debian when missing (root)
 #   scripts/slurm.sh available      exit 0 when SLURM and sshd are installed and we are root
 #   scripts/slurm.sh start DIR      configure and start munge, slurmctld, slurmd (unless SLURM
-#                                   already answers), create the test user, start sshd on a free
-#                                   loopback port with a fresh host key and client key, and write
-#                                   DIR/env (ENCLAVE_TEST_SLURM_* lines)
+#                                   already answers), create the two test users, start sshd (with
+#                                   the sftp subsystem) on a free loopback port with a fresh host
+#                                   key and a client key per user, and write DIR/env
+#                                   (ENCLAVE_TEST_SLURM_* lines)
 #   scripts/slurm.sh stop DIR       stop the sshd of DIR, remove its key and work directory, and
 #                                   stop SLURM when it was started by this script and DIR was its
 #                                   last user
+#   scripts/slurm.sh pause-sshd DIR   stop only the sshd of DIR (the login node is unreachable;
+#                                   SLURM and its jobs go on): the crash tests' "cluster down"
+#   scripts/slurm.sh resume-sshd DIR  start that sshd again, same port and keys
 #
 # Why root: slurmd runs jobs as their submitting user, and the test user must exist and log in
 # through sshd; both need root on this machine (no systemd: every daemon is started by hand and
@@ -19,6 +23,8 @@
 set -euo pipefail
 
 TEST_USER=${ENCLAVE_TEST_SLURM_USER:-enclaveslurm}
+# A second user with a key of its own, for the per-user cluster accounts (executor.slurm.logins).
+TEST_USER2=${ENCLAVE_TEST_SLURM_USER2:-enclaveslurm2}
 
 install_pkgs() {
   local need=()
@@ -140,27 +146,48 @@ free_port() {
   echo "$p"
 }
 
-start_sshd() {
-  local dir=$1
-  if ! id "$TEST_USER" >/dev/null 2>&1; then
-    useradd -m -s /bin/bash "$TEST_USER"
+# add_user USER KEY: create USER (once), make a fresh client key KEY for it and authorize
+# that key; the user's home goes to KEY.home, for stop.
+add_user() {
+  local user=$1 key=$2
+  if ! id "$user" >/dev/null 2>&1; then
+    useradd -m -s /bin/bash "$user"
   fi
   # useradd leaves the account locked ('!'), which sshd refuses without PAM: '*' unlocks it
   # without giving it a password.
-  usermod -p '*' "$TEST_USER"
+  usermod -p '*' "$user"
   local home
-  home=$(getent passwd "$TEST_USER" | cut -d: -f6)
-  ssh-keygen -q -t ed25519 -N '' -C enclave-slurm-test -f "$dir/client_key"
-  ssh-keygen -q -t ed25519 -N '' -C enclave-slurm-host -f "$dir/host_key"
-  install -d -m 700 -o "$TEST_USER" -g "$TEST_USER" "$home/.ssh"
+  home=$(getent passwd "$user" | cut -d: -f6)
+  ssh-keygen -q -t ed25519 -N '' -C enclave-slurm-test -f "$key"
+  install -d -m 700 -o "$user" -g "$user" "$home/.ssh"
   # Several test runs may share the user: each adds its own key and removes it at stop.
   (
     flock 9
-    cat "$dir/client_key.pub" >>"$home/.ssh/authorized_keys"
-    chown "$TEST_USER:$TEST_USER" "$home/.ssh/authorized_keys"
+    cat "$key.pub" >>"$home/.ssh/authorized_keys"
+    chown "$user:$user" "$home/.ssh/authorized_keys"
     chmod 600 "$home/.ssh/authorized_keys"
   ) 9>"$home/.ssh/.enclave-lock"
-  echo "$home" >"$dir/home"
+  echo "$home" >"$key.home"
+}
+
+# remove_key KEY: take KEY's public key out of the authorized_keys it was added to.
+remove_key() {
+  local key=$1
+  [ -s "$key.home" ] && [ -s "$key.pub" ] || return 0
+  local keys
+  keys="$(cat "$key.home")/.ssh/authorized_keys"
+  (
+    flock 9
+    grep -v -F -x -f "$key.pub" "$keys" >"$keys.tmp" || true
+    chown --reference="$keys" "$keys.tmp" && chmod 600 "$keys.tmp" && mv "$keys.tmp" "$keys"
+  ) 9>"$(dirname "$keys")/.enclave-lock"
+}
+
+start_sshd() {
+  local dir=$1
+  add_user "$TEST_USER" "$dir/client_key"
+  add_user "$TEST_USER2" "$dir/client_key2"
+  ssh-keygen -q -t ed25519 -N '' -C enclave-slurm-host -f "$dir/host_key"
   local port
   port=$(free_port "${ENCLAVE_TEST_SLURM_SSH_PORT:-12222}")
   cat >"$dir/sshd_config" <<CONF
@@ -172,8 +199,10 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 AuthorizedKeysFile .ssh/authorized_keys
-AllowUsers $TEST_USER
+AllowUsers $TEST_USER $TEST_USER2
 UsePAM no
+# The sftp workspace (executor.slurm.workspace: sftp) copies runs over this subsystem.
+Subsystem sftp internal-sftp
 CONF
   echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$dir/host_key.pub")" >"$dir/known_hosts"
   mkdir -p /run/sshd && chmod 755 /run/sshd # privilege separation dir of a root sshd
@@ -193,10 +222,12 @@ ENCLAVE_TEST_SLURM_SSH_ADDR=127.0.0.1:$port
 ENCLAVE_TEST_SLURM_SSH_USER=$TEST_USER
 ENCLAVE_TEST_SLURM_SSH_KEY=$dir/client_key
 ENCLAVE_TEST_SLURM_SSH_KNOWN_HOSTS=$dir/known_hosts
+ENCLAVE_TEST_SLURM_SSH_USER2=$TEST_USER2
+ENCLAVE_TEST_SLURM_SSH_KEY2=$dir/client_key2
 ENCLAVE_TEST_SLURM_WORKDIR=$work
 ENCLAVE_TEST_SLURM_JOBCOMP_LOG=/var/log/slurm/jobcomp.log
 ENV
-  echo "slurm: sshd on 127.0.0.1:$port for $TEST_USER"
+  echo "slurm: sshd on 127.0.0.1:$port for $TEST_USER and $TEST_USER2"
 }
 
 start() {
@@ -211,15 +242,8 @@ start() {
 stop() {
   local dir=$1
   [ -s "$dir/sshd.pid" ] && kill "$(cat "$dir/sshd.pid")" 2>/dev/null || true
-  if [ -s "$dir/home" ] && [ -s "$dir/client_key.pub" ]; then
-    local keys
-    keys="$(cat "$dir/home")/.ssh/authorized_keys"
-    (
-      flock 9
-      grep -v -F -x -f "$dir/client_key.pub" "$keys" >"$keys.tmp" || true
-      chown --reference="$keys" "$keys.tmp" && chmod 600 "$keys.tmp" && mv "$keys.tmp" "$keys"
-    ) 9>"$(dirname "$keys")/.enclave-lock"
-  fi
+  remove_key "$dir/client_key"
+  remove_key "$dir/client_key2"
   (
     flock 8
     if [ -e "$USERS" ]; then
@@ -237,13 +261,55 @@ stop() {
   return 0
 }
 
+# descendants PID prints the pids of PID's children, grandchildren, ...
+descendants() {
+  local c
+  for c in $(ps -o pid= --ppid "$1"); do
+    echo "$c"
+    descendants "$c"
+  done
+}
+
+# pause_sshd DIR stops DIR's sshd, and the sshd processes serving its open connections
+# (they outlive the listener, and a client would keep using them), and waits until the
+# port is closed.
+pause_sshd() {
+  local dir=$1 port pid
+  [ -s "$dir/sshd.pid" ] || { echo "slurm: no sshd running for $dir" >&2; return 1; }
+  port=$(sed -n 's/^Port //p' "$dir/sshd_config")
+  pid=$(cat "$dir/sshd.pid")
+  # shellcheck disable=SC2046 # one pid a word
+  kill "$pid" $(descendants "$pid") 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+    sleep 0.05
+  done
+  rm -f "$dir/sshd.pid"
+}
+
+# resume_sshd DIR starts DIR's sshd again with its config and waits until it listens.
+resume_sshd() {
+  local dir=$1 port
+  [ -s "$dir/sshd_config" ] || { echo "slurm: no sshd config in $dir" >&2; return 1; }
+  port=$(sed -n 's/^Port //p' "$dir/sshd_config")
+  /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+  for _ in $(seq 1 100); do
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "slurm: sshd did not come back on port $port" >&2
+  return 1
+}
+
 case "${1:-}" in
 install) install_pkgs ;;
 available) available ;;
 start) start "${2:?usage: slurm.sh start DIR}" ;;
 stop) stop "${2:?usage: slurm.sh stop DIR}" ;;
+pause-sshd) pause_sshd "${2:?usage: slurm.sh pause-sshd DIR}" ;;
+resume-sshd) resume_sshd "${2:?usage: slurm.sh resume-sshd DIR}" ;;
 *)
-  echo "usage: scripts/slurm.sh install|available|start DIR|stop DIR" >&2
+  echo "usage: scripts/slurm.sh install|available|start DIR|stop DIR|pause-sshd DIR|resume-sshd DIR" >&2
   exit 2
   ;;
 esac

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"path"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -29,12 +28,6 @@ const (
 	DefaultTmpfsSize = "256m"
 )
 
-// Mount is a host directory bind-mounted into every job's container.
-type Mount struct {
-	Source string // absolute path on the engine's host
-	Target string // absolute path in the container
-}
-
 // Config configures the docker executor. New never reads the environment itself.
 type Config struct {
 	// Host is the engine's address, a unix socket ("unix:///var/run/docker.sock") or
@@ -44,12 +37,19 @@ type Config struct {
 	// engine: the executor never pulls. Required unless every job names its image.
 	Image string
 	// User is the uid:gid the job runs as. It must not be root (0). Default: DefaultUser.
+	// The job's work dir must be writable by it: when the executor runs as root and User
+	// is numeric, Submit hands the work dir over to User (chown -R) before the container
+	// starts; otherwise the deployment must arrange it.
 	User string
 	// WorkMount is the container path job.WorkDir is mounted at and the job's working
 	// directory. Default: the same path as on the host, so paths in argv stay valid.
 	WorkMount string
-	// Datasets are mounted read-only into every container.
-	Datasets []Mount
+	// DatasetRoots are the host directories the job's datasets (job.Datasets) may come
+	// from. Each dataset is mounted read-only at its own path, and only when its path,
+	// symlinks resolved, lies inside one of these; a job naming any other dataset is
+	// refused (EINVALID). Nothing else of the zone's data is mounted. Default: none, so a
+	// job with datasets is refused.
+	DatasetRoots []string
 	// PidsLimit caps the processes of a container. Default: DefaultPidsLimit.
 	PidsLimit int64
 	// TmpfsSize is the size of the tmpfs on /tmp. Default: DefaultTmpfsSize.
@@ -75,11 +75,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WorkMount != "" && !path.IsAbs(c.WorkMount) {
 		errs = append(errs, fmt.Errorf("docker executor: WorkMount %q must be an absolute path", c.WorkMount))
 	}
-	for i, m := range c.Datasets {
-		if !filepath.IsAbs(m.Source) || !path.IsAbs(m.Target) {
-			errs = append(errs, fmt.Errorf("docker executor: Datasets[%d]: Source and Target must be absolute paths", i))
-		}
-	}
 	if c.PidsLimit < 0 {
 		errs = append(errs, fmt.Errorf("docker executor: PidsLimit %d must not be negative", c.PidsLimit))
 	} else if c.PidsLimit == 0 {
@@ -103,9 +98,10 @@ func (c Config) withDefaults() (Config, error) {
 // Executor is the docker executor. It keeps no job state in memory: the engine and the
 // handle hold everything, so any instance can take a job over.
 type Executor struct {
-	cfg Config
-	log *slog.Logger
-	cli *client.Client
+	cfg   Config
+	log   *slog.Logger
+	cli   *client.Client
+	roots []string // DatasetRoots, symlinks resolved
 
 	mu      sync.Mutex
 	submits map[string]*sync.Mutex // per job id: serialises Submits in this process
@@ -117,6 +113,10 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
+	roots, err := resolveRoots(cfg.DatasetRoots)
+	if err != nil {
+		return nil, err
+	}
 	cli, err := client.New(client.WithHost(cfg.Host)) // negotiates the API version: a 20.10 engine speaks 1.41
 	if err != nil {
 		return nil, fmt.Errorf("docker executor: Host %q: %w", cfg.Host, err)
@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		_ = cli.Close()
 		return nil, fmt.Errorf("docker executor: cannot reach the engine at %s: %w", cfg.Host, err)
 	}
-	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name), cli: cli, submits: map[string]*sync.Mutex{}}, nil
+	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name), cli: cli, roots: roots, submits: map[string]*sync.Mutex{}}, nil
 }
 
 // Close releases the connection to the engine.

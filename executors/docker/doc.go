@@ -10,9 +10,14 @@
 // capabilities dropped, no-new-privileges, a pids limit, CPU and memory limits from
 // job.Resources (no swap), a tmpfs on /tmp (it takes the mode of the image's /tmp, which
 // must be 1777 as usual), job.WorkDir bind-mounted read-write at
-// Config.WorkMount (its working directory) and Config.Datasets bind-mounted read-only.
-// The work dir must be writable by Config.User. The engine must run on this machine:
-// bind mounts and log files are paths here.
+// Config.WorkMount (its working directory) and the job's own datasets (job.Datasets)
+// bind-mounted read-only at their paths, nothing else of the zone: each must lie, with
+// its symlinks resolved, inside one of Config.DatasetRoots, or Submit refuses the job
+// (EINVALID). The work dir must be writable by Config.User: a root worker hands it over
+// (chown) before the container starts. The engine must run on this machine: bind mounts
+// and log files are paths here. Run the engine with --live-restore, so that restarting
+// the daemon does not stop the jobs: the executor reports EUNAVAILABLE while the engine
+// is down, and the runs carry on when it is back.
 //
 // Logs. The job writes to the engine's log (json-file), not to files: with argv and no
 // shell nothing inside the container could redirect them. When Status (or StatusBatch)

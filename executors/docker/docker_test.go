@@ -106,27 +106,32 @@ func readFile(t *testing.T, path string) string {
 // The container has no network but loopback, runs as nobody, cannot write its root file
 // system, has no capabilities, and sees its work dir at WorkMount and datasets read-only.
 func TestConfinement(t *testing.T) {
-	data := t.TempDir()
+	roots := t.TempDir()
+	data := filepath.Join(roots, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(data, "in.txt"), []byte("dataset\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ex := newExecutor(t, func(c *docker.Config) {
 		c.WorkMount = "/work"
-		c.Datasets = []docker.Mount{{Source: data, Target: "/data"}}
+		c.DatasetRoots = []string{roots}
 	})
 	job := newJob(t, "confine-"+strings.ReplaceAll(t.Name(), "/", "-"), strings.Join([]string{
 		"echo net: $(ls /sys/class/net)",
 		"echo id: $(id -u):$(id -g)",
 		"echo pwd: $(pwd)",
 		"touch /rootfs-write 2>/dev/null && echo root: writable || echo root: read-only",
-		"touch /data/x 2>/dev/null && echo data: writable || echo data: read-only",
-		"echo data: $(cat /data/in.txt)",
+		"touch " + data + "/x 2>/dev/null && echo data: writable || echo data: read-only",
+		"echo data: $(cat " + data + "/in.txt)",
 		"touch /tmp/x && echo tmp: writable",
 		"echo cap: $(grep CapEff /proc/self/status)",
 		"echo out > here.txt",
 		"echo to-stderr >&2",
 	}, "\n"))
 	job.Env = map[string]string{"FOO": "bar baz"}
+	job.Datasets = []wes.DatasetMount{{ID: "cohort", Path: data}}
 	_, st := run(t, ex, job)
 	if st.State != wes.JobSucceeded {
 		t.Fatalf("status = %+v; stderr %s", st, readFile(t, job.Stderr))
@@ -230,7 +235,8 @@ func TestConfigValidation(t *testing.T) {
 	}{
 		{"root user", docker.Config{User: "0:0"}, "non-root"},
 		{"relative work mount", docker.Config{WorkMount: "work"}, "WorkMount"},
-		{"relative dataset", docker.Config{Datasets: []docker.Mount{{Source: "d", Target: "/d"}}}, "Datasets[0]"},
+		{"relative dataset root", docker.Config{DatasetRoots: []string{"d"}}, "DatasetRoots[0]"},
+		{"missing dataset root", docker.Config{DatasetRoots: []string{"/nonexistent/enclave-datasets"}}, "DatasetRoots[0]"},
 		{"negative grace", docker.Config{Grace: -time.Second}, "Grace"},
 		{"no engine", docker.Config{Host: "unix:///nonexistent/docker.sock"}, "cannot reach"},
 	} {

@@ -50,7 +50,14 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 		return wes.Handle{}, err
 	}
 	if !found {
-		res, err := e.cli.ContainerCreate(ctx, e.createOptions(job))
+		opts, err := e.createOptions(job)
+		if err != nil {
+			return wes.Handle{}, err
+		}
+		if err := e.handOver(job.WorkDir); err != nil {
+			return wes.Handle{}, err
+		}
+		res, err := e.cli.ContainerCreate(ctx, opts)
 		switch {
 		case cerrdefs.IsConflict(err):
 			// Another process created it first: adopt its container.
@@ -146,10 +153,14 @@ func (e *Executor) validate(job *wes.Job) error {
 	return nil
 }
 
-func (e *Executor) createOptions(job *wes.Job) client.ContainerCreateOptions {
+func (e *Executor) createOptions(job *wes.Job) (client.ContainerCreateOptions, error) {
 	work := e.cfg.WorkMount
 	if work == "" {
 		work = job.WorkDir
+	}
+	datasets, err := e.datasetMounts(job, work)
+	if err != nil {
+		return client.ContainerCreateOptions{}, err
 	}
 	env := make([]string, 0, len(job.Env))
 	for k, v := range job.Env {
@@ -157,10 +168,7 @@ func (e *Executor) createOptions(job *wes.Job) client.ContainerCreateOptions {
 	}
 	slices.Sort(env)
 	grace := int(e.cfg.Grace.Seconds() + 0.999)
-	mounts := []mount.Mount{{Type: mount.TypeBind, Source: job.WorkDir, Target: work}}
-	for _, m := range e.cfg.Datasets {
-		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: true})
-	}
+	mounts := append([]mount.Mount{{Type: mount.TypeBind, Source: job.WorkDir, Target: work}}, datasets...)
 	res := container.Resources{PidsLimit: &e.cfg.PidsLimit}
 	if job.Resources.CPUs > 0 {
 		res.NanoCPUs = int64(job.Resources.CPUs) * 1e9
@@ -191,5 +199,5 @@ func (e *Executor) createOptions(job *wes.Job) client.ContainerCreateOptions {
 			Resources:      res,
 			LogConfig:      container.LogConfig{Type: "json-file"},
 		},
-	}
+	}, nil
 }

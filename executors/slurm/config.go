@@ -55,9 +55,42 @@ type Config struct {
 	Account   string
 	QOS       string
 
+	// AllowedPartitions, AllowedAccounts and AllowedQOS are the values a job may choose
+	// through its Params ("partition", "account", "qos": the executor parameters a run
+	// sets in workflow_engine_parameters). A value not listed is refused (EINVALID at
+	// Submit, and at POST /runs through CheckSubmit); with an empty list a job may only
+	// name the configured default. Each entry must look like a SLURM name.
+	AllowedPartitions, AllowedAccounts, AllowedQOS []string
+
 	// WorkRoot, when set, is the cluster directory every job's WorkDir, Stdout and
-	// Stderr must lie under (absolute).
+	// Stderr must lie under (absolute; with WorkspaceSFTP, checked on the cluster paths).
 	WorkRoot string
+
+	// Workspace says how the job's files reach the cluster: WorkspaceShared (default: the
+	// worker and the cluster share a file system; paths are the same on both sides) or
+	// WorkspaceSFTP (Submit uploads the work directory over the SSH connection, Collect
+	// brings it back; ModeSSH only). See workspace.go.
+	Workspace string
+	// LocalRoot is the worker's directory of run files (Enclave's data_dir) whose paths
+	// are mapped to RemoteRoot. Required for WorkspaceSFTP (absolute).
+	LocalRoot string
+	// RemoteRoot is where LocalRoot's runs live on the cluster (absolute). "{login}" in it
+	// is replaced by the job's login (Logins), e.g. "/scratch/{login}/enclave". Required
+	// for WorkspaceSFTP.
+	RemoteRoot string
+	// KeepRemote leaves a run's files on the cluster after Cleanup. Default false: the
+	// cluster copy of the run directory is removed once the run is finalized.
+	KeepRemote bool
+	// CollectMaxFiles and CollectMaxBytes bound what Collect copies back per run (files
+	// and bytes, logs included). Defaults DefaultCollectMaxFiles, DefaultCollectMaxBytes.
+	CollectMaxFiles int
+	CollectMaxBytes int64
+
+	// Logins maps a run owner's subject (wes.Job.Owner) to the cluster login its jobs run
+	// as. Empty: every job runs as SSH.User. When set, a job whose owner is not listed is
+	// refused, and the handle records the login so that status and cancel use it too.
+	// ModeSSH only.
+	Logins map[string]Login
 
 	// Command paths on the cluster. Defaults: "sbatch", "squeue", "scontrol", "sacct",
 	// "scancel" (found on the login shell's PATH).
@@ -75,6 +108,24 @@ type Config struct {
 
 	Logger *slog.Logger // Default: discard.
 }
+
+// Login is the cluster account of one run owner.
+type Login struct {
+	User    string // the login name. Required.
+	KeyFile string // its private key; "" uses SSH.KeyFile
+}
+
+// Workspaces (Config.Workspace).
+const (
+	WorkspaceShared = "shared"
+	WorkspaceSFTP   = "sftp"
+)
+
+// Collect limits.
+const (
+	DefaultCollectMaxFiles       = 100_000
+	DefaultCollectMaxBytes int64 = 100 << 30
+)
 
 // DefaultPath is the PATH of the SLURM commands in ModeLocal unless Config.LocalPath says otherwise.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -118,6 +169,9 @@ func (c Config) withDefaults() (Config, error) {
 			errs = append(errs, fmt.Errorf("slurm executor: %s %q: want letters, digits, '.', '_' or '-'", f.name, f.v))
 		}
 	}
+	errs = append(errs, c.checkAllowLists()...)
+	errs = append(errs, c.checkWorkspace()...)
+	errs = append(errs, c.checkLogins()...)
 	if c.WorkRoot != "" {
 		if !filepath.IsAbs(c.WorkRoot) {
 			errs = append(errs, fmt.Errorf("slurm executor: WorkRoot %q must be an absolute path", c.WorkRoot))

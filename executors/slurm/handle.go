@@ -2,19 +2,43 @@ package slurm
 
 import (
 	"encoding/json"
+	"path"
 	"regexp"
+	"strings"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // handleVersion is the version of handleData; bump it when the fields change meaning.
+// Login and Workspace were added without a bump: a handle without them means what every
+// version-1 handle meant (SSH.User, a shared file system).
 const handleVersion = 1
 
-// handleData is what a handle holds: the SLURM job id, and the job name (the run id),
-// which guards against job ids that a cluster reuses after its state was wiped.
+// handleData is what a handle holds: the SLURM job id; the job name (the run id), which
+// guards against job ids that a cluster reuses after its state was wiped; the login the
+// job was submitted as (per-user accounts; "" is SSH.User); and, with the sftp
+// workspace, where the run's files are on both sides, so that any worker can collect
+// and clean up after a restart.
 type handleData struct {
-	JobID string `json:"job_id"`
-	Name  string `json:"name"`
+	JobID     string     `json:"job_id"`
+	Name      string     `json:"name"`
+	Login     string     `json:"login,omitempty"`
+	Workspace *workspace `json:"workspace,omitempty"`
+}
+
+// workspace is the sftp workspace of one job: its run directory on the cluster (removed
+// by Cleanup) and the local and remote paths of its work directory and log files.
+type workspace struct {
+	RemoteRun string   `json:"remote_run"`
+	Work      pathPair `json:"work"`
+	Stdout    pathPair `json:"stdout,omitzero"`
+	Stderr    pathPair `json:"stderr,omitzero"`
+}
+
+// pathPair is one path on the worker (Local) and on the cluster (Remote).
+type pathPair struct {
+	Local  string `json:"local"`
+	Remote string `json:"remote"`
 }
 
 var jobIDPattern = regexp.MustCompile(`^[0-9]{1,18}$`)
@@ -35,11 +59,45 @@ func decodeHandle(h wes.Handle) (handleData, error) {
 		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle has version %d; this executor reads version %d", h.Version, handleVersion)
 	}
 	var d handleData
+	bad := wes.Errorf(wes.EINVALID, "the job handle's data is not a SLURM job reference")
 	if err := json.Unmarshal(h.Data, &d); err != nil {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle's data is not a SLURM job reference")
+		return handleData{}, bad
 	}
 	if !jobIDPattern.MatchString(d.JobID) || !runIDPattern.MatchString(d.Name) {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle's data is not a SLURM job reference")
+		return handleData{}, bad
+	}
+	if d.Login != "" && !loginPattern.MatchString(d.Login) {
+		return handleData{}, bad
+	}
+	if w := d.Workspace; w != nil && !w.valid() {
+		return handleData{}, bad
 	}
 	return d, nil
+}
+
+// valid checks that the remote run directory is a clean absolute path at least two
+// levels deep, that every remote path lies in it, and that every path is absolute and
+// clean: Cleanup removes RemoteRun and Collect writes to the local paths.
+func (w *workspace) valid() bool {
+	run := w.RemoteRun
+	if !cleanAbs(run) || strings.Count(run, "/") < 2 {
+		return false
+	}
+	if !w.Work.under(run) {
+		return false
+	}
+	for _, p := range []pathPair{w.Stdout, w.Stderr} {
+		if p != (pathPair{}) && !p.under(run) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p pathPair) under(remoteRun string) bool {
+	return cleanAbs(p.Local) && cleanAbs(p.Remote) && strings.HasPrefix(p.Remote, remoteRun+"/")
+}
+
+func cleanAbs(p string) bool {
+	return strings.HasPrefix(p, "/") && path.Clean(p) == p && !strings.ContainsAny(p, "\x00\n")
 }

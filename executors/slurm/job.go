@@ -23,11 +23,9 @@ const (
 	ParamQOS       = "qos"
 )
 
-// validate checks job; every message names the field and carries no path.
+// validate checks job as the cluster will run it (after mapJob); every message names
+// the field and carries no path.
 func (e *Executor) validate(job *wes.Job) error {
-	if job == nil {
-		return wes.Errorf(wes.EINVALID, "no job given")
-	}
 	if !runIDPattern.MatchString(job.ID) {
 		return wes.Errorf(wes.EINVALID, "job.id must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
@@ -65,12 +63,7 @@ func (e *Executor) validate(job *wes.Job) error {
 	if r.CPUs < 0 || r.MemoryMB < 0 || r.TimeLimit < 0 {
 		return wes.Errorf(wes.EINVALID, "job.resources: cpus, memory_mb and time_limit must not be negative")
 	}
-	for _, k := range []string{ParamPartition, ParamAccount, ParamQOS} {
-		if v, ok := job.Params[k]; ok && !namePattern.MatchString(v) {
-			return wes.Errorf(wes.EINVALID, "job.params.%s must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", k)
-		}
-	}
-	return nil
+	return e.cfg.checkParams("job.params", job.Params)
 }
 
 func within(root, p string) bool {

@@ -3,6 +3,7 @@ package slurm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,11 +15,12 @@ import (
 // handles and in SLURM, so any instance can poll or cancel any handle.
 type Executor struct {
 	cfg Config
-	run runner
+	run runner // SSH.User's, or the local one
 	log *slog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*idLock // per job id: serialises Submits of one id
+	mu     sync.Mutex
+	locks  map[string]*idLock    // per job id: serialises Submits of one id
+	logins map[string]*sshRunner // per-user accounts (logins.go), by login
 }
 
 type idLock struct {
@@ -29,6 +31,9 @@ type idLock struct {
 var (
 	_ wes.Executor      = (*Executor)(nil)
 	_ wes.StatusBatcher = (*Executor)(nil)
+	_ wes.Collector     = (*Executor)(nil)
+	_ wes.Cleaner       = (*Executor)(nil)
+	_ wes.SubmitChecker = (*Executor)(nil)
 )
 
 // New validates cfg and returns an Executor. In ssh mode it reads the key and the
@@ -38,7 +43,7 @@ func New(cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Executor{cfg: cfg, log: cfg.Logger, locks: map[string]*idLock{}}
+	e := &Executor{cfg: cfg, log: cfg.Logger, locks: map[string]*idLock{}, logins: map[string]*sshRunner{}}
 	if cfg.Mode == ModeSSH {
 		r, err := newSSHRunner(cfg.SSH, cfg.Logger)
 		if err != nil {
@@ -48,37 +53,78 @@ func New(cfg Config) (*Executor, error) {
 	} else {
 		e.run = newLocalRunner(cfg.LocalPath)
 	}
+	// Every configured login's key is read now, so that a bad one stops the start.
+	for _, login := range cfg.loginUsers() {
+		if _, err := e.runnerFor(login); err != nil {
+			_ = e.Close()
+			return nil, fmt.Errorf("slurm executor: login %s: %w", login, errors.Unwrap(err))
+		}
+	}
 	return e, nil
 }
 
 // Name returns the registry name, "slurm".
 func (e *Executor) Name() string { return Name }
 
-// Close closes the SSH connection, if any.
-func (e *Executor) Close() error { return e.run.close() }
+// Close closes the SSH connections, if any.
+func (e *Executor) Close() error {
+	e.mu.Lock()
+	logins := e.logins
+	e.logins = map[string]*sshRunner{}
+	e.mu.Unlock()
+	for _, r := range logins {
+		_ = r.close()
+	}
+	return e.run.close()
+}
+
+// CheckSubmit is Checker.CheckSubmit with this executor's configuration.
+func (e *Executor) CheckSubmit(owner string, params map[string]string) error {
+	return e.cfg.checkSubmit(owner, params)
+}
 
 // Submit submits job as a batch job, or returns the handle of the job already submitted
-// under job.ID.
+// under job.ID. With the sftp workspace it first copies the work directory to the
+// cluster (workspace.go); with Logins it submits as the owner's login (logins.go).
 func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error) {
-	if err := e.validate(job); err != nil {
+	if job == nil {
+		return wes.Handle{}, wes.Errorf(wes.EINVALID, "no job given")
+	}
+	login, err := e.ownerLogin(job)
+	if err != nil {
+		return wes.Handle{}, err
+	}
+	cj, ws, err := e.mapJob(job, login)
+	if err != nil {
+		return wes.Handle{}, err
+	}
+	if err := e.validate(cj); err != nil {
+		return wes.Handle{}, err
+	}
+	r, err := e.runnerFor(login)
+	if err != nil {
 		return wes.Handle{}, err
 	}
 	unlock := e.lock(job.ID)
 	defer unlock()
-	if id, ok, err := e.lookup(ctx, job.ID); err != nil {
+	if id, ok, err := e.lookup(ctx, r, job.ID); err != nil {
 		return wes.Handle{}, err
 	} else if ok {
 		e.log.Debug("slurm executor: job already submitted", "run_id", job.ID, "slurm_job", id)
-		return encodeHandle(handleData{JobID: id, Name: job.ID})
+		return encodeHandle(handleData{JobID: id, Name: job.ID, Login: login, Workspace: ws})
 	}
-	if _, err := e.run.run(ctx, nil, "test", "-d", job.WorkDir); err != nil {
+	if ws != nil {
+		if err := e.upload(ctx, r, ws); err != nil {
+			return wes.Handle{}, err
+		}
+	} else if _, err := r.run(ctx, nil, "test", "-d", cj.WorkDir); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return wes.Handle{}, wes.Errorf(wes.EINVALID, "job.work_dir does not exist on the cluster (or is not a directory)")
 		}
 		return wes.Handle{}, e.unavailable(err)
 	}
-	out, err := e.run.run(ctx, batchScript(job), e.sbatchArgs(job)...)
+	out, err := r.run(ctx, batchScript(cj), e.sbatchArgs(cj)...)
 	if err != nil {
 		return wes.Handle{}, e.sbatchError(err)
 	}
@@ -87,8 +133,8 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 	if !jobIDPattern.MatchString(id) {
 		return wes.Handle{}, wes.Internal(errors.New("sbatch printed "+firstLine(string(out))), "sbatch did not print a job id")
 	}
-	e.log.Info("slurm executor: job submitted", "run_id", job.ID, "slurm_job", id)
-	return encodeHandle(handleData{JobID: id, Name: job.ID})
+	e.log.Info("slurm executor: job submitted", "run_id", job.ID, "slurm_job", id, "login", login)
+	return encodeHandle(handleData{JobID: id, Name: job.ID, Login: login, Workspace: ws})
 }
 
 // lock serialises Submits of one job id in this process.
@@ -114,15 +160,15 @@ func (e *Executor) lock(id string) (unlock func()) {
 
 // lookup finds this user's job named name: in the queue (which also lists recently ended
 // jobs), else in the job completion log. The lowest id wins: the first submission.
-func (e *Executor) lookup(ctx context.Context, name string) (string, bool, error) {
-	out, err := e.run.run(ctx, nil, e.cfg.SqueuePath, "-h", "--me", "-t", "all", "-n", name, "-o", "%i")
+func (e *Executor) lookup(ctx context.Context, r runner, name string) (string, bool, error) {
+	out, err := r.run(ctx, nil, e.cfg.SqueuePath, "-h", "--me", "-t", "all", "-n", name, "-o", "%i")
 	if err != nil {
 		return "", false, e.unavailable(err)
 	}
 	if id, ok := lowestID(strings.Fields(string(out))); ok {
 		return id, true, nil
 	}
-	rows, err := e.sacct(ctx, "--name", name)
+	rows, err := e.sacct(ctx, r, "--name", name)
 	if err != nil {
 		return "", false, err
 	}
@@ -151,11 +197,11 @@ func lowestID(ids []string) (string, bool) {
 
 // Cancel cancels the job with scancel; an ended job is left as it is.
 func (e *Executor) Cancel(ctx context.Context, h wes.Handle) error {
-	d, err := decodeHandle(h)
+	d, r, err := e.handle(h)
 	if err != nil {
 		return err
 	}
-	st, err := e.status(ctx, d)
+	st, err := e.status(ctx, r, d)
 	if err != nil {
 		return err
 	}
@@ -163,19 +209,32 @@ func (e *Executor) Cancel(ctx context.Context, h wes.Handle) error {
 		return nil
 	}
 	// -n: only if the id still names this job, never another one that reuses the id.
-	if _, err := e.run.run(ctx, nil, e.cfg.ScancelPath, "-n", d.Name, d.JobID); err != nil {
+	if _, err := r.run(ctx, nil, e.cfg.ScancelPath, "-n", d.Name, d.JobID); err != nil {
 		var ee *exitError
 		if !errors.As(err, &ee) {
 			return e.unavailable(err)
 		}
 		// It may have ended meanwhile ("already completing or completed").
-		if st, err2 := e.status(ctx, d); err2 == nil && st.State.Ended() {
+		if st, err2 := e.status(ctx, r, d); err2 == nil && st.State.Ended() {
 			return nil
 		}
 		return e.commandError(err, "scancel")
 	}
 	e.log.Info("slurm executor: job cancelled", "run_id", d.Name, "slurm_job", d.JobID)
 	return nil
+}
+
+// handle decodes h and returns the runner of its login.
+func (e *Executor) handle(h wes.Handle) (handleData, runner, error) {
+	d, err := decodeHandle(h)
+	if err != nil {
+		return handleData{}, nil, err
+	}
+	r, err := e.runnerFor(d.Login)
+	if err != nil {
+		return handleData{}, nil, err
+	}
+	return d, r, nil
 }
 
 // unavailable maps a failure to reach the cluster to EUNAVAILABLE; a command that ran

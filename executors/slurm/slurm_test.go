@@ -24,6 +24,7 @@ import (
 // starts (scripts/slurm.sh).
 type cluster struct {
 	addr, user, key, knownHosts, workRoot string
+	user2, key2                           string // a second login with its own key
 }
 
 func testCluster(t *testing.T) cluster {
@@ -34,6 +35,8 @@ func testCluster(t *testing.T) cluster {
 		key:        os.Getenv("ENCLAVE_TEST_SLURM_SSH_KEY"),
 		knownHosts: os.Getenv("ENCLAVE_TEST_SLURM_SSH_KNOWN_HOSTS"),
 		workRoot:   os.Getenv("ENCLAVE_TEST_SLURM_WORKDIR"),
+		user2:      os.Getenv("ENCLAVE_TEST_SLURM_SSH_USER2"),
+		key2:       os.Getenv("ENCLAVE_TEST_SLURM_SSH_KEY2"),
 	}
 	if c.addr == "" || c.user == "" || c.key == "" || c.knownHosts == "" || c.workRoot == "" {
 		const why = "no SLURM cluster: run under scripts/test-services.sh (needs scripts/slurm.sh install)"
@@ -242,7 +245,7 @@ func TestCompletionLog(t *testing.T) {
 	// and a real id under another name, are both unknown.
 	ds = append(ds, handleData{JobID: "999999999", Name: "never-submitted"}, handleData{JobID: ds[0].JobID, Name: "other-name"})
 	got := make([]wes.JobStatus, len(ds))
-	if err := ex.statusFromLog(ctx, ds, []int{0, 1, 2, 3}, got); err != nil {
+	if err := ex.statusFromLog(ctx, ex.run, ds, []int{0, 1, 2, 3}, got); err != nil {
 		t.Fatal(err)
 	}
 	for i := range want {
@@ -263,7 +266,7 @@ func TestCompletionLog(t *testing.T) {
 		t.Errorf("Cancel of a lost job = %v, want nil", err)
 	}
 	// Submit finds a job by name in the log too.
-	id, ok, err := ex.lookup(ctx, ds[1].Name)
+	id, ok, err := ex.lookup(ctx, ex.run, ds[1].Name)
 	if err != nil || !ok || id != ds[1].JobID {
 		t.Errorf("lookup(%s) = %s, %v, %v; want %s", ds[1].Name, id, ok, err, ds[1].JobID)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -194,6 +195,52 @@ func runSession(ctx context.Context, sess *ssh.Session, stdin []byte, cmd string
 		}
 		return stdout.Bytes(), nil
 	}
+}
+
+// withSFTP runs fn with an SFTP client on the shared connection. The client's session
+// takes one of the MaxSessions slots while fn runs; ctx ending closes the client, which
+// fails the operation fn is in. A connection found broken is dropped, so that the next
+// call re-dials. Errors of fn are returned as they are.
+func (r *sshRunner) withSFTP(ctx context.Context, fn func(*sftp.Client) error) error {
+	var c *sftp.Client
+	var conn *ssh.Client
+	for attempt := 0; ; attempt++ {
+		var err error
+		if conn, err = r.get(ctx); err != nil {
+			return err
+		}
+		select {
+		case r.sessions <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		c, err = sftp.NewClient(conn, sftp.UseConcurrentWrites(true))
+		if err == nil {
+			break
+		}
+		<-r.sessions
+		var oce *ssh.OpenChannelError
+		if errors.As(err, &oce) || ctx.Err() != nil || attempt == 1 {
+			return fmt.Errorf("opening an SFTP session: %w", err)
+		}
+		r.drop(conn) // a dead connection: dial once more
+	}
+	defer func() { <-r.sessions }()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = c.Close()
+		case <-done:
+		}
+	}()
+	err := fn(c)
+	close(done)
+	_ = c.Close()
+	if errors.Is(err, sftp.ErrSSHFxConnectionLost) || errors.Is(err, io.EOF) {
+		r.drop(conn)
+	}
+	return err
 }
 
 func (r *sshRunner) close() error {

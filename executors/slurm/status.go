@@ -23,15 +23,15 @@ type record struct {
 // Status reports the job's state: scontrol while SLURM remembers the job, else the job
 // completion log (sacct -c), else JobLost.
 func (e *Executor) Status(ctx context.Context, h wes.Handle) (wes.JobStatus, error) {
-	d, err := decodeHandle(h)
+	d, r, err := e.handle(h)
 	if err != nil {
 		return wes.JobStatus{}, err
 	}
-	return e.status(ctx, d)
+	return e.status(ctx, r, d)
 }
 
-func (e *Executor) status(ctx context.Context, d handleData) (wes.JobStatus, error) {
-	out, err := e.run.run(ctx, nil, e.cfg.ScontrolPath, "show", "job", "-o", d.JobID)
+func (e *Executor) status(ctx context.Context, r runner, d handleData) (wes.JobStatus, error) {
+	out, err := r.run(ctx, nil, e.cfg.ScontrolPath, "show", "job", "-o", d.JobID)
 	if err == nil {
 		if r, ok := parseScontrol(string(out), e.cfg.Location); ok && r.id == d.JobID && r.name == d.Name {
 			return r.status(), nil
@@ -40,65 +40,83 @@ func (e *Executor) status(ctx context.Context, d handleData) (wes.JobStatus, err
 		return wes.JobStatus{}, e.unavailable(err)
 	}
 	st := make([]wes.JobStatus, 1)
-	if err := e.statusFromLog(ctx, []handleData{d}, []int{0}, st); err != nil {
+	if err := e.statusFromLog(ctx, r, []handleData{d}, []int{0}, st); err != nil {
 		return wes.JobStatus{}, err
 	}
 	return st[0], nil
 }
 
-// StatusBatch reports many jobs with one squeue call, plus one sacct -c call for the
-// jobs the queue has forgotten.
+// StatusBatch reports many jobs with one squeue call per login, plus one sacct -c call
+// for the jobs the queue has forgotten.
 func (e *Executor) StatusBatch(ctx context.Context, hs []wes.Handle) ([]wes.JobStatus, error) {
 	out := make([]wes.JobStatus, len(hs))
-	if len(hs) == 0 {
-		return out, nil
-	}
 	ds := make([]handleData, len(hs))
-	ids := make([]string, len(hs))
+	byLogin := map[string][]int{}
+	var logins []string
 	for i, h := range hs {
 		d, err := decodeHandle(h)
 		if err != nil {
 			return nil, err
 		}
-		ds[i], ids[i] = d, d.JobID
-	}
-	// squeue's -O form is the only one with the exit code (a raw wait status). The name
-	// comes last: it is the only field that could be long.
-	q, err := e.run.run(ctx, nil, e.cfg.SqueuePath, "-h", "-t", "all", "-j", strings.Join(ids, ","),
-		"-O", "JobID:|,State:|,StartTime:|,EndTime:|,exit_code:|,Name:")
-	if err != nil && !invalidJobID(err) {
-		return nil, e.unavailable(err)
-	}
-	found := map[string]record{}
-	for line := range strings.Lines(string(q)) {
-		if r, ok := parseSqueue(line, e.cfg.Location); ok {
-			found[r.id] = r
+		ds[i] = d
+		if _, seen := byLogin[d.Login]; !seen {
+			logins = append(logins, d.Login)
 		}
+		byLogin[d.Login] = append(byLogin[d.Login], i)
 	}
-	var missing []int
-	for i, d := range ds {
-		if r, ok := found[d.JobID]; ok && r.name == d.Name {
-			out[i] = r.status()
-		} else {
-			missing = append(missing, i)
+	for _, login := range logins {
+		r, err := e.runnerFor(login)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if len(missing) > 0 {
-		if err := e.statusFromLog(ctx, ds, missing, out); err != nil {
+		if err := e.statusBatch(ctx, r, ds, byLogin[login], out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// statusFromLog fills out[i] for each i in idx from the job completion log, JobLost
-// for jobs it does not list either.
-func (e *Executor) statusFromLog(ctx context.Context, ds []handleData, idx []int, out []wes.JobStatus) error {
+// statusBatch fills out[i] for each i in idx, the jobs of one login.
+func (e *Executor) statusBatch(ctx context.Context, r runner, ds []handleData, idx []int, out []wes.JobStatus) error {
 	ids := make([]string, len(idx))
 	for k, i := range idx {
 		ids[k] = ds[i].JobID
 	}
-	rows, err := e.sacct(ctx, "-j", strings.Join(ids, ","))
+	// squeue's -O form is the only one with the exit code (a raw wait status). The name
+	// comes last: it is the only field that could be long.
+	q, err := r.run(ctx, nil, e.cfg.SqueuePath, "-h", "-t", "all", "-j", strings.Join(ids, ","),
+		"-O", "JobID:|,State:|,StartTime:|,EndTime:|,exit_code:|,Name:")
+	if err != nil && !invalidJobID(err) {
+		return e.unavailable(err)
+	}
+	found := map[string]record{}
+	for line := range strings.Lines(string(q)) {
+		if rec, ok := parseSqueue(line, e.cfg.Location); ok {
+			found[rec.id] = rec
+		}
+	}
+	var missing []int
+	for _, i := range idx {
+		if rec, ok := found[ds[i].JobID]; ok && rec.name == ds[i].Name {
+			out[i] = rec.status()
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		return e.statusFromLog(ctx, r, ds, missing, out)
+	}
+	return nil
+}
+
+// statusFromLog fills out[i] for each i in idx from the job completion log, JobLost
+// for jobs it does not list either.
+func (e *Executor) statusFromLog(ctx context.Context, r runner, ds []handleData, idx []int, out []wes.JobStatus) error {
+	ids := make([]string, len(idx))
+	for k, i := range idx {
+		ids[k] = ds[i].JobID
+	}
+	rows, err := e.sacct(ctx, r, "-j", strings.Join(ids, ","))
 	if err != nil {
 		return err
 	}
@@ -106,9 +124,9 @@ func (e *Executor) statusFromLog(ctx context.Context, ds []handleData, idx []int
 		out[i] = wes.JobStatus{State: wes.JobLost, Message: lostMessage}
 		// A log that outlived a wiped controller state can list an id twice: the last
 		// line with the right name is the latest.
-		for _, r := range rows {
-			if r.id == ds[i].JobID && r.name == ds[i].Name {
-				out[i] = r.status()
+		for _, rec := range rows {
+			if rec.id == ds[i].JobID && rec.name == ds[i].Name {
+				out[i] = rec.status()
 			}
 		}
 	}
@@ -117,9 +135,9 @@ func (e *Executor) statusFromLog(ctx context.Context, ds []handleData, idx []int
 
 // sacct reads the job completion log (`sacct -c`, which needs no accounting database)
 // with the given filter.
-func (e *Executor) sacct(ctx context.Context, filter ...string) ([]record, error) {
+func (e *Executor) sacct(ctx context.Context, r runner, filter ...string) ([]record, error) {
 	argv := append([]string{e.cfg.SacctPath, "-c", "-n", "-P", "-o", "jobid,state,exitcode,start,end,jobname"}, filter...)
-	out, err := e.run.run(ctx, nil, argv...)
+	out, err := r.run(ctx, nil, argv...)
 	if err != nil {
 		return nil, e.unavailable(err)
 	}
@@ -129,8 +147,8 @@ func (e *Executor) sacct(ctx context.Context, filter ...string) ([]record, error
 		if len(f) != 6 {
 			continue
 		}
-		r := record{id: f[0], state: f[1], exit: parseExitCode(f[2]), start: parseTime(f[3], e.cfg.Location), end: parseTime(f[4], e.cfg.Location), name: f[5]}
-		rows = append(rows, r)
+		rows = append(rows, record{id: f[0], state: f[1], exit: parseExitCode(f[2]),
+			start: parseTime(f[3], e.cfg.Location), end: parseTime(f[4], e.cfg.Location), name: f[5]})
 	}
 	return rows, nil
 }

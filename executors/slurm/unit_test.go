@@ -49,7 +49,7 @@ func localExecutor(t *testing.T, cfg Config) *Executor {
 }
 
 func TestValidateJob(t *testing.T) {
-	e := localExecutor(t, Config{WorkRoot: "/work"})
+	e := localExecutor(t, Config{WorkRoot: "/work", AllowedPartitions: []string{"gpu"}, AllowedQOS: []string{"high", "low"}, Account: "proj1"})
 	base := wes.Job{ID: "run-1", Argv: []string{"snakemake"}, WorkDir: "/work/r1", Stdout: "/work/r1/out", Stderr: "/work/r1/err"}
 	for _, c := range []struct {
 		name  string
@@ -73,6 +73,10 @@ func TestValidateJob(t *testing.T) {
 		{"partition injection", func(j *wes.Job) { j.Params = map[string]string{"partition": "a;touch x"} }, "job.params.partition"},
 		{"account option", func(j *wes.Job) { j.Params = map[string]string{"account": "--uid=0"} }, "job.params.account"},
 		{"qos with space", func(j *wes.Job) { j.Params = map[string]string{"qos": "a b"} }, "job.params.qos"},
+		{"partition not allowed", func(j *wes.Job) { j.Params = map[string]string{"partition": "bigmem"} }, "job.params.partition"},
+		{"account not allowed", func(j *wes.Job) { j.Params = map[string]string{"account": "proj2"} }, "job.params.account"},
+		{"default account allowed", func(j *wes.Job) { j.Params = map[string]string{"account": "proj1"} }, ""},
+		{"qos not allowed", func(j *wes.Job) { j.Params = map[string]string{"qos": "normal"} }, "job.params.qos"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			j := base

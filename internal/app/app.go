@@ -73,9 +73,10 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 		return nil, errors.New("worker.in_process: the embedded store (no redis.addr) needs the worker in the server process")
 	}
 	a = &App{cfg: cfg, roles: roles, log: log}
+	built := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
-			a.closeBackends()
+			built.closeBackends()
 		}
 	}()
 	dataDir, err := filepath.Abs(cfg.DataDir)
@@ -151,16 +152,18 @@ func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*ex
 	es := []wes.Executor{l}
 	if d := cfg.Executor.Docker; d.Enabled {
 		dx, err := docker.New(ctx, docker.Config{Host: d.Host, Image: d.Image, User: d.User, Grace: d.Grace,
-			Logger: log.With("executor", "docker")})
+			DatasetRoots: d.DatasetRoots, Logger: log.With("executor", "docker")})
 		if err != nil {
 			return nil, fmt.Errorf("executor.docker: %w", err)
 		}
 		es = append(es, dx)
 	}
-	if sl := cfg.Executor.Slurm; sl.Enabled {
-		sx, err := slurm.New(slurm.Config{Mode: sl.Mode, SSH: slurm.SSHConfig{Addr: sl.SSH.Addr, User: sl.SSH.User,
-			KeyFile: sl.SSH.KeyFile, KnownHostsFile: sl.SSH.KnownHostsFile, KeepAlive: sl.SSH.KeepAlive},
-			Partition: sl.Partition, Account: sl.Account, QOS: sl.QOS, Logger: log.With("executor", "slurm")})
+	if cfg.Executor.Slurm.Enabled {
+		sc, err := slurmConfig(cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("executor.slurm: %w", err)
+		}
+		sx, err := slurm.New(sc)
 		if err != nil {
 			return nil, fmt.Errorf("executor.slurm: %w", err)
 		}
@@ -197,6 +200,10 @@ func (a *App) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	checkers, err := submitCheckers(a.cfg, a.log)
+	if err != nil {
+		return err
+	}
 	h, err := httpapi.New(httpapi.Config{
 		DataDir: a.cfg.DataDir, PublicURL: s.PublicURL,
 		DefaultPageSize: s.DefaultPageSize, MaxPageSize: s.MaxPageSize, MaxParts: s.MaxParts,
@@ -211,7 +218,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 		Mode: a.cfg.Zone.Mode, OutputURLTTL: a.cfg.Zone.OutputURLTTL, EgressLimits: a.zone.limits,
 	}, httpapi.Deps{Store: a.store, Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
 		Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
-		Audit: a.zone.audit, AuditLog: a.zone.audit})
+		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers})
 	if err != nil {
 		return err
 	}

@@ -145,10 +145,17 @@ type DockerExecutorConfig struct {
 	User string `yaml:"user"`
 	// Grace is how long a cancelled container gets between SIGTERM and SIGKILL. Default 10s.
 	Grace time.Duration `yaml:"grace"`
+	// DatasetRoots are the directories the catalogue's datasets may lie in. A run's
+	// datasets are mounted read-only into its container, each at its own path and only
+	// when that path, symlinks resolved, is inside one of these; nothing else of the
+	// zone's data is mounted. Default [] (runs that read datasets are refused).
+	DatasetRoots []string `yaml:"dataset_roots"`
 }
 
 // SlurmExecutorConfig configures the slurm executor. It is registered only when Enabled
-// is true. The data directory must be on a file system the cluster's nodes share.
+// is true. With workspace "shared" the data directory must be on a file system the
+// cluster's nodes share; with "sftp" each run's work directory is copied to remote_root
+// over the SSH connection and back.
 type SlurmExecutorConfig struct {
 	// Enabled registers the slurm executor. Default false.
 	Enabled bool `yaml:"enabled"`
@@ -162,6 +169,33 @@ type SlurmExecutorConfig struct {
 	Partition string `yaml:"partition"`
 	Account   string `yaml:"account"`
 	QOS       string `yaml:"qos"`
+	// AllowedPartitions, AllowedAccounts and AllowedQOS are the values runs may choose
+	// with the engine parameters partition, account and qos; others are refused at
+	// POST /runs. Default [] (runs may only name the default).
+	AllowedPartitions []string `yaml:"allowed_partitions"`
+	AllowedAccounts   []string `yaml:"allowed_accounts"`
+	AllowedQOS        []string `yaml:"allowed_qos"`
+	// Workspace is "shared" (data_dir is on a file system the nodes share) or "sftp"
+	// (runs are copied to remote_root and back over SSH; mode ssh). Default "shared".
+	Workspace string `yaml:"workspace"`
+	// RemoteRoot is where data_dir's runs live on the cluster with workspace sftp
+	// (absolute; "{login}" becomes the job's login). Required for sftp.
+	RemoteRoot string `yaml:"remote_root"`
+	// RemoteCleanup removes a run's files from the cluster once it is finalized
+	// (workspace sftp). Default true.
+	RemoteCleanup bool `yaml:"remote_cleanup"`
+	// CollectMaxFiles and CollectMaxBytes bound what is copied back from the cluster per
+	// run (workspace sftp); a run over them ends in SYSTEM_ERROR. Defaults 100000 files,
+	// 100GiB.
+	CollectMaxFiles int      `yaml:"collect_max_files"`
+	CollectMaxBytes ByteSize `yaml:"collect_max_bytes"`
+	// Logins maps run owners to cluster logins, as "subject=login" entries (the last
+	// "=" separates them). Default []: every job runs as ssh.user. When set, an owner who
+	// is not listed cannot run on this executor.
+	Logins []string `yaml:"logins"`
+	// LoginKeys gives logins their own private keys, as "login=/path/to/key" entries.
+	// Default []: every login uses ssh.key_file.
+	LoginKeys []string `yaml:"login_keys"`
 }
 
 // SlurmSSHConfig is the SSH connection to a SLURM login node.
@@ -372,8 +406,11 @@ func Default() Config {
 		Executor: ExecutorConfig{
 			Default: "local",
 			Local:   LocalExecutorConfig{Grace: 10 * time.Second},
-			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second},
-			Slurm:   SlurmExecutorConfig{Mode: "ssh", SSH: SlurmSSHConfig{KeepAlive: 30 * time.Second}},
+			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second, DatasetRoots: []string{}},
+			Slurm: SlurmExecutorConfig{Mode: "ssh", SSH: SlurmSSHConfig{KeepAlive: 30 * time.Second},
+				AllowedPartitions: []string{}, AllowedAccounts: []string{}, AllowedQOS: []string{},
+				Workspace: "shared", RemoteCleanup: true, CollectMaxFiles: 100_000, CollectMaxBytes: 100 << 30,
+				Logins: []string{}, LoginKeys: []string{}},
 		},
 		Engines: EnginesConfig{
 			Snakemake: SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},

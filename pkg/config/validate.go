@@ -77,6 +77,9 @@ func (c Config) Validate() error {
 		v.check("executor.docker.user", d.User != "" && d.User != "0" && !strings.HasPrefix(d.User, "0:") && d.User != "root",
 			"must be a non-root uid:gid, e.g. 65534:65534")
 		v.positiveDuration("executor.docker.grace", d.Grace)
+		for i, r := range d.DatasetRoots {
+			v.check(fmt.Sprintf("executor.docker.dataset_roots[%d]", i), strings.HasPrefix(r, "/"), "must be an absolute path")
+		}
 	}
 	if sl := c.Executor.Slurm; sl.Enabled {
 		v.oneOf("executor.slurm.mode", sl.Mode, []string{"ssh", "local"})
@@ -87,6 +90,7 @@ func (c Config) Validate() error {
 			v.check("executor.slurm.ssh.known_hosts_file", sl.SSH.KnownHostsFile != "",
 				"required for mode ssh: host keys are always verified")
 		}
+		validateSlurm(v, sl)
 	}
 	if !executorName.MatchString(c.Executor.Default) {
 		v.add("executor.default", "%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default)

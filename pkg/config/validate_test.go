@@ -56,6 +56,9 @@ func TestValidateRules(t *testing.T) {
 		{"docker as root", func(c *Config) {
 			c.Executor.Docker = DockerExecutorConfig{Enabled: true, Image: "i", User: "0:0", Grace: time.Second}
 		}, "executor.docker.user", "non-root"},
+		{"docker relative dataset root", func(c *Config) {
+			c.Executor.Docker = DockerExecutorConfig{Enabled: true, Image: "i", User: "1:1", Grace: time.Second, DatasetRoots: []string{"/zone", "data"}}
+		}, "executor.docker.dataset_roots[1]", "absolute"},
 		{"grace negative", func(c *Config) { c.Executor.Local.Grace = -time.Second }, "executor.local.grace", "negative"},
 		{"retention negative", func(c *Config) { c.Zone.Retention = -time.Hour }, "zone.retention", "must not be negative"},
 		{"retention_interval zero", func(c *Config) { c.Zone.RetentionInterval = 0 }, "zone.retention_interval", "more than 0"},

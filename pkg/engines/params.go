@@ -21,22 +21,24 @@ var SafeString = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:@+=,-]{0,127}$`)
 const maxDuration = 30 * 24 * time.Hour
 
 // ParamsFor returns the parameters of e that apply to engine version (those whose
-// Versions list is empty or contains version).
+// Versions list is empty or contains version), followed by the executor parameters
+// (ExecutorParams) that every engine accepts.
 func ParamsFor(e wes.Engine, version string) []wes.EngineParam {
 	var out []wes.EngineParam
-	for _, p := range e.Parameters() {
+	own := e.Parameters()
+	for _, p := range own {
 		if len(p.Versions) == 0 || slices.Contains(p.Versions, version) {
 			out = append(out, p)
 		}
 	}
-	return out
+	return append(out, executorParamsFor(own)...)
 }
 
 // ValidateParams checks workflow_engine_parameters against e's typed allow-list for engine
-// version, as WESkit does: every name must be a parameter of that version, and every value
-// must fit its type (int within Min..Max when Max > 0; bool "true"/"false"; string matching
-// SafeString; enum one of Allowed; duration a positive Go duration such as "90s", at most
-// 30 days). The error is EINVALID and names the parameter and what is allowed.
+// version, as WESkit does: every name must be a parameter of that version (ParamsFor: the
+// engine's own and the executor parameters), and every value must fit its type (int
+// within Min..Max when Max > 0; bool "true"/"false"; string matching SafeString; enum one
+// of Allowed; duration a positive Go duration such as "90s", at most 30 days). The error is EINVALID and names the parameter and what is allowed.
 func ValidateParams(e wes.Engine, version string, params map[string]string) error {
 	allowed := ParamsFor(e, version)
 	names := make([]string, 0, len(params))

@@ -123,6 +123,10 @@ type Deps struct {
 	// AuditLog serves GET /audit and /audit/export to administrators; nil answers 404.
 	// It is usually the same *audit.Log as Audit.
 	AuditLog *audit.Log
+	// SubmitCheckers check a new run's owner and executor parameters for the executor
+	// it will use, by executor name (wes.SubmitChecker); an executor without one accepts
+	// every run here and decides at Submit.
+	SubmitCheckers map[string]wes.SubmitChecker
 }
 
 // server implements api.StrictServerInterface.

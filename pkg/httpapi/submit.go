@@ -91,6 +91,9 @@ func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObje
 		}
 		run.Engine, run.EngineVer = eng.Name(), ver
 	}
+	if err := s.checkSubmit(p, run.Executor, rr.WorkflowEngineParameters); err != nil {
+		return nil, err
+	}
 	run.Request = *rr
 
 	// The body has been read in full: finish even if the client goes away now, so a run

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/spe4hd/enclave/pkg/wes"
@@ -32,8 +33,15 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 	if !st.State.Ended() {
 		return nil
 	}
+	collectMsg, err := collect(ctx, log, ex, *run.Handle)
+	if err != nil {
+		return err // backend unreachable: retried, the run keeps its state
+	}
 
 	state, msg := terminalState(run, st)
+	if collectMsg != "" && (state == wes.StateComplete || state == wes.StateExecutorError) {
+		state, msg = wes.StateSystemError, collectMsg
+	}
 	// Outputs are read from the work directory Start ran the job in (run.WorkDir is what
 	// the API recorded, and may be empty for runs created elsewhere).
 	workDir := wes.LayoutFor(r.cfg.DataDir, id).WorkDir()
@@ -121,6 +129,27 @@ func endTime(st wes.JobStatus, now time.Time) time.Time {
 		return st.EndTime.UTC()
 	}
 	return now
+}
+
+// collect brings an ended job's files back from an executor whose jobs run on a copy of
+// the work directory (wes.Collector), before anything reads them. An unreachable backend
+// is returned as the error (the step is retried); any other failure becomes the message
+// of the run's SYSTEM_ERROR.
+func collect(ctx context.Context, log *slog.Logger, ex wes.Executor, h wes.Handle) (string, error) {
+	c, ok := ex.(wes.Collector)
+	if !ok {
+		return "", nil
+	}
+	err := c.Collect(ctx, h)
+	switch {
+	case err == nil:
+		return "", nil
+	case wes.IsCode(err, wes.EUNAVAILABLE):
+		log.Warn("collecting the run's files failed; will retry", "executor", ex.Name(), "err", err)
+		return "", err
+	}
+	log.Error("collecting the run's files failed", "executor", ex.Name(), "err", err)
+	return "the run's files could not be brought back from the executor: " + wes.ErrorMessage(err), nil
 }
 
 // cleanup releases backend resources of an ended job; failures are only logged, the

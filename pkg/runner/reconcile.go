@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/spe4hd/enclave/pkg/wes"
@@ -58,6 +59,9 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		}
 	}
 	for name, runs := range live {
+		if r.backoff.waiting(name, now) {
+			continue // unreachable a moment ago: its runs keep their state until the next try
+		}
 		r.poll(ctx, name, runs)
 	}
 	return nil
@@ -86,10 +90,15 @@ func (r *Runner) poll(ctx context.Context, name string, runs []*wes.Run) {
 		sts, err = r.statusEach(ctx, ex, runs)
 	}
 	if err != nil {
-		// Backend unreachable: the runs keep their state; the next pass tries again.
+		if wes.IsCode(err, wes.EUNAVAILABLE) && ctx.Err() == nil {
+			r.unreachable(name, len(runs), err)
+			return
+		}
+		// The runs keep their state; the next pass tries again.
 		r.log.Warn("executor status failed; runs keep their state", "executor", name, "runs", len(runs), "err", err)
 		return
 	}
+	r.reachable(name)
 	for i, st := range sts {
 		run := runs[i]
 		switch {
@@ -124,5 +133,77 @@ func (r *Runner) statusEach(ctx context.Context, ex wes.Executor, runs []*wes.Ru
 func (r *Runner) enqueue(ctx context.Context, step, id string, f func(context.Context, string) error) {
 	if err := f(ctx, id); err != nil {
 		r.log.Warn("enqueue failed", "step", step, "run_id", id, "err", err)
+	}
+}
+
+// maxBackoffIntervals caps the wait between two tries of an unreachable executor, in
+// reconcile intervals: 30 s with the default interval of 1 s.
+const maxBackoffIntervals = 30
+
+// backoffs tracks the executors whose backend the reconciler could not reach. Each
+// failed try doubles the wait before the next one, from one reconcile interval up to
+// maxBackoffIntervals; one successful poll forgets it all. Runs of such an executor keep
+// their state meanwhile: nothing is known about their jobs, so nothing changes. The zero
+// value is ready to use.
+type backoffs struct {
+	mu sync.Mutex
+	by map[string]*backoff
+}
+
+type backoff struct {
+	failures int
+	since    time.Time // the first failure
+	next     time.Time // no try before this
+}
+
+// waiting reports whether executor name is to be left alone at now.
+func (b *backoffs) waiting(name string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.by[name]
+	return ok && now.Before(s.next)
+}
+
+// unreachable records a failed try of executor name. Only the first failure of a spell is
+// logged as a warning, the retries at debug level: a backend down for an hour must not
+// fill the log with a line per pass.
+func (r *Runner) unreachable(name string, runs int, err error) {
+	now := r.now()
+	b := &r.backoff
+	b.mu.Lock()
+	if b.by == nil {
+		b.by = map[string]*backoff{}
+	}
+	s, ok := b.by[name]
+	if !ok {
+		s = &backoff{since: now}
+		b.by[name] = s
+	}
+	s.failures++
+	wait := r.cfg.ReconcileInterval << min(s.failures-1, 16)
+	if limit := maxBackoffIntervals * r.cfg.ReconcileInterval; wait > limit || wait <= 0 {
+		wait = limit
+	}
+	s.next = now.Add(wait)
+	failures := s.failures
+	b.mu.Unlock()
+	if failures == 1 {
+		r.log.Warn("executor unreachable; its runs keep their state and the reconciler retries with backoff",
+			"executor", name, "runs", runs, "retry_in", wait, "err", err)
+		return
+	}
+	r.log.Debug("executor still unreachable", "executor", name, "failures", failures, "retry_in", wait, "err", err)
+}
+
+// reachable forgets the failures of executor name, logging the end of a spell.
+func (r *Runner) reachable(name string) {
+	b := &r.backoff
+	b.mu.Lock()
+	s, ok := b.by[name]
+	delete(b.by, name)
+	b.mu.Unlock()
+	if ok {
+		r.log.Info("executor reachable again; reconciling its runs", "executor", name,
+			"failures", s.failures, "down_for", r.now().Sub(s.since).Round(time.Millisecond))
 	}
 }

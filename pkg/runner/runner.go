@@ -33,7 +33,9 @@ type Config struct {
 	// MaxStartAttempts bounds how often a run's start step may be tried before the run
 	// becomes SYSTEM_ERROR. Default 5.
 	MaxStartAttempts int
-	// ReconcileInterval is how often RunReconciler polls executors. Default 1s.
+	// ReconcileInterval is how often RunReconciler polls executors. Default 1s. An
+	// executor whose backend cannot be reached is polled less and less often, up to
+	// every 30 intervals, until it answers again.
 	ReconcileInterval time.Duration
 	// StuckAfter is how long a run may sit in QUEUED, INITIALIZING (without a job) or
 	// CANCELING before the reconciler enqueues its step again. Enqueueing is idempotent,
@@ -74,6 +76,7 @@ type Runner struct {
 	executors Executors
 	engines   Engines
 	log       *slog.Logger
+	backoff   backoffs // executors the reconciler cannot reach (reconcile.go)
 }
 
 // New returns a Runner.

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/spe4hd/enclave/pkg/catalog"
+	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -119,6 +120,10 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 	if entry != nil {
 		withResources(job, entry.Resources)
 	}
+	// The executor parameters among the run's engine parameters (partition, account, qos,
+	// memory-mb, time-limit) are the executor's: for a catalogue run in.Run carries the
+	// parameters the entry allows, with its fixed values.
+	engines.ApplyExecutorParams(job, in.Run.Request.WorkflowEngineParameters)
 	job.ID = id
 	job.Owner = run.Owner
 	job.Datasets = datasets
