@@ -8,6 +8,7 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/openapi"
+	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -54,7 +55,7 @@ func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequest
 		}
 		out.WorkflowTypeVersions[e.WorkflowType()] = t
 		out.WorkflowEngineVersions[e.Name()] = api.WorkflowEngineVersion{WorkflowEngineVersion: slices.Clone(e.Versions())}
-		for _, p := range e.Parameters() {
+		for _, p := range withExecutorParams(e) {
 			d := api.DefaultWorkflowEngineParameter{Name: p.Name, Type: p.Type, DefaultValue: p.Default}
 			if !seenParam[d] {
 				seenParam[d] = true
@@ -147,12 +148,13 @@ func (s *server) sealedServiceInfo(ctx context.Context, out *api.GetServiceInfo2
 		if !ok {
 			continue
 		}
+		params := withExecutorParams(eng)
 		for _, a := range entry.AllowedEngineParams {
-			i := slices.IndexFunc(eng.Parameters(), func(ep wes.EngineParam) bool { return ep.Name == a.Name })
+			i := slices.IndexFunc(params, func(ep wes.EngineParam) bool { return ep.Name == a.Name })
 			if i < 0 {
 				continue
 			}
-			ep := eng.Parameters()[i]
+			ep := params[i]
 			d := api.DefaultWorkflowEngineParameter{Name: a.Name, Type: ep.Type, DefaultValue: ep.Default}
 			if a.Value != "" {
 				d.DefaultValue = a.Value
@@ -163,4 +165,17 @@ func (s *server) sealedServiceInfo(ctx context.Context, out *api.GetServiceInfo2
 			}
 		}
 	}
+}
+
+// withExecutorParams lists e's own parameters followed by the executor parameters every
+// engine accepts (partition, account, qos, memory-mb, time-limit), which an engine's own
+// parameter of the same name replaces.
+func withExecutorParams(e wes.Engine) []wes.EngineParam {
+	out := slices.Clone(e.Parameters())
+	for _, p := range engines.ExecutorParams {
+		if !slices.ContainsFunc(out, func(o wes.EngineParam) bool { return o.Name == p.Name }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -42,7 +42,10 @@ func TestServiceInfo(t *testing.T) {
 	if got := si.WorkflowEngineVersions["tester"].WorkflowEngineVersion; !slices.Equal(got, []string{"1.2", "1.10"}) {
 		t.Errorf("workflow_engine_versions = %v", si.WorkflowEngineVersions)
 	}
-	wantParams := []api.DefaultWorkflowEngineParameter{{Name: "cores", Type: "int", DefaultValue: "1"}, {Name: "mode", Type: "enum", DefaultValue: "fast"}}
+	// The engine's own parameters, then the executor parameters every engine accepts.
+	wantParams := []api.DefaultWorkflowEngineParameter{{Name: "cores", Type: "int", DefaultValue: "1"}, {Name: "mode", Type: "enum", DefaultValue: "fast"},
+		{Name: "partition", Type: "string"}, {Name: "account", Type: "string"}, {Name: "qos", Type: "string"},
+		{Name: "memory-mb", Type: "int"}, {Name: "time-limit", Type: "duration"}}
 	if !slices.Equal(si.DefaultWorkflowEngineParameters, wantParams) {
 		t.Errorf("default_workflow_engine_parameters = %v", si.DefaultWorkflowEngineParameters)
 	}
