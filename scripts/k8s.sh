@@ -120,7 +120,8 @@ start() {
     --secure-port="$api" --cert-dir="$state/certs" --endpoint-reconciler-type=none \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$state/sa.pub" \
     --service-account-signing-key-file="$state/sa.key" --service-cluster-ip-range=10.0.0.0/24 \
-    --token-auth-file="$state/tokens.csv" --authorization-mode=RBAC >"$state/apiserver.log" 2>&1 &
+    --token-auth-file="$state/tokens.csv" --authorization-mode=RBAC \
+    --feature-gates=PodLogsQuerySplitStreams=true >"$state/apiserver.log" 2>&1 &
   echo $! >"$state/apiserver.pid"
   cat >"$state/kubeconfig" <<KC
 apiVersion: v1
@@ -140,9 +141,29 @@ KC
   "$dir/kube-scheduler" --kubeconfig="$state/kubeconfig" --leader-elect=false \
     --bind-address=127.0.0.1 --secure-port="$sched" >"$state/scheduler.log" 2>&1 &
   echo $! >"$state/scheduler.pid"
+  # kwok renews a node Lease per node (the heartbeat the node lifecycle controller
+  # reads), so nodes stay Ready without a heartbeat stage.
   "$dir/kwok" --kubeconfig="$state/kubeconfig" --config="$dir/kwok-stages.yaml" --manage-all-nodes=true \
-    --cidr=10.0.0.0/24 --node-ip=10.0.0.1 >"$state/kwok.log" 2>&1 &
+    --cidr=10.0.0.0/24 --node-ip=10.0.0.1 --node-lease-duration-seconds=40 >"$state/kwok.log" 2>&1 &
   echo $! >"$state/kwok.pid"
+  # One fake node for manual use (kubectl, kwok's own pod stages are not loaded, so pods
+  # bound to it stay Pending). The executor's tests register their own node through
+  # their node agent (executors/kubernetes/internal/nodeagent), which runs its pods.
+  if command -v kubectl >/dev/null; then
+    kubectl --kubeconfig="$state/kubeconfig" apply -f - >/dev/null <<'NODE'
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations: {node.alpha.kubernetes.io/ttl: "0", kwok.x-k8s.io/node: fake}
+  labels: {type: kwok, kubernetes.io/hostname: kwok-node-0, kubernetes.io/os: linux}
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+NODE
+  else
+    echo "k8s: no kubectl: node kwok-node-0 not created" >&2
+  fi
   cat >"$state/env" <<ENV
 ENCLAVE_TEST_KUBECONFIG=$state/kubeconfig
 ENCLAVE_TEST_K8S_STATE=$state
@@ -155,6 +176,11 @@ stop() {
   for p in kwok scheduler kcm apiserver etcd; do
     pid=$(cat "$state/$p.pid" 2>/dev/null) || continue
     kill "$pid" 2>/dev/null || true
+    # Wait (up to 5 s) so that the ports and the etcd data dir are free afterwards.
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
     rm -f "$state/$p.pid"
   done
 }
