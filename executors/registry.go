@@ -17,11 +17,10 @@ import (
 //
 //	local  runs the job's argv on this machine, detached from the worker (executors/local)
 //	docker one container per run on a Docker engine: no network, non-root, read-only root (executors/docker)
-//	slurm  batch jobs on a SLURM cluster, over SSH or from a login node (executors/slurm)
-//	fake   a scriptable stand-in for tests of the runner and the API (executors/fake)
-//
-// kubernetes and tes are planned and will be added here when they exist.
-var Builtin = []string{"local", "docker", "slurm", "fake"}
+//	slurm      batch jobs on a SLURM cluster, over SSH or from a login node (executors/slurm)
+//	kubernetes a batch/v1 Job per run (executors/kubernetes)
+//	fake       a scriptable stand-in for tests of the runner and the API (executors/fake)
+var Builtin = []string{"local", "docker", "slurm", "kubernetes", "fake"}
 
 // Registry holds the configured executors by name. It is read-only after NewRegistry and
 // safe for concurrent use.

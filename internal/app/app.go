@@ -169,6 +169,13 @@ func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*ex
 		}
 		es = append(es, sx)
 	}
+	if cfg.Executor.Kubernetes.Enabled {
+		kx, err := newKubernetes(ctx, cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("executor.kubernetes: %w", err)
+		}
+		es = append(es, kx)
+	}
 	return executors.NewRegistry(es...), nil
 }
 

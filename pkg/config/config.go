@@ -130,6 +130,63 @@ type ExecutorConfig struct {
 	Docker DockerExecutorConfig `yaml:"docker"`
 	// Slurm configures the slurm executor (batch jobs on a SLURM cluster).
 	Slurm SlurmExecutorConfig `yaml:"slurm"`
+	// Kubernetes configures the kubernetes executor (a batch/v1 Job per run).
+	Kubernetes KubernetesExecutorConfig `yaml:"kubernetes"`
+}
+
+// KubernetesExecutorConfig configures the kubernetes executor. It is registered only
+// when Enabled is true. data_dir must be the path at which the data volume (data_claim
+// or data_host_path) is mounted in the worker's pod: each job mounts its own work
+// directory from that volume at the same path.
+type KubernetesExecutorConfig struct {
+	// Enabled registers the kubernetes executor. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Kubeconfig is a kubeconfig file; "" uses the worker pod's in-cluster service
+	// account. Default "".
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Namespace is where the Jobs are created. Required when enabled.
+	Namespace string `yaml:"namespace"`
+	// ServiceAccount of the job pods; its token is never mounted. Default "" (the
+	// namespace's default).
+	ServiceAccount string `yaml:"service_account"`
+	// Image runs the workflow engine (it must contain the engines). Required when enabled.
+	Image string `yaml:"image"`
+	// ImagePullPolicy is IfNotPresent or Never. Default IfNotPresent.
+	ImagePullPolicy string `yaml:"image_pull_policy"`
+	// RunAsUser and RunAsGroup are the non-root uid and gid of the job's processes.
+	// Default 65534.
+	RunAsUser  int `yaml:"run_as_user"`
+	RunAsGroup int `yaml:"run_as_group"`
+	// FSGroup is the pod's fsGroup; 0 sets none. Default 0.
+	FSGroup int `yaml:"fs_group"`
+	// DataClaim or DataHostPath (exactly one) is the volume holding data_dir; DataSubPath
+	// is the directory inside it that data_dir is. Default "".
+	DataClaim    string `yaml:"data_claim"`
+	DataHostPath string `yaml:"data_host_path"`
+	DataSubPath  string `yaml:"data_sub_path"`
+	// Datasets are the volumes holding catalogue datasets, as "ZONEPATH=pvc:CLAIM" or
+	// "ZONEPATH=host:/node/dir" entries, each optionally followed by ":SUBPATH" for pvc.
+	// A run's datasets are mounted read-only at their paths from the volume whose
+	// ZONEPATH contains them; others are refused. Default [].
+	Datasets []string `yaml:"datasets"`
+	// DefaultCPUs, DefaultMemoryMB and DefaultTimeLimit apply to jobs whose run asks for
+	// none. 0 means no limit. Default 0.
+	DefaultCPUs      int           `yaml:"default_cpus"`
+	DefaultMemoryMB  int           `yaml:"default_memory_mb"`
+	DefaultTimeLimit time.Duration `yaml:"default_time_limit"`
+	// TmpSize is the size of the emptyDir on /tmp. Default "256Mi".
+	TmpSize string `yaml:"tmp_size"`
+	// NodeSelector restricts the job pods to nodes with these labels, as "key=value"
+	// entries. Default [].
+	NodeSelector []string `yaml:"node_selector"`
+	// TTLAfterFinished lets Kubernetes delete ended Jobs after this long; 0 keeps them
+	// until the run is finalized. Default 0.
+	TTLAfterFinished time.Duration `yaml:"ttl_after_finished"`
+	// Grace is the pods' termination grace period. Default 30s.
+	Grace time.Duration `yaml:"grace"`
+	// SplitLogStreams reads stdout and stderr apart (needs the PodLogsQuerySplitStreams
+	// feature gate). Default false: one interleaved stream goes to stdout.
+	SplitLogStreams bool `yaml:"split_log_streams"`
 }
 
 // DockerExecutorConfig configures the docker executor. It is registered only when
@@ -411,6 +468,8 @@ func Default() Config {
 				AllowedPartitions: []string{}, AllowedAccounts: []string{}, AllowedQOS: []string{},
 				Workspace: "shared", RemoteCleanup: true, CollectMaxFiles: 100_000, CollectMaxBytes: 100 << 30,
 				Logins: []string{}, LoginKeys: []string{}},
+			Kubernetes: KubernetesExecutorConfig{ImagePullPolicy: "IfNotPresent", RunAsUser: 65534, RunAsGroup: 65534,
+				Datasets: []string{}, TmpSize: "256Mi", NodeSelector: []string{}, Grace: 30 * time.Second},
 		},
 		Engines: EnginesConfig{
 			Snakemake: SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},

@@ -92,6 +92,9 @@ func (c Config) Validate() error {
 		}
 		validateSlurm(v, sl)
 	}
+	if k := c.Executor.Kubernetes; k.Enabled {
+		validateKubernetes(v, k)
+	}
 	if !executorName.MatchString(c.Executor.Default) {
 		v.add("executor.default", "%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default)
 	} else if enabled := c.EnabledExecutors(); !slices.Contains(enabled, c.Executor.Default) {
@@ -268,7 +271,7 @@ func loopbackAddr(addr string) bool {
 }
 
 // EnabledExecutors lists the executors this configuration registers: local always,
-// docker and slurm when enabled.
+// docker, slurm and kubernetes when enabled.
 func (c Config) EnabledExecutors() []string {
 	names := []string{"local"}
 	if c.Executor.Docker.Enabled {
@@ -276,6 +279,9 @@ func (c Config) EnabledExecutors() []string {
 	}
 	if c.Executor.Slurm.Enabled {
 		names = append(names, "slurm")
+	}
+	if c.Executor.Kubernetes.Enabled {
+		names = append(names, "kubernetes")
 	}
 	return names
 }

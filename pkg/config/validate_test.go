@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,22 @@ func TestValidateRules(t *testing.T) {
 		{"docker relative dataset root", func(c *Config) {
 			c.Executor.Docker = DockerExecutorConfig{Enabled: true, Image: "i", User: "1:1", Grace: time.Second, DatasetRoots: []string{"/zone", "data"}}
 		}, "executor.docker.dataset_roots[1]", "absolute"},
+		{"kubernetes without namespace", func(c *Config) { c.Executor.Kubernetes = k8sOK(func(k *KubernetesExecutorConfig) { k.Namespace = "" }) },
+			"executor.kubernetes.namespace", "required"},
+		{"kubernetes as root", func(c *Config) { c.Executor.Kubernetes = k8sOK(func(k *KubernetesExecutorConfig) { k.RunAsUser = 0 }) },
+			"executor.kubernetes.run_as_user", "non-root"},
+		{"kubernetes pulling", func(c *Config) {
+			c.Executor.Kubernetes = k8sOK(func(k *KubernetesExecutorConfig) { k.ImagePullPolicy = "Always" })
+		}, "executor.kubernetes.image_pull_policy", "IfNotPresent"},
+		{"kubernetes two data volumes", func(c *Config) {
+			c.Executor.Kubernetes = k8sOK(func(k *KubernetesExecutorConfig) { k.DataHostPath = "/srv/data" })
+		}, "executor.kubernetes.data_claim", "exactly one"},
+		{"kubernetes bad dataset volume", func(c *Config) {
+			c.Executor.Kubernetes = k8sOK(func(k *KubernetesExecutorConfig) { k.Datasets = []string{"/zone/a=pvc:ok", "/zone/b=nfs:server"} })
+		}, "executor.kubernetes.datasets[1]", "want"},
+		{"kubernetes bad node selector", func(c *Config) {
+			c.Executor.Kubernetes = k8sOK(func(k *KubernetesExecutorConfig) { k.NodeSelector = []string{"pool"} })
+		}, "executor.kubernetes.node_selector[0]", "key=value"},
 		{"grace negative", func(c *Config) { c.Executor.Local.Grace = -time.Second }, "executor.local.grace", "negative"},
 		{"retention negative", func(c *Config) { c.Zone.Retention = -time.Hour }, "zone.retention", "must not be negative"},
 		{"retention_interval zero", func(c *Config) { c.Zone.RetentionInterval = 0 }, "zone.retention_interval", "more than 0"},
@@ -190,5 +207,31 @@ func TestAuthOffOnlyOnLoopbackByDefault(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("addr %s with auth.mode none written out: Validate() = %v", addr, err)
 		}
+	}
+}
+
+// k8sOK is a valid enabled kubernetes executor configuration, changed by edit.
+func k8sOK(edit func(*KubernetesExecutorConfig)) KubernetesExecutorConfig {
+	k := Default().Executor.Kubernetes
+	k.Enabled, k.Namespace, k.Image, k.DataClaim = true, "enclave-jobs", "engines:1", "enclave-data"
+	k.Datasets = []string{"/zone/datasets=pvc:enclave-datasets:v1", "/zone/ref=host:/mnt/ref"}
+	edit(&k)
+	return k
+}
+
+func TestKubernetesConfigParses(t *testing.T) {
+	k := k8sOK(func(k *KubernetesExecutorConfig) { k.NodeSelector = []string{"enclave/pool=jobs"} })
+	c := Default()
+	c.Executor.Kubernetes, c.Executor.Default = k, "kubernetes"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+	vs, err := k.ParseDatasets()
+	want := []KubernetesVolume{{ZonePath: "/zone/datasets", Claim: "enclave-datasets", SubPath: "v1"}, {ZonePath: "/zone/ref", HostPath: "/mnt/ref"}}
+	if err != nil || !slices.Equal(vs, want) {
+		t.Errorf("ParseDatasets() = %+v, %v; want %+v", vs, err, want)
+	}
+	if sel, err := k.ParseNodeSelector(); err != nil || sel["enclave/pool"] != "jobs" || len(sel) != 1 {
+		t.Errorf("ParseNodeSelector() = %v, %v", sel, err)
 	}
 }
