@@ -1,11 +1,38 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian machine with Go, and nothing twice:
-# Debian packages (redis-server, snakemake, cwltool), the Go tools pinned in go.mod, the
-# Dex OIDC provider (scripts/dex.sh) and the MinIO S3 server (scripts/minio.sh).
+# Debian packages (Redis, Snakemake, cwltool, SLURM, munge, sshd, dockerd, etcd, ...), the
+# Go modules and the tools go.mod pins, and the test servers built from the Go module
+# proxy (Dex, MinIO, Helm, Kubernetes, Funnel; see below).
 # Idempotent: a second run only checks. Run as root (apt) or with the packages present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The test servers built from the Go module proxy into ${ENCLAVE_CACHE:-/var/cache/enclave}
+# and reused (each script rebuilds only when its pinned version changes):
+#   dex     the OIDC provider of the identity tests (about 4 min alone)
+#   minio   the S3 server of the egress tests (about 7 min; AGPL: only ever run as a
+#           separate test server, never linked into Enclave)
+#   helm    the chart's lint and template tests (about 3 min)
+#   k8s     kube-apiserver, controller-manager, scheduler and kwok for the kubernetes
+#           executor's tests (about 17 min)
+#   funnel  the TES server of the TES executor's tests (about 8 min)
+# On a cold machine they take most of CI's time, so they build in two lanes at once while
+# apt installs the Debian packages: downloads, links and apt fill the time one lane leaves
+# a core idle. Each lane logs to $ENCLAVE_CACHE/logs/; a failed lane's log is printed.
+cache=${ENCLAVE_CACHE:-/var/cache/enclave}
+mkdir -p "$cache/logs"
+lane() { # name scripts...
+  local name=$1 s
+  shift
+  for s in "$@"; do
+    "scripts/$s.sh" build || return 1
+  done >"$cache/logs/lane-$name.log" 2>&1
+}
+t0=$SECONDS
+lane a k8s &
+lane_a=$!
+lane b minio funnel dex helm &
+lane_b=$!
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v snakemake    >/dev/null || need_apt+=(snakemake)
@@ -38,17 +65,17 @@ fi
 # then served from the module and build caches.
 go mod download
 go build -o /dev/null tool >/dev/null 2>&1 || go tool -n oapi-codegen >/dev/null
-# Dex, the OIDC provider of the identity tests: built once (about 4 minutes) into
-# ${ENCLAVE_CACHE:-/var/cache/enclave}/bin and reused.
-scripts/dex.sh build
-# MinIO, the S3 server of the egress tests: built once (about 7 minutes) into the same
-# cache. AGPL: only ever run as a separate test server, never linked into Enclave.
-scripts/minio.sh build
-# Helm, for the chart's lint and template tests: built once (about 4 minutes), same cache.
-scripts/helm.sh build
-# Kubernetes (kube-apiserver, controller-manager, scheduler, kwok) for the kubernetes
-# executor's tests: built once (about 15 minutes), same cache.
-scripts/k8s.sh build
-# Funnel, the TES server of the TES executor's tests: built once (about 8 minutes), same cache.
-scripts/funnel.sh build
+
+failed=0
+for l in a b; do
+  pid_var=lane_$l
+  if ! wait "${!pid_var}"; then
+    echo "setup: building the test servers failed (lane $l):" >&2
+    cat "$cache/logs/lane-$l.log" >&2
+    failed=1
+  fi
+done
+[ "$failed" = 0 ] || exit 1
+grep -h "built in\|cached at" "$cache"/logs/lane-*.log | sed 's/^/setup: /'
+echo "setup: test servers ready after $((SECONDS - t0)) s"
 echo "setup: ok (redis $(redis-server --version | awk '{print $3}'), snakemake $(snakemake --version), $(cwltool --version 2>/dev/null | tail -1), dex $(scripts/dex.sh path), minio $(scripts/minio.sh path))"
