@@ -82,6 +82,10 @@ func (s *suite) cancelFinished(t *testing.T) {
 }
 
 func (s *suite) idempotentSubmit(t *testing.T) {
+	if s.opts.StagedWorkDir {
+		s.idempotentSubmitStaged(t)
+		return
+	}
 	job := s.newJob(t, "idem", Program{AppendTo: "runs.txt", WaitFor: "release"})
 	hs := make([]wes.Handle, 2)
 	errs := make([]error, 2)
@@ -121,9 +125,14 @@ func (s *suite) idempotentSubmit(t *testing.T) {
 	if n := strings.Count(string(b), "ran\n"); n != 1 {
 		t.Errorf("the job ran %d times for three Submits of one id, want 1", n)
 	}
+	s.checkJobCount(t, job.ID)
 }
 
 func (s *suite) takeOver(t *testing.T) {
+	if s.opts.StagedWorkDir {
+		s.takeOverStaged(t)
+		return
+	}
 	job := s.newJob(t, "takeover", Program{WaitFor: "release"})
 	h := roundTrip(t, s.submit(t, job))
 	s.waitRunning(t, s.ex, h)

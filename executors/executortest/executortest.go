@@ -30,6 +30,21 @@ type Options struct {
 	// HostProcesses says the job's processes are this host's processes, so the pids a
 	// job writes can be checked: the cancel case then requires them to be gone.
 	HostProcesses bool
+	// StagedWorkDir says the backend copies the job's work dir in when the job starts and
+	// back out when it ends (a GA4GH TES server does), so a file the test writes into the
+	// work dir while the job runs never reaches the job. The two cases that let a running
+	// job finish through such a file ("release") then assert the same behaviour another way:
+	//   - IdempotentSubmit submits a job that ends by itself; all three Submits must return
+	//     the same handle (and CountJobs, when set, must count one backend job), the job
+	//     must succeed, and the work dir it brings back must say it ran once. (Two runs
+	//     would each bring back their own copy saying so: hence the handle check.)
+	//   - TakeOver has the fresh instance see a running job and cancel it (the first
+	//     instance then sees it canceled too), and take a second, short job it never
+	//     submitted over to its success: exit 0 and the job's stdout delivered.
+	StagedWorkDir bool
+	// CountJobs, when set, returns how many jobs the backend holds for a job id; the
+	// IdempotentSubmit case then requires exactly one after its three Submits. Optional.
+	CountJobs func(t *testing.T, jobID string) int
 }
 
 // Program is what a case asks a job to do, in this order. File names are relative to the
