@@ -19,8 +19,9 @@ import (
 //	docker one container per run on a Docker engine: no network, non-root, read-only root (executors/docker)
 //	slurm      batch jobs on a SLURM cluster, over SSH or from a login node (executors/slurm)
 //	kubernetes a batch/v1 Job per run (executors/kubernetes)
+//	tes        a GA4GH TES task per run (executors/tes)
 //	fake       a scriptable stand-in for tests of the runner and the API (executors/fake)
-var Builtin = []string{"local", "docker", "slurm", "kubernetes", "fake"}
+var Builtin = []string{"local", "docker", "slurm", "kubernetes", "tes", "fake"}
 
 // Registry holds the configured executors by name. It is read-only after NewRegistry and
 // safe for concurrent use.

@@ -176,6 +176,13 @@ func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*ex
 		}
 		es = append(es, kx)
 	}
+	if cfg.Executor.TES.Enabled {
+		tx, err := newTES(cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("executor.tes: %w", err)
+		}
+		es = append(es, tx)
+	}
 	return executors.NewRegistry(es...), nil
 }
 
@@ -225,7 +232,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 		Mode: a.cfg.Zone.Mode, OutputURLTTL: a.cfg.Zone.OutputURLTTL, EgressLimits: a.zone.limits,
 	}, httpapi.Deps{Store: a.store, Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
 		Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
-		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers})
+		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI})
 	if err != nil {
 		return err
 	}

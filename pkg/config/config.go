@@ -132,6 +132,38 @@ type ExecutorConfig struct {
 	Slurm SlurmExecutorConfig `yaml:"slurm"`
 	// Kubernetes configures the kubernetes executor (a batch/v1 Job per run).
 	Kubernetes KubernetesExecutorConfig `yaml:"kubernetes"`
+	// TES configures the tes executor (a GA4GH TES task per run).
+	TES TESExecutorConfig `yaml:"tes"`
+}
+
+// TESExecutorConfig configures the tes executor. It is registered only when Enabled is
+// true. The TES server must see data_dir (and the datasets) at the same paths: files
+// travel as file:// URLs.
+type TESExecutorConfig struct {
+	// Enabled registers the tes executor. Default false.
+	Enabled bool `yaml:"enabled"`
+	// URL is the TES API's base URL, the part before /tasks (e.g.
+	// https://tes.zone.internal/ga4gh/tes/v1). Required when enabled; no credentials in it.
+	URL string `yaml:"url"`
+	// Token is a bearer token for the TES server. Secret. Default "".
+	Token string `yaml:"token"`
+	// Username and Password are HTTP basic credentials (instead of token). Password is a
+	// secret. Default "".
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Image runs the workflow engine (it must contain the engines). Required when enabled.
+	Image string `yaml:"image"`
+	// StageImage runs the copy of the work dir into place (it needs cp). Default "": the
+	// job's image.
+	StageImage string `yaml:"stage_image"`
+	// AllowedDirs are the directories the TES server may read and write as file:// URLs;
+	// every run's work dir and datasets must be inside. Default []: data_dir only.
+	AllowedDirs []string `yaml:"allowed_dirs"`
+	// BackendParameters names the executor parameters passed on as TES
+	// backend_parameters (e.g. partition). Default [].
+	BackendParameters []string `yaml:"backend_parameters"`
+	// Timeout bounds each request to the TES server. Default 30s.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // KubernetesExecutorConfig configures the kubernetes executor. It is registered only
@@ -470,6 +502,7 @@ func Default() Config {
 				Logins: []string{}, LoginKeys: []string{}},
 			Kubernetes: KubernetesExecutorConfig{ImagePullPolicy: "IfNotPresent", RunAsUser: 65534, RunAsGroup: 65534,
 				Datasets: []string{}, TmpSize: "256Mi", NodeSelector: []string{}, Grace: 30 * time.Second},
+			TES: TESExecutorConfig{AllowedDirs: []string{}, BackendParameters: []string{}, Timeout: 30 * time.Second},
 		},
 		Engines: EnginesConfig{
 			Snakemake: SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},

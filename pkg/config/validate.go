@@ -95,6 +95,9 @@ func (c Config) Validate() error {
 	if k := c.Executor.Kubernetes; k.Enabled {
 		validateKubernetes(v, k)
 	}
+	if t := c.Executor.TES; t.Enabled {
+		validateTES(v, t)
+	}
 	if !executorName.MatchString(c.Executor.Default) {
 		v.add("executor.default", "%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default)
 	} else if enabled := c.EnabledExecutors(); !slices.Contains(enabled, c.Executor.Default) {
@@ -271,7 +274,7 @@ func loopbackAddr(addr string) bool {
 }
 
 // EnabledExecutors lists the executors this configuration registers: local always,
-// docker, slurm and kubernetes when enabled.
+// docker, slurm, kubernetes and tes when enabled.
 func (c Config) EnabledExecutors() []string {
 	names := []string{"local"}
 	if c.Executor.Docker.Enabled {
@@ -282,6 +285,9 @@ func (c Config) EnabledExecutors() []string {
 	}
 	if c.Executor.Kubernetes.Enabled {
 		names = append(names, "kubernetes")
+	}
+	if c.Executor.TES.Enabled {
+		names = append(names, "tes")
 	}
 	return names
 }

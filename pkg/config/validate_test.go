@@ -76,6 +76,19 @@ func TestValidateRules(t *testing.T) {
 		{"kubernetes bad node selector", func(c *Config) {
 			c.Executor.Kubernetes = k8sOK(func(k *KubernetesExecutorConfig) { k.NodeSelector = []string{"pool"} })
 		}, "executor.kubernetes.node_selector[0]", "key=value"},
+		{"tes without url", func(c *Config) { c.Executor.TES = TESExecutorConfig{Enabled: true, Image: "i", Timeout: time.Second} },
+			"executor.tes.url", "required"},
+		{"tes credentials in url", func(c *Config) {
+			c.Executor.TES = TESExecutorConfig{Enabled: true, URL: "https://u:p@tes.internal/v1", Image: "i", Timeout: time.Second}
+		}, "executor.tes.url", "must not carry credentials"},
+		{"tes token and password", func(c *Config) {
+			c.Executor.TES = TESExecutorConfig{Enabled: true, URL: "https://tes.internal/v1", Image: "i", Timeout: time.Second,
+				Token: "t", Username: "u", Password: "p"}
+		}, "executor.tes.token", "not both"},
+		{"tes relative allowed dir", func(c *Config) {
+			c.Executor.TES = TESExecutorConfig{Enabled: true, URL: "https://tes.internal/v1", Image: "i", Timeout: time.Second,
+				AllowedDirs: []string{"data"}}
+		}, "executor.tes.allowed_dirs[0]", "absolute"},
 		{"grace negative", func(c *Config) { c.Executor.Local.Grace = -time.Second }, "executor.local.grace", "negative"},
 		{"retention negative", func(c *Config) { c.Zone.Retention = -time.Hour }, "zone.retention", "must not be negative"},
 		{"retention_interval zero", func(c *Config) { c.Zone.RetentionInterval = 0 }, "zone.retention_interval", "more than 0"},

@@ -127,6 +127,10 @@ type Deps struct {
 	// it will use, by executor name (wes.SubmitChecker); an executor without one accepts
 	// every run here and decides at Submit.
 	SubmitCheckers map[string]wes.SubmitChecker
+	// TaskURI, when set, gives the backend's URI of a run's job from its Handle (the TES
+	// task a run ran as); it becomes the tes_uri of the run's tasks that have none. ""
+	// when the handle's backend has no such URI.
+	TaskURI func(wes.Handle) string
 }
 
 // server implements api.StrictServerInterface.

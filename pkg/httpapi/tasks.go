@@ -87,11 +87,23 @@ func (s *server) runTasks(ctx context.Context, r *wes.Run) ([]wes.Task, error) {
 		}
 		return nil, err
 	}
+	// The engine's tasks ran inside the run's one backend job: with a TES executor, they
+	// all point at its task.
+	if s.deps.TaskURI != nil && r.Handle != nil {
+		if uri := s.deps.TaskURI(*r.Handle); uri != "" {
+			for i := range tasks {
+				if tasks[i].TESURI == "" {
+					tasks[i].TESURI = uri
+				}
+			}
+		}
+	}
 	return tasks, nil
 }
 
-// taskLog shows a task; its command line only when cmds is true (it carries parameter
-// values, in the sealed zone dataset paths).
+// taskLog shows a task; its command line and tes_uri only when cmds is true (the one
+// carries parameter values, in the sealed zone dataset paths; the other names a backend
+// inside the zone).
 func taskLog(t wes.Task, cmds bool) api.TaskLog {
 	name := t.Name
 	if name == "" {
@@ -103,8 +115,9 @@ func taskLog(t wes.Task, cmds bool) api.TaskLog {
 		exit = &v
 	}
 	var cmd []string
+	var tesURI string
 	if cmds {
-		cmd = t.Cmd
+		cmd, tesURI = t.Cmd, t.TESURI
 	}
 	return api.TaskLog{
 		Id:         t.ID,
@@ -114,7 +127,7 @@ func taskLog(t wes.Task, cmds bool) api.TaskLog {
 		EndTime:    formatTime(t.EndTime),
 		ExitCode:   exit,
 		SystemLogs: t.SystemLogs,
-		TesUri:     t.TESURI,
+		TesUri:     tesURI,
 	}
 }
 

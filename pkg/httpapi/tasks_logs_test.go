@@ -177,3 +177,43 @@ func TestRunLogStream(t *testing.T) {
 		t.Errorf("symlinked log: %d %s", st, b)
 	}
 }
+
+// A run on a TES backend: its engine's tasks name the TES task the run ran as (Deps.TaskURI
+// from the stored Handle); a task that names its own TES task keeps it.
+func TestTasksTESURIFromHandle(t *testing.T) {
+	h := newHarness(t, func(_ *Config, d *Deps) {
+		d.TaskURI = func(hd wes.Handle) string {
+			if hd.Executor != "tes" {
+				return ""
+			}
+			return "https://tes.zone.internal/v1/tasks/" + string(hd.Data)
+		}
+	})
+	onTES := h.createRun("alice", func(r *wes.Run) {
+		r.Handle = &wes.Handle{Executor: "tes", Version: 1, Data: json.RawMessage(`"d3ad"`)}
+	})
+	local := h.createRun("alice", func(r *wes.Run) {
+		r.Handle = &wes.Handle{Executor: "local", Version: 1, Data: json.RawMessage(`{}`)}
+	})
+	for _, r := range []*wes.Run{onTES, local} {
+		writeTasks(t, r.WorkDir, []wes.Task{{ID: "a"}, {ID: "b", TESURI: "https://tes.zone.internal/v1/tasks/own"}})
+	}
+	uris := func(r *wes.Run) []string {
+		t.Helper()
+		res, err := h.client.ListTasksWithResponse(context.Background(), r.ID, nil)
+		if err != nil || res.JSON200 == nil {
+			t.Fatalf("tasks: %v %s", err, res.Body)
+		}
+		var out []string
+		for _, tl := range res.JSON200.TaskLogs {
+			out = append(out, tl.TesUri)
+		}
+		return out
+	}
+	if got := uris(onTES); strings.Join(got, " ") != `https://tes.zone.internal/v1/tasks/"d3ad" https://tes.zone.internal/v1/tasks/own` {
+		t.Errorf("tes_uri on the TES run = %q", got)
+	}
+	if got := uris(local); strings.Join(got, " ") != " https://tes.zone.internal/v1/tasks/own" {
+		t.Errorf("tes_uri on the local run = %q", got)
+	}
+}
