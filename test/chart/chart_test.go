@@ -50,12 +50,14 @@ func TestExampleValues(t *testing.T) {
 	for _, f := range valuesFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			m := render(t, []string{f})
+			ev := readExecutorValues(t, f)
 			var server, worker deployment
 			m.decode(t, "Deployment", serverName, &server)
 			m.decode(t, "Deployment", workerName, &worker)
 			for name, d := range map[string]deployment{"server": server, "worker": worker} {
 				t.Run(name, func(t *testing.T) {
-					checkPodSecurity(t, d.Spec.Template.Spec)
+					// Only the worker, and only with the kubernetes executor, gets a token.
+					checkPodSecurity(t, d.Spec.Template.Spec, name == "worker" && ev.Kubernetes.Enabled)
 					checkSecretEnv(t, f, d.Spec.Template.Spec)
 					checkMounts(t, m, d.Spec.Template.Spec)
 					checkCatalogMounts(t, f, d.Spec.Template.Spec)
@@ -67,8 +69,8 @@ func TestExampleValues(t *testing.T) {
 			if got := worker.Spec.Template.Spec.Containers[0].Args; !slices.Equal(got, []string{"worker"}) {
 				t.Errorf("worker args = %v, want [worker]", got)
 			}
-			if worker.Spec.Strategy.Type != "Recreate" {
-				t.Errorf("worker strategy = %q, want Recreate (local jobs live in the pod)", worker.Spec.Strategy.Type)
+			if local := ev.Default == "local"; local != (worker.Spec.Strategy.Type == "Recreate") {
+				t.Errorf("worker strategy = %q with executor %s; want Recreate exactly when local jobs live in the pod", worker.Spec.Strategy.Type, ev.Default)
 			}
 			checkServerProbes(t, server.Spec.Template.Spec.Containers[0])
 
@@ -107,15 +109,27 @@ func TestExampleValues(t *testing.T) {
 					t.Errorf("effective %s = %q, want %q", key, got, w)
 				}
 			}
+			if ev.Kubernetes.Enabled {
+				checkKubernetesObjects(t, m, "default", "default")
+				for key, w := range map[string]string{
+					"executor.kubernetes.namespace": "default", "executor.kubernetes.service_account": jobsSA,
+					"executor.kubernetes.data_claim": baseName + "-data", "executor.kubernetes.run_as_user": "10001",
+				} {
+					if got := eff[key]; got != w {
+						t.Errorf("effective %s = %q, want %q", key, got, w)
+					}
+				}
+			}
 		})
 	}
 }
 
-// checkPodSecurity asserts the hardening every pod and container must have.
-func checkPodSecurity(t *testing.T, p podSpec) {
+// checkPodSecurity asserts the hardening every pod and container must have; token is
+// whether the pod mounts its ServiceAccount's token (only the kubernetes executor's workers).
+func checkPodSecurity(t *testing.T, p podSpec, token bool) {
 	t.Helper()
-	if p.AutomountServiceAccountToken == nil || *p.AutomountServiceAccountToken {
-		t.Error("pod automountServiceAccountToken is not false")
+	if p.AutomountServiceAccountToken == nil || *p.AutomountServiceAccountToken != token {
+		t.Errorf("pod automountServiceAccountToken = %v, want %v", p.AutomountServiceAccountToken, token)
 	}
 	if !isTrue(p.SecurityContext.RunAsNonRoot) {
 		t.Error("pod securityContext.runAsNonRoot is not true")

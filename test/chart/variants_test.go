@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,7 +83,7 @@ func TestVariants(t *testing.T) {
 			t.Errorf("server strategy = %q, want Recreate (it runs the local jobs)", server.Spec.Strategy.Type)
 		}
 		p := server.Spec.Template.Spec
-		checkPodSecurity(t, p)
+		checkPodSecurity(t, p, false)
 		if v := p.volume("data"); v == nil || v.EmptyDir == nil {
 			t.Errorf("data volume is not an emptyDir: %+v", v)
 		}
@@ -202,6 +203,11 @@ func TestNotes(t *testing.T) {
 			[]string{"Results:    S3 bucket enclave-results at minio:9000, keys from Secret enclave-secrets."}, nil},
 		{"auth off", withMinimal("config.auth.mode=none"), []string{"WARNING: config.auth.mode is none"}, nil},
 		{"ingress", withMinimal("ingress.enabled=true"), []string{"http://wes.example.org/ga4gh/wes/v1/service-info", "Set config.server.public_url"}, []string{"port-forward"}},
+		{"kubernetes", withMinimal(append(slices.Clone(k8sOn), "config.executor.default=kubernetes")...),
+			[]string{"Jobs:       the kubernetes executor (the default) runs Jobs in namespace default", "as ServiceAccount enclave-jobs (no token)",
+				"as enclave-worker (Role enclave-kubernetes-executor).", "NetworkPolicy enclave-jobs denies the job pods every connection."}, []string{"WARNING"}},
+		{"kubernetes unconfined", withMinimal(append(slices.Clone(k8sOn), "kubernetesExecutor.networkPolicy.enabled=false", "kubernetesExecutor.rbac.create=false")...),
+			[]string{"whose Role you grant yourself", "WARNING: no NetworkPolicy confines the job pods"}, []string{"(the default)"}},
 		{"secret", withMinimal("secrets.existingSecret=enclave-secrets"), []string{"from Secret enclave-secrets (ENCLAVE_REDIS_PASSWORD, ENCLAVE_ZONE_RESULTS_S3_ACCESS_KEY, ENCLAVE_ZONE_RESULTS_S3_SECRET_KEY"}, nil},
 	}
 	for _, tt := range tests {

@@ -73,7 +73,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/*
 enclave.config renders config.yaml: the user's config map plus the five keys the chart owns
-(they follow from the chart's topology, so they are not the user's to set).
+(they follow from the chart's topology, so they are not the user's to set), and, with the
+kubernetes executor, the defaults of its keys that follow from the chart (see
+enclave.kubernetes.configure).
 */}}
 {{- define "enclave.config" -}}
 {{- $cfg := deepCopy (.Values.config | default dict) }}
@@ -94,6 +96,9 @@ enclave.config renders config.yaml: the user's config map plus the five keys the
 {{- $_ = set $zone "catalog" . }}
 {{- end }}
 {{- $_ = set $cfg "zone" $zone }}
+{{- if include "enclave.kubernetes.enabled" . }}
+{{- include "enclave.kubernetes.configure" (dict "root" . "cfg" $cfg) }}
+{{- end }}
 {{- toYaml $cfg }}
 {{- end }}
 
@@ -119,6 +124,7 @@ rendered, so `helm template` and `helm install` both stop before anything is app
 {{- end }}
 {{- end }}
 {{- include "enclave.validateZone" . }}
+{{- include "enclave.validateKubernetes" . }}
 {{- include "enclave.noSecrets" (dict "path" "" "value" $cfg) }}
 {{- if eq (include "enclave.executor" .) "local" }}
 {{- if and .Values.workers.enabled (gt (int .Values.workers.replicas) 1) }}
@@ -204,10 +210,8 @@ secret: the ConfigMap is readable by anyone who can read the namespace's configu
 {{- include "enclave.zoneVolume" . }}
 {{- end }}
 
-{{/* Pod-spec fields both Deployments share. */}}
+{{/* Pod-spec fields both Deployments share (each sets its ServiceAccount and token). */}}
 {{- define "enclave.podCommon" -}}
-serviceAccountName: {{ include "enclave.serviceAccountName" . }}
-automountServiceAccountToken: false
 enableServiceLinks: false
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
