@@ -8,7 +8,9 @@
 #                                      from scripts/docker.sh) with $ENCLAVE_TEST_DOCKER_IMAGE; state in DIR;
 #                                      writes DIR/env: ENCLAVE_TEST_TES_URL (base URL of the TES API),
 #                                      ENCLAVE_TEST_TES_IMAGE, ENCLAVE_TEST_TES_SHARED_DIR (the only directory
-#                                      Funnel's file:// storage may read and write: tests put work dirs there)
+#                                      Funnel's file:// storage may read and write: tests put work dirs there),
+#                                      ENCLAVE_TEST_TES_WORK_DIR (Funnel's Worker.WorkDir: a running task's
+#                                      container path P is the host's ENCLAVE_TEST_TES_WORK_DIR/<task id>/P)
 #   scripts/funnel.sh stop DIR         stop the server started with that DIR
 #
 # Why a scratch module: the proxy refuses `go install github.com/ohsu-comp-bio/funnel@v0.12.2`
@@ -111,6 +113,7 @@ start() {
 ENCLAVE_TEST_TES_URL=$url
 ENCLAVE_TEST_TES_IMAGE=$image
 ENCLAVE_TEST_TES_SHARED_DIR=$dir/shared
+ENCLAVE_TEST_TES_WORK_DIR=$dir/work
 EOF
   echo "funnel: TES on $url (tasks on $ENCLAVE_TEST_DOCKER_HOST)" >&2
 }

@@ -8,6 +8,10 @@
 #   scripts/k8s.sh start STATEDIR   start the control plane on free loopback ports; writes
 #                                   STATEDIR/kubeconfig and STATEDIR/env (ENCLAVE_TEST_KUBECONFIG)
 #   scripts/k8s.sh stop STATEDIR    stop what start started
+#   scripts/k8s.sh pause-apiserver STATEDIR   kill the kube-apiserver only (etcd and the
+#                                   rest keep running): an outage of the cluster's API
+#   scripts/k8s.sh resume-apiserver STATEDIR  start it again with the same arguments, port,
+#                                   certificates and etcd data, and wait until it is ready
 #
 # Why a scratch module: `go install k8s.io/kubernetes/cmd/kube-apiserver@v1.37.2` is refused
 # (replace directives in k8s.io/kubernetes' go.mod). A throw-away module that requires
@@ -116,13 +120,20 @@ start() {
     --initial-cluster "default=http://127.0.0.1:$peer" >"$state/etcd.log" 2>&1 &
   echo $! >"$state/etcd.pid"
   wait_for etcd curl -sf "http://127.0.0.1:$etcd/health" || { cat "$state/etcd.log" >&2; return 1; }
-  "$dir/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-    --secure-port="$api" --cert-dir="$state/certs" --endpoint-reconciler-type=none \
-    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$state/sa.pub" \
-    --service-account-signing-key-file="$state/sa.key" --service-cluster-ip-range=10.0.0.0/24 \
-    --token-auth-file="$state/tokens.csv" --authorization-mode=RBAC \
-    --feature-gates=PodLogsQuerySplitStreams=true >"$state/apiserver.log" 2>&1 &
-  echo $! >"$state/apiserver.pid"
+  # The arguments are kept so that resume-apiserver starts the same API server again.
+  # WatchList=false: Debian's etcd 3.4.23 lacks progress notifications, so the API server
+  # ends every streaming list-watch (sendInitialEvents) with "RequestWatchProgress is
+  # disabled", and clients (kwok, the controllers, the node agent) relist with a growing
+  # backoff: kwok then saw a new node only after up to a minute. With the gate off the
+  # server refuses such watches at once and clients use LIST then WATCH, which 3.4 serves.
+  local args=(--etcd-servers="http://127.0.0.1:$etcd" --bind-address=127.0.0.1 --advertise-address=127.0.0.1
+    --secure-port="$api" --cert-dir="$state/certs" --endpoint-reconciler-type=none
+    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$state/sa.pub"
+    --service-account-signing-key-file="$state/sa.key" --service-cluster-ip-range=10.0.0.0/24
+    --token-auth-file="$state/tokens.csv" --authorization-mode=RBAC
+    --feature-gates=PodLogsQuerySplitStreams=true,WatchList=false)
+  printf '%s\0' "${args[@]}" >"$state/apiserver.args"
+  echo "https://127.0.0.1:$api" >"$state/apiserver.url"
   cat >"$state/kubeconfig" <<KC
 apiVersion: v1
 kind: Config
@@ -132,8 +143,7 @@ contexts: [{name: enclave-test, context: {cluster: enclave-test, user: admin}}]
 current-context: enclave-test
 KC
   chmod 600 "$state/kubeconfig"
-  wait_for kube-apiserver sh -c "curl -sf --cacert '$state/certs/apiserver.crt' -H 'Authorization: Bearer $token' https://127.0.0.1:$api/readyz | grep -q ok" ||
-    { tail -50 "$state/apiserver.log" >&2; return 1; }
+  run_apiserver "$state"
   "$dir/kube-controller-manager" --kubeconfig="$state/kubeconfig" --leader-elect=false \
     --service-account-private-key-file="$state/sa.key" --use-service-account-credentials=false --controllers='*' \
     --bind-address=127.0.0.1 --secure-port="$kcm" >"$state/kcm.log" 2>&1 &
@@ -148,7 +158,7 @@ KC
   echo $! >"$state/kwok.pid"
   # One fake node for manual use (kubectl, kwok's own pod stages are not loaded, so pods
   # bound to it stay Pending). The executor's tests register their own node through
-  # their node agent (executors/kubernetes/internal/nodeagent), which runs its pods.
+  # their node agent (internal/k8sagent), which runs its pods.
   if command -v kubectl >/dev/null; then
     kubectl --kubeconfig="$state/kubeconfig" apply -f - >/dev/null <<'NODE'
 apiVersion: v1
@@ -171,18 +181,59 @@ ENV
   echo "k8s: apiserver on https://127.0.0.1:$api"
 }
 
-stop() {
-  local state=$1 p pid
-  for p in kwok scheduler kcm apiserver etcd; do
-    pid=$(cat "$state/$p.pid" 2>/dev/null) || continue
-    kill "$pid" 2>/dev/null || true
-    # Wait (up to 5 s) so that the ports and the etcd data dir are free afterwards.
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    rm -f "$state/$p.pid"
+# run_apiserver starts kube-apiserver with the arguments start saved and waits until it
+# is ready; its log is appended to, so a resumed server's log follows the first one's.
+run_apiserver() {
+  local state=$1 args token url
+  mapfile -d '' args <"$state/apiserver.args"
+  "$dir/kube-apiserver" "${args[@]}" >>"$state/apiserver.log" 2>&1 &
+  echo $! >"$state/apiserver.pid"
+  token=$(cut -d, -f1 "$state/tokens.csv")
+  url=$(cat "$state/apiserver.url")
+  wait_for kube-apiserver sh -c "curl -sf --cacert '$state/certs/apiserver.crt' -H 'Authorization: Bearer $token' $url/readyz | grep -q ok" ||
+    { tail -50 "$state/apiserver.log" >&2; return 1; }
+}
+
+# stop_one stops the component whose pid STATEDIR/NAME.pid holds: SIGNAL (TERM by
+# default), SIGKILL if it is still there after 5 s, and waits until it is gone, so that
+# its port (and etcd's data dir) is free afterwards.
+stop_one() {
+  local state=$1 name=$2 sig=${3:-TERM} pid
+  pid=$(cat "$state/$name.pid" 2>/dev/null) || return 0
+  kill -s "$sig" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
   done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$state/$name.pid"
+}
+
+stop() {
+  local state=$1 p
+  for p in kwok scheduler kcm apiserver etcd; do
+    stop_one "$state" "$p"
+  done
+}
+
+pause_apiserver() {
+  local state=$1
+  [ -s "$state/apiserver.pid" ] || { echo "k8s: no kube-apiserver running in $state" >&2; return 1; }
+  # SIGKILL, as a crash or a lost control-plane machine: a graceful stop drains watches
+  # for about a minute. Nothing is lost: the API server keeps no state outside etcd.
+  stop_one "$state" apiserver KILL
+  echo "k8s: kube-apiserver killed"
+}
+
+resume_apiserver() {
+  local state=$1
+  [ -s "$state/apiserver.args" ] || { echo "k8s: $state was not started by scripts/k8s.sh start" >&2; return 1; }
+  [ ! -s "$state/apiserver.pid" ] || { echo "k8s: kube-apiserver already running in $state" >&2; return 1; }
+  run_apiserver "$state"
+  echo "k8s: kube-apiserver on $(cat "$state/apiserver.url") again"
 }
 
 case "${1:-}" in
@@ -190,8 +241,10 @@ build) build ;;
 path) built && echo "$dir" ;;
 start) start "${2:?state dir}" ;;
 stop) stop "${2:?state dir}" ;;
+pause-apiserver) pause_apiserver "${2:?state dir}" ;;
+resume-apiserver) resume_apiserver "${2:?state dir}" ;;
 *)
-  echo "usage: $0 build|path|start STATEDIR|stop STATEDIR" >&2
+  echo "usage: $0 build|path|start STATEDIR|stop STATEDIR|pause-apiserver STATEDIR|resume-apiserver STATEDIR" >&2
   exit 2
   ;;
 esac

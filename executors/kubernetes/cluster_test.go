@@ -19,21 +19,21 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/spe4hd/enclave/executors/kubernetes"
-	"github.com/spe4hd/enclave/executors/kubernetes/internal/nodeagent"
+	"github.com/spe4hd/enclave/internal/k8sagent"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // The test cluster: scripts/test-services.sh starts a real control plane (etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler, kwok for node heartbeats) and
 // exports ENCLAVE_TEST_KUBECONFIG. This test binary adds a namespace of its own and a
-// node run by nodeagent, which executes the pods' commands as host processes.
+// node run by k8sagent, which executes the pods' commands as host processes.
 type testCluster struct {
 	kubeconfig string
 	cs         k8s.Interface
 	namespace  string
 	node       string
 	data       string // the data volume: a host directory
-	agent      *nodeagent.Agent
+	agent      *k8sagent.Agent
 	saReady    time.Time
 }
 
@@ -118,7 +118,7 @@ func setUp(kubeconfig string) (*testCluster, error) {
 	if err := os.Mkdir(logs, 0o700); err != nil {
 		return nil, err
 	}
-	c.agent, err = nodeagent.Start(ctx, nodeagent.Config{Client: cs, NodeName: c.node, LogDir: logs, Logger: testLogger()})
+	c.agent, err = k8sagent.Start(ctx, k8sagent.Config{Client: cs, NodeName: c.node, LogDir: logs, Logger: testLogger()})
 	if err != nil {
 		c.teardown()
 		return nil, err

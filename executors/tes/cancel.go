@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	tesapi "github.com/spe4hd/enclave/api/tes"
@@ -34,6 +36,11 @@ func (e *Executor) cancel(ctx context.Context, d handleData) error {
 	if ended(t.State) {
 		return nil
 	}
+	// Recorded before asking: a CANCELED task without this mark was canceled by someone
+	// else (statusOf).
+	if err := markCanceled(d); err != nil {
+		return err
+	}
 	res, err := e.api.CancelTaskWithResponse(ctx, d.TaskID)
 	if err != nil {
 		return unreachable(err)
@@ -48,6 +55,27 @@ func (e *Executor) cancel(ctx context.Context, d handleData) error {
 		return nil
 	}
 	return httpError(res.StatusCode(), res.Body, "cancel the job's task")
+}
+
+// canceledMark is the file, in the job's log directory, that records that Enclave asked
+// for the job's task to be canceled. TES tasks cannot be marked after their creation, and
+// a task canceled by the TES server's operator or another client is not a cancel the
+// run's owner asked for: Status reports that one lost.
+func canceledMark(d handleData) string {
+	return filepath.Join(filepath.Dir(d.Stdout), ".tes-canceled")
+}
+
+func markCanceled(d handleData) error {
+	if err := writeFile(canceledMark(d), d.TaskID+"\n"); err != nil {
+		return wes.Internal(err, "could not record the cancel of the job's task")
+	}
+	return nil
+}
+
+// canceledByEnclave reports whether Cancel asked for the job's task to be canceled.
+func canceledByEnclave(d handleData) bool {
+	b, err := os.ReadFile(canceledMark(d))
+	return err == nil && strings.TrimSpace(string(b)) == d.TaskID
 }
 
 // ended reports whether a TES state is final.

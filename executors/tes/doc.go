@@ -16,10 +16,12 @@
 //
 // States. QUEUED, INITIALIZING, UNKNOWN → queued; RUNNING, PAUSED, CANCELING → running;
 // COMPLETE → succeeded; EXECUTOR_ERROR → failed with the job executor's exit code;
-// CANCELED → canceled; SYSTEM_ERROR and PREEMPTED → lost with a message, as is a task the
-// server no longer knows (HTTP 404). A server that cannot be reached, or answers 5xx or
-// 429, is EUNAVAILABLE. Resources.TimeLimit, which TES lacks, is enforced by Status: a
-// task running past it is canceled and the job reported failed.
+// CANCELED → canceled when Cancel asked for it (it leaves a mark in the job's log dir
+// first), else lost: a task canceled by the server's operator or another client is not a
+// cancel the run's owner asked for; SYSTEM_ERROR and PREEMPTED → lost with a message, as
+// is a task the server no longer knows (HTTP 404). A server that cannot be reached, or
+// answers 5xx or 429, is EUNAVAILABLE. Resources.TimeLimit, which TES lacks, is enforced
+// by Status: a task running past it is canceled and the job reported failed.
 //
 // Idempotence. Submit lists the tasks tagged with the job id and reuses the newest one
 // that did not end in SYSTEM_ERROR or PREEMPTED; Submits of one id in one process are

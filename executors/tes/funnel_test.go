@@ -269,3 +269,42 @@ func TestUnknownTask(t *testing.T) {
 		t.Errorf("Cancel = %v, want nil", err)
 	}
 }
+
+// A task canceled on the TES server by someone else than Enclave (its operator, another
+// client) is lost, not canceled: the run's owner asked for nothing.
+func TestCanceledOutsideEnclave(t *testing.T) {
+	ex := newExecutor(t, nil)
+	job := newJob(t, uniqueID("outside"), "sleep 60")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h, err := ex.Submit(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ex.Cancel(context.Background(), h) })
+	u, _ := tes.TaskURL(h)
+	res, err := http.Post(u+":cancel", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s:cancel = %s", u, res.Status)
+	}
+	for {
+		st, err := ex.Status(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State.Ended() {
+			if st.State != wes.JobLost || !strings.Contains(st.Message, "not by Enclave") {
+				t.Fatalf("status = %+v; want lost, canceled not by Enclave", st)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("job not ended: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -16,6 +16,7 @@ const (
 	preemptedMessage = "the TES server preempted the task"
 	stageMessage     = "copying the work directory into the task failed"
 	timeoutMessage   = "the job exceeded its time limit and was canceled"
+	canceledMessage  = "the task was canceled on the TES server, not by Enclave"
 )
 
 // Status reads the job's task (view BASIC). When it has ended, the job's results are
@@ -91,6 +92,9 @@ func (e *Executor) statusOf(ctx context.Context, d handleData, t *tesapi.TesTask
 		}
 		e.log.Info("task canceled: time limit", "run_id", d.JobID, "task", d.TaskID)
 		return e.status(ctx, d)
+	}
+	if js.State == wes.JobCanceled && !canceledByEnclave(d) {
+		js.State, js.Message = wes.JobLost, canceledMessage
 	}
 	if js.State.Ended() {
 		if err := e.deliver(ctx, d, js); err != nil {

@@ -33,6 +33,23 @@ type crashTarget struct {
 	// env holds the test service's variables (ENCLAVE_TEST_*), e.g. DOCKER_HOST's value.
 	env      map[string]string
 	down, up func(t *testing.T)
+	// dataSettings, when set, are more settings that depend on the deployment's data dir.
+	dataSettings func(d *deployment) []string
+	// k8s is the namespace and node of the kubernetes backend.
+	k8s *k8sCluster
+	// live, when set, is where a file that run id's job writes in its work dir can be
+	// seen while the job runs; nil: in the work dir itself. (The tes executor's jobs run
+	// on a copy of the work dir, which comes back when they complete.)
+	live func(t *testing.T, d *deployment, id, name string) string
+}
+
+// livePath is where the file name that run id's job writes in its work dir can be seen
+// while the job runs.
+func (tg *crashTarget) livePath(t *testing.T, d *deployment, id, name string) string {
+	if tg.live == nil {
+		return d.workPath(id, name)
+	}
+	return tg.live(t, d, id, name)
 }
 
 // crashEnv requires the named test variables: without one the test fails under CI and
@@ -182,6 +199,9 @@ func (tg *crashTarget) deployment(t *testing.T, settings ...string) *deployment 
 		}
 		d.dir, d.dataDir = dir, filepath.Join(dir, "data")
 		d.env = append(d.env, "ENCLAVE_DATA_DIR="+d.dataDir) // the last one counts
+	}
+	if tg.dataSettings != nil {
+		d.env = append(d.env, tg.dataSettings(d)...)
 	}
 	return d
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // crashBackend is one executor backend of the crash-safety suite: how to run Enclave on
-// it, and how to hurt it. Kubernetes and TES become rows of crashBackends.
+// it, and how to hurt it.
 type crashBackend struct {
 	name string
 	// shared returns a target on the backend every test of the run shares (the test
@@ -30,6 +30,8 @@ func crashBackends() []crashBackend {
 		{name: "local", shared: localTarget, vanish: vanishLocal},
 		{name: "docker", shared: sharedDockerTarget, private: privateDockerTarget, vanish: vanishDocker},
 		{name: "slurm", shared: sharedSlurmTarget, private: privateSlurmTarget},
+		{name: "kubernetes", shared: sharedK8sTarget, private: privateK8sTarget, vanish: vanishK8s},
+		{name: "tes", shared: sharedTESTarget, private: privateTESTarget, vanish: vanishTES},
 	}
 }
 
@@ -76,7 +78,7 @@ func crashWorkerKilled(t *testing.T, tg *crashTarget) {
 		d.api.waitState(id, runTimeout, api.StateRUNNING)
 	}
 	// At least one job has begun its work (a backend with fewer slots queues the others).
-	crashWaitAny(t, d, ids, "attempts.txt")
+	crashWaitAny(t, tg, d, ids, "attempts.txt")
 	w1.kill9(t)
 	killed := time.Now()
 
@@ -101,7 +103,7 @@ func crashBackendDown(t *testing.T, tg *crashTarget) {
 	}
 	for _, id := range ids {
 		d.api.waitState(id, runTimeout, api.StateRUNNING)
-		waitFile(t, d.workPath(id, "attempts.txt"))
+		waitFile(t, tg.livePath(t, d, id, "attempts.txt"))
 	}
 	tg.down(t)
 	down := time.Now()
@@ -110,7 +112,7 @@ func crashBackendDown(t *testing.T, tg *crashTarget) {
 	})
 	// The jobs go on without the worker seeing them, and end: their runs cannot know.
 	for _, id := range ids {
-		waitFile(t, d.workPath(id, "done.txt"))
+		waitFile(t, tg.livePath(t, d, id, "done.txt"))
 	}
 	for _, id := range ids {
 		if st := d.api.state(id); st != api.StateRUNNING {
@@ -139,7 +141,7 @@ func crashJobVanished(t *testing.T, tg *crashTarget, vanish func(*deployment, st
 	tg.startServer(d)
 	id := d.api.mustSubmit(smkRequest(onceSnakefile, map[string]any{"sleep": 60}))
 	d.api.waitState(id, runTimeout, api.StateRUNNING)
-	waitFile(t, d.workPath(id, "attempts.txt"))
+	waitFile(t, tg.livePath(t, d, id, "attempts.txt"))
 	want := vanish(d, id)
 	removed := time.Now()
 	d.api.waitState(id, runTimeout, api.StateSYSTEMERROR)
@@ -150,12 +152,12 @@ func crashJobVanished(t *testing.T, tg *crashTarget, vanish func(*deployment, st
 	t.Logf("%s: SYSTEM_ERROR %s after the job was removed", tg.name, time.Since(removed).Round(time.Millisecond))
 }
 
-// crashWaitAny waits until one of the runs' work dirs has the file.
-func crashWaitAny(t *testing.T, d *deployment, ids []string, file string) {
+// crashWaitAny waits until one of the runs' jobs has written the file.
+func crashWaitAny(t *testing.T, tg *crashTarget, d *deployment, ids []string, file string) {
 	t.Helper()
 	eventually(t, runTimeout, "a run has begun its work", func() (bool, string) {
 		for _, id := range ids {
-			if _, err := os.Stat(d.workPath(id, file)); err == nil {
+			if _, err := os.Stat(tg.livePath(t, d, id, file)); err == nil {
 				return true, ""
 			}
 		}

@@ -1,4 +1,4 @@
-package nodeagent
+package k8sagent
 
 import (
 	"context"
@@ -69,11 +69,13 @@ func (a *Agent) sync(key string) error {
 	if ran {
 		return nil
 	}
-	return a.start(ctx, key, pod)
+	return a.start(key, pod)
 }
 
-// start runs the pod's container and reports it running, or failed to start.
-func (a *Agent) start(ctx context.Context, key string, pod *corev1.Pod) error {
+// start runs the pod's container and reports it running, or failed to start. The
+// reports go on in the background until the API server takes them: a container is
+// started once, so its status must not be lost to an API server that is away.
+func (a *Agent) start(key string, pod *corev1.Pod) error {
 	c := pod.Spec.Containers[0]
 	logFile := logPath(a.cfg.LogDir, pod.UID)
 	p, err := startProc(pod, logFile)
@@ -86,43 +88,42 @@ func (a *Agent) start(ctx context.Context, key string, pod *corev1.Pod) error {
 			a.mu.Unlock()
 		}
 		now := metav1.Now()
-		return a.setStatus(ctx, pod, func(s *corev1.PodStatus) {
-			s.Phase = corev1.PodFailed
-			s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, State: corev1.ContainerState{
-				Terminated: &corev1.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", Message: err.Error(), StartedAt: now, FinishedAt: now},
-			}}}
+		msg := err.Error()
+		a.wg.Go(func() {
+			a.report(key, pod, func(s *corev1.PodStatus) {
+				s.Phase = corev1.PodFailed
+				s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, State: corev1.ContainerState{
+					Terminated: &corev1.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", Message: msg, StartedAt: now, FinishedAt: now},
+				}}}
+			})
 		})
+		return nil
 	}
 	a.mu.Lock()
 	a.procs[key] = p
 	a.logs[pod.Namespace+"/"+pod.Name+"/"+c.Name] = logFile
 	a.mu.Unlock()
-	started := metav1.NewTime(p.started)
-	err = a.setStatus(ctx, pod, func(s *corev1.PodStatus) {
-		s.Phase = corev1.PodRunning
-		s.HostIP, s.HostIPs = "127.0.0.1", []corev1.HostIP{{IP: "127.0.0.1"}}
-		if s.StartTime == nil {
-			s.StartTime = &started
-		}
-		setConditions(s, corev1.ConditionTrue)
-		s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: p.containerID(),
-			Ready: true, Started: new(true), State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}
-	})
-	if err != nil {
-		p.kill()
-		a.forget(key, p)
-		return err
-	}
 	a.log.Info("container started", "pod", key, "pid", p.cmd.Process.Pid)
-	a.wg.Go(func() { a.wait(key, pod, p) })
+	started := metav1.NewTime(p.started)
+	a.wg.Go(func() {
+		a.report(key, pod, func(s *corev1.PodStatus) {
+			s.Phase = corev1.PodRunning
+			s.HostIP, s.HostIPs = "127.0.0.1", []corev1.HostIP{{IP: "127.0.0.1"}}
+			if s.StartTime == nil {
+				s.StartTime = &started
+			}
+			setConditions(s, corev1.ConditionTrue)
+			s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: p.containerID(),
+				Ready: true, Started: new(true), State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}
+		})
+		a.wait(key, pod, p)
+	})
 	return nil
 }
 
 // wait reports the container's end, and finishes the pod's deletion if it was deleted.
 func (a *Agent) wait(key string, pod *corev1.Pod, p *proc) {
 	<-p.done
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	c := pod.Spec.Containers[0]
 	p.mu.Lock()
 	code, finished := p.exitCode, p.finished
@@ -131,7 +132,8 @@ func (a *Agent) wait(key string, pod *corev1.Pod, p *proc) {
 	if code != 0 {
 		reason, phase = "Error", corev1.PodFailed
 	}
-	err := a.setStatus(ctx, pod, func(s *corev1.PodStatus) {
+	a.log.Info("container ended", "pod", key, "exit_code", code)
+	a.report(key, pod, func(s *corev1.PodStatus) {
 		s.Phase = phase
 		setConditions(s, corev1.ConditionFalse)
 		s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, ImageID: c.Image, ContainerID: p.containerID(),
@@ -139,13 +141,38 @@ func (a *Agent) wait(key string, pod *corev1.Pod, p *proc) {
 				ExitCode: code, Reason: reason, StartedAt: metav1.NewTime(p.started), FinishedAt: metav1.NewTime(finished), ContainerID: p.containerID(),
 			}}}}
 	})
-	if err != nil && !apierrors.IsNotFound(err) {
-		a.log.Warn("reporting the container's end", "pod", key, "err", err)
-	}
-	a.log.Info("container ended", "pod", key, "exit_code", code)
 	a.forget(key, p)
 	// The pod may have been deleted meanwhile: the next sync finishes the deletion.
 	a.queue.Add(key)
+}
+
+// report applies edit to the pod's status until the API server has taken it, the pod
+// is gone or the agent stops, as a kubelet's status manager keeps retrying: an API
+// server that is restarted delays a report, it does not lose it.
+func (a *Agent) report(key string, pod *corev1.Pod, edit func(*corev1.PodStatus)) {
+	const maxDelay = 2 * time.Second
+	delay, warned := 100*time.Millisecond, false
+	for {
+		ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
+		err := a.setStatus(ctx, pod, edit)
+		cancel()
+		if err == nil || apierrors.IsNotFound(err) || a.ctx.Err() != nil {
+			if warned && err == nil {
+				a.log.Info("pod status reported after retries", "pod", key)
+			}
+			return
+		}
+		if !warned {
+			a.log.Warn("reporting the pod's status; retrying until the API server takes it", "pod", key, "err", err)
+			warned = true
+		}
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, maxDelay)
+	}
 }
 
 func (a *Agent) forget(key string, p *proc) {

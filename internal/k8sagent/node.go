@@ -1,4 +1,4 @@
-package nodeagent
+package k8sagent
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func (a *Agent) waitSchedulable(ctx context.Context) error {
 		}), nil
 	})
 	if err != nil {
-		return fmt.Errorf("nodeagent: node %s not Ready (is kwok running?): %w", a.cfg.NodeName, err)
+		return fmt.Errorf("k8sagent: node %s not Ready (is kwok running?): %w", a.cfg.NodeName, err)
 	}
 	a.log.Info("node ready", "after", time.Since(t0))
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -48,7 +48,7 @@ func (a *Agent) waitSchedulable(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("nodeagent: node %s status: %w", a.cfg.NodeName, err)
+		return fmt.Errorf("k8sagent: node %s status: %w", a.cfg.NodeName, err)
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := nodes.Get(ctx, a.cfg.NodeName, metav1.GetOptions{})

@@ -1,4 +1,4 @@
-package nodeagent
+package k8sagent
 
 import (
 	"crypto/ecdsa"

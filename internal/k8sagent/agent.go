@@ -1,4 +1,4 @@
-// Package nodeagent is a test-only stand-in for a kubelet: it registers a Node (kept
+// Package k8sagent is a test-only stand-in for a kubelet: it registers a Node (kept
 // alive by kwok, which the test control plane runs for node heartbeats only), runs the
 // container command of every pod bound to that node as a host process, reports the
 // pod's status through the pods/status subresource as a kubelet does, stops processes
@@ -7,7 +7,7 @@
 //
 // It exists because no kubelet or container runtime can run in the test sandbox; it is
 // not a container runtime and applies none of a pod's confinement (see startProc).
-package nodeagent
+package k8sagent
 
 import (
 	"context"
@@ -49,6 +49,7 @@ type Agent struct {
 	port  int
 	queue workqueue.TypedDelayingInterface[string]
 	pods  listersv1.PodLister
+	ctx   context.Context // ends when the agent stops
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
 
@@ -62,12 +63,12 @@ type Agent struct {
 // starts running its pods.
 func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Client == nil || cfg.NodeName == "" || cfg.LogDir == "" {
-		return nil, errors.New("nodeagent: Client, NodeName and LogDir are required")
+		return nil, errors.New("k8sagent: Client, NodeName and LogDir are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger.With("component", "nodeagent", "node", cfg.NodeName), cs: cfg.Client,
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("component", "k8sagent", "node", cfg.NodeName), cs: cfg.Client,
 		queue: workqueue.NewTypedDelayingQueue[string](), procs: map[string]*proc{}, ran: map[types.UID]bool{}, logs: map[string]string{}}
 	cert, err := selfSigned()
 	if err != nil {
@@ -85,7 +86,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	a.stop = cancel
+	a.ctx, a.stop = runCtx, cancel
 	f := informers.NewSharedInformerFactoryWithOptions(a.cs, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = "spec.nodeName=" + cfg.NodeName
 	}))
@@ -106,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	a.wg.Go(func() { f.Shutdown() })
 	if !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
 		a.Stop()
-		return nil, errors.New("nodeagent: the pod informer did not sync")
+		return nil, errors.New("k8sagent: the pod informer did not sync")
 	}
 	a.wg.Go(a.work)
 	return a, nil
@@ -173,7 +174,7 @@ func (a *Agent) register(ctx context.Context) error {
 		},
 	}
 	if _, err := a.cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("nodeagent: registering node %s: %w", a.cfg.NodeName, err)
+		return fmt.Errorf("k8sagent: registering node %s: %w", a.cfg.NodeName, err)
 	}
 	return a.waitSchedulable(ctx)
 }
