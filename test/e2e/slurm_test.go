@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -106,43 +103,12 @@ func TestSlurmExecutorEndToEnd(t *testing.T) {
 		ids[name] = d.api.mustSubmit(r)
 	}
 	start := time.Now()
-	var wg sync.WaitGroup
-	took := map[string]time.Duration{}
-	var mu sync.Mutex
-	for name, want := range map[string]api.State{"smk": api.StateCOMPLETE, "who": api.StateCOMPLETE, "cwl": api.StateCOMPLETE, "failing": api.StateEXECUTORERROR} {
-		wg.Go(func() {
-			d.api.waitState(ids[name], runTimeout, want)
-			mu.Lock()
-			took[name] = time.Since(start)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	took := waitRuns(d, ids, map[string]api.State{"smk": api.StateCOMPLETE, "who": api.StateCOMPLETE,
+		"cwl": api.StateCOMPLETE, "failing": api.StateEXECUTORERROR}, start)
 	t.Logf("SLURM over SSH with the sftp workspace, 4 runs at once: reached their end after %v", took)
 
 	// The Snakemake example: outputs, tasks and logs came back from the cluster.
-	rl := d.api.runLog(ids["smk"])
-	if got := sortedKeys(rl.Outputs); !slices.Equal(got, []string{"results/greeting.txt", "results/shout.txt"}) {
-		t.Errorf("snakemake outputs %v; want results/greeting.txt and results/shout.txt", got)
-	}
-	for file, want := range map[string]string{"greeting.txt": "Hello, Ada!\n", "shout.txt": "HELLO, ADA!\n"} {
-		if b, err := os.ReadFile(d.workPath(ids["smk"], "results", file)); err != nil || string(b) != want {
-			t.Errorf("%s in the worker's data dir: %q, %v; want %q", file, b, err, want)
-		}
-	}
-	if rl.RunLog.ExitCode == nil || *rl.RunLog.ExitCode != 0 {
-		t.Errorf("snakemake exit code %v; want 0", rl.RunLog.ExitCode)
-	}
-	var names []string
-	for _, tk := range d.api.tasks(ids["smk"]) {
-		names = append(names, tk.Name)
-	}
-	if !slices.Contains(names, "greet") || !slices.Contains(names, "shout") {
-		t.Errorf("snakemake tasks %v; want greet and shout", names)
-	}
-	if code, text := d.api.get("/runs/" + ids["smk"] + "/logs/stderr"); code != http.StatusOK || !strings.Contains(string(text), "rule greet") {
-		t.Errorf("GET logs/stderr: %d %q; want Snakemake's report", code, text)
-	}
+	checkHelloSnakemake(t, d, ids["smk"])
 	checkNoZonePaths(t, d, ids["smk"])
 
 	// The run owner (anonymous) is mapped to the second login: its jobs ran as that user.
@@ -161,13 +127,7 @@ func TestSlurmExecutorEndToEnd(t *testing.T) {
 	}
 
 	// The failing workflow: its exit code and its stderr, collected from the cluster.
-	frl := d.api.runLog(ids["failing"])
-	if frl.RunLog.ExitCode == nil || *frl.RunLog.ExitCode == 0 {
-		t.Errorf("failing run exit code %v; want non-zero", frl.RunLog.ExitCode)
-	}
-	if code, text := d.api.get("/runs/" + ids["failing"] + "/logs/stderr"); code != http.StatusOK || !strings.Contains(string(text), "failing on purpose") {
-		t.Errorf("failing run's stderr: %d %q; want the failing command's message", code, text)
-	}
+	checkFailedRun(t, d, ids["failing"])
 
 	// Every run's copy on the cluster is removed once the run is finalized.
 	eventually(t, 30*time.Second, "the runs' files are removed from the cluster", func() (bool, string) {

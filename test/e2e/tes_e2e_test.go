@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"net/http"
 	"os"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,62 +29,22 @@ func TestTESExecutorEndToEnd(t *testing.T) {
 		"smk":     d.api.mustSubmit(exampleRequest(t, "snakemake/hello", "Snakefile", "SMK", "1.0")),
 		"failing": d.api.mustSubmit(smkRequest(failingSnakefile, nil)),
 	}
-	start := time.Now()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		took = map[string]time.Duration{}
-	)
-	for name, want := range map[string]api.State{"smk": api.StateCOMPLETE, "failing": api.StateEXECUTORERROR} {
-		wg.Go(func() {
-			d.api.waitState(ids[name], runTimeout, want)
-			mu.Lock()
-			took[name] = time.Since(start).Round(time.Millisecond)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	took := waitRuns(d, ids, map[string]api.State{"smk": api.StateCOMPLETE, "failing": api.StateEXECUTORERROR}, time.Now())
 	t.Logf("tes: 2 runs at once reached their end after %v", took)
 
 	smk := ids["smk"]
-	rl := d.api.runLog(smk)
-	if got := sortedKeys(rl.Outputs); !slices.Equal(got, []string{"results/greeting.txt", "results/shout.txt"}) {
-		t.Errorf("snakemake outputs %v; want results/greeting.txt and results/shout.txt", got)
-	}
-	for file, want := range map[string]string{"greeting.txt": "Hello, Ada!\n", "shout.txt": "HELLO, ADA!\n"} {
-		if b, err := os.ReadFile(d.workPath(smk, "results", file)); err != nil || string(b) != want {
-			t.Errorf("%s in the data dir: %q, %v; want %q", file, b, err, want)
-		}
-	}
+	tasks := checkHelloSnakemake(t, d, smk)
 	if _, err := os.Stat(d.workPath(smk, ".enclave-tes")); !os.IsNotExist(err) {
 		t.Errorf("the executor's staging dir is still in the work dir: %v", err)
-	}
-	if rl.RunLog.ExitCode == nil || *rl.RunLog.ExitCode != 0 {
-		t.Errorf("snakemake exit code %v; want 0", rl.RunLog.ExitCode)
 	}
 	// Every task of the run ran inside its one TES task: tes_uri is that task's URL
 	// (shown here: open mode lets everyone see task commands).
 	wantURI := base + "/tasks/" + tesTaskID(t, base, smk)
-	var names []string
-	for _, tk := range d.api.tasks(smk) {
-		names = append(names, tk.Name)
+	for _, tk := range tasks {
 		if tk.TesUri != wantURI {
 			t.Errorf("task %s: tes_uri %q; want %q", tk.Name, tk.TesUri, wantURI)
 		}
 	}
-	if !slices.Contains(names, "greet") || !slices.Contains(names, "shout") {
-		t.Errorf("snakemake tasks %v; want greet and shout", names)
-	}
-	if code, text := d.api.get("/runs/" + smk + "/logs/stderr"); code != http.StatusOK || !strings.Contains(string(text), "rule greet") {
-		t.Errorf("GET logs/stderr: %d %q; want Snakemake's report", code, text)
-	}
 	checkNoZonePaths(t, d, smk)
-
-	frl := d.api.runLog(ids["failing"])
-	if frl.RunLog.ExitCode == nil || *frl.RunLog.ExitCode == 0 {
-		t.Errorf("failing run exit code %v; want non-zero", frl.RunLog.ExitCode)
-	}
-	if code, text := d.api.get("/runs/" + ids["failing"] + "/logs/stderr"); code != http.StatusOK || !strings.Contains(string(text), "failing on purpose") {
-		t.Errorf("failing run's stderr: %d %q; want the failing command's message", code, text)
-	}
+	checkFailedRun(t, d, ids["failing"])
 }
