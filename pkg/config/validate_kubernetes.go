@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // k8sName is a DNS-1123 label (namespaces, claims, service accounts are checked again,
@@ -30,7 +31,8 @@ func validateKubernetes(v *validator, k KubernetesExecutorConfig) {
 	v.atLeast("executor.kubernetes.default_cpus", k.DefaultCPUs, 0)
 	v.atLeast("executor.kubernetes.default_memory_mb", k.DefaultMemoryMB, 0)
 	v.check("executor.kubernetes.default_time_limit", k.DefaultTimeLimit >= 0, "must not be negative")
-	v.check("executor.kubernetes.ttl_after_finished", k.TTLAfterFinished >= 0, "must not be negative")
+	v.check("executor.kubernetes.ttl_after_finished", k.TTLAfterFinished >= 0 && k.TTLAfterFinished <= 366*24*time.Hour,
+		"must be between 0 and 8784h (a year)")
 	v.positiveDuration("executor.kubernetes.grace", k.Grace)
 }
 
