@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
 
+	"github.com/spe4hd/enclave/executors/internal/keylock"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -103,8 +103,7 @@ type Executor struct {
 	cli   *client.Client
 	roots []string // DatasetRoots, symlinks resolved
 
-	mu      sync.Mutex
-	submits map[string]*sync.Mutex // per job id: serialises Submits in this process
+	submits keylock.Set // per job id: serialises Submits in this process
 }
 
 // New validates cfg, connects to the engine and pings it (bounded by ctx).
@@ -125,7 +124,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		_ = cli.Close()
 		return nil, fmt.Errorf("docker executor: cannot reach the engine at %s: %w", cfg.Host, err)
 	}
-	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name), cli: cli, roots: roots, submits: map[string]*sync.Mutex{}}, nil
+	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name), cli: cli, roots: roots}, nil
 }
 
 // Close releases the connection to the engine.
@@ -133,27 +132,6 @@ func (e *Executor) Close() error { return e.cli.Close() }
 
 // Name returns "docker".
 func (e *Executor) Name() string { return Name }
-
-// lockSubmit serialises Submits of one job id in this process.
-func (e *Executor) lockSubmit(id string) func() {
-	e.mu.Lock()
-	m, ok := e.submits[id]
-	if !ok {
-		m = &sync.Mutex{}
-		e.submits[id] = m
-	}
-	e.mu.Unlock()
-	m.Lock()
-	return func() {
-		m.Unlock()
-		e.mu.Lock()
-		if m.TryLock() { // nobody else waits: drop it
-			delete(e.submits, id)
-			m.Unlock()
-		}
-		e.mu.Unlock()
-	}
-}
 
 // unavailable wraps an engine error: connection failures are EUNAVAILABLE, the rest internal.
 func unavailable(err error, what string) error {

@@ -43,7 +43,7 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 	if err := e.validate(job); err != nil {
 		return wes.Handle{}, err
 	}
-	defer e.lockSubmit(job.ID)()
+	defer e.submits.Lock(job.ID)()
 	d := handleData{JobID: job.ID, Stdout: job.Stdout, Stderr: job.Stderr, TimeLimitNS: int64(job.Resources.TimeLimit)}
 	c, found, err := e.find(ctx, job.ID)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spe4hd/enclave/executors/internal/keylock"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -19,13 +20,8 @@ type Executor struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	locks  map[string]*idLock    // per job id: serialises Submits of one id
+	locks  keylock.Set           // per job id: serialises Submits of one id
 	logins map[string]*sshRunner // per-user accounts (logins.go), by login
-}
-
-type idLock struct {
-	mu   sync.Mutex
-	refs int
 }
 
 var (
@@ -43,7 +39,7 @@ func New(cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Executor{cfg: cfg, log: cfg.Logger, locks: map[string]*idLock{}, logins: map[string]*sshRunner{}}
+	e := &Executor{cfg: cfg, log: cfg.Logger, logins: map[string]*sshRunner{}}
 	if cfg.Mode == ModeSSH {
 		r, err := newSSHRunner(cfg.SSH, cfg.Logger)
 		if err != nil {
@@ -105,7 +101,7 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 	if err != nil {
 		return wes.Handle{}, err
 	}
-	unlock := e.lock(job.ID)
+	unlock := e.locks.Lock(job.ID)
 	defer unlock()
 	if id, ok, err := e.lookup(ctx, r, job.ID); err != nil {
 		return wes.Handle{}, err
@@ -135,27 +131,6 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 	}
 	e.log.Info("slurm executor: job submitted", "run_id", job.ID, "slurm_job", id, "login", login)
 	return encodeHandle(handleData{JobID: id, Name: job.ID, Login: login, Workspace: ws})
-}
-
-// lock serialises Submits of one job id in this process.
-func (e *Executor) lock(id string) (unlock func()) {
-	e.mu.Lock()
-	l := e.locks[id]
-	if l == nil {
-		l = &idLock{}
-		e.locks[id] = l
-	}
-	l.refs++
-	e.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		e.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(e.locks, id)
-		}
-		e.mu.Unlock()
-	}
 }
 
 // lookup finds this user's job named name: in the queue (which also lists recently ended

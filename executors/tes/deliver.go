@@ -30,7 +30,7 @@ import (
 // the server keeps: for Funnel the last Worker.LogTailSize bytes (10 KB by default). The
 // work dir then keeps its state from before the job.
 func (e *Executor) deliver(ctx context.Context, d handleData, js wes.JobStatus) error {
-	defer e.lock("deliver " + d.JobID)()
+	defer e.locks.Lock("deliver " + d.JobID)()
 	stage := filepath.Join(d.WorkDir, stageName)
 	if _, err := os.Lstat(stage); err == nil {
 		if js.State == wes.JobSucceeded {

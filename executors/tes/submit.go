@@ -18,7 +18,7 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 	if err := e.validate(job); err != nil {
 		return wes.Handle{}, err
 	}
-	defer e.lock(job.ID)()
+	defer e.locks.Lock(job.ID)()
 	d := handleData{Server: e.server, JobID: job.ID, WorkDir: filepath.Clean(job.WorkDir),
 		Stdout: job.Stdout, Stderr: job.Stderr, TimeLimitNS: int64(job.Resources.TimeLimit)}
 	id, err := e.find(ctx, job.ID)

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 
 	tesapi "github.com/spe4hd/enclave/api/tes"
+	"github.com/spe4hd/enclave/executors/internal/keylock"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -21,8 +21,7 @@ type Executor struct {
 	log    *slog.Logger
 	api    *tesapi.ClientWithResponses
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex // per job id: serialises Submits and deliveries in this process
+	locks keylock.Set // per job id: serialises Submits and deliveries in this process
 }
 
 // New validates cfg and builds the client. It does not contact the server: a TES server
@@ -32,7 +31,7 @@ func New(cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Executor{cfg: cfg, server: u.String(), log: cfg.Logger.With("executor", Name), locks: map[string]*sync.Mutex{}}
+	e := &Executor{cfg: cfg, server: u.String(), log: cfg.Logger.With("executor", Name)}
 	if insecureCredentials(cfg, u) {
 		e.log.Warn("TES credentials are sent over plain http to a host that is not loopback; use https", "url", e.server)
 	}
@@ -64,27 +63,6 @@ func (e *Executor) editRequest(_ context.Context, req *http.Request) error {
 	}
 	req.URL.RawQuery = q.Encode()
 	return nil
-}
-
-// lock serialises work on one job id in this process.
-func (e *Executor) lock(id string) func() {
-	e.mu.Lock()
-	m, ok := e.locks[id]
-	if !ok {
-		m = &sync.Mutex{}
-		e.locks[id] = m
-	}
-	e.mu.Unlock()
-	m.Lock()
-	return func() {
-		m.Unlock()
-		e.mu.Lock()
-		if m.TryLock() { // nobody else waits: drop it
-			delete(e.locks, id)
-			m.Unlock()
-		}
-		e.mu.Unlock()
-	}
 }
 
 // unreachable wraps a failed request: the server could not be reached or did not answer.
