@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
+	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -128,18 +128,10 @@ func (e *Executor) image(job *wes.Job) string {
 }
 
 func (e *Executor) validate(job *wes.Job) error {
-	switch {
-	case job == nil:
-		return wes.Errorf(wes.EINVALID, "no job given")
-	case job.ID == "":
-		return wes.Errorf(wes.EINVALID, "job id is empty")
-	case len(job.Argv) == 0 || job.Argv[0] == "":
-		return wes.Errorf(wes.EINVALID, "job argv is empty: name the command to run")
-	case job.WorkDir == "" || !filepath.IsAbs(job.WorkDir):
-		return wes.Errorf(wes.EINVALID, "job work_dir must be an absolute path")
-	case job.Stdout == "" || job.Stderr == "" || !filepath.IsAbs(job.Stdout) || !filepath.IsAbs(job.Stderr):
-		return wes.Errorf(wes.EINVALID, "job stdout and stderr must be absolute paths")
-	case e.image(job) == "":
+	if err := jobcheck.Basic(job); err != nil {
+		return err
+	}
+	if e.image(job) == "" {
 		return wes.Errorf(wes.EINVALID, "job image is empty and the docker executor has no default image")
 	}
 	for k := range job.Env {

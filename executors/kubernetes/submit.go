@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -53,17 +54,12 @@ func (e *Executor) handleFor(j *batchv1.Job, job *wes.Job) (wes.Handle, error) {
 }
 
 func (e *Executor) validate(job *wes.Job) (mounts, error) {
+	if err := jobcheck.Basic(job); err != nil {
+		return mounts{}, err
+	}
 	switch {
-	case job == nil:
-		return mounts{}, wes.Errorf(wes.EINVALID, "no job given")
-	case job.ID == "":
-		return mounts{}, wes.Errorf(wes.EINVALID, "job id is empty")
-	case len(job.Argv) == 0 || job.Argv[0] == "":
-		return mounts{}, wes.Errorf(wes.EINVALID, "job argv is empty: name the command to run")
-	case job.WorkDir == "" || !filepath.IsAbs(job.WorkDir) || filepath.Clean(job.WorkDir) != job.WorkDir:
+	case filepath.Clean(job.WorkDir) != job.WorkDir:
 		return mounts{}, wes.Errorf(wes.EINVALID, "job work_dir must be a clean absolute path")
-	case job.Stdout == "" || job.Stderr == "" || !filepath.IsAbs(job.Stdout) || !filepath.IsAbs(job.Stderr):
-		return mounts{}, wes.Errorf(wes.EINVALID, "job stdout and stderr must be absolute paths")
 	case e.image(job) == "":
 		return mounts{}, wes.Errorf(wes.EINVALID, "job image is empty and the kubernetes executor has no default image")
 	case job.Resources.CPUs < 0 || job.Resources.MemoryMB < 0 || job.Resources.TimeLimit < 0:

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	tesapi "github.com/spe4hd/enclave/api/tes"
+	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -42,17 +43,10 @@ func (e *Executor) image(job *wes.Job) string {
 
 // validate checks job for what the TES task needs; messages name the field, never a path.
 func (e *Executor) validate(job *wes.Job) error {
+	if err := jobcheck.Basic(job); err != nil {
+		return err
+	}
 	switch {
-	case job == nil:
-		return wes.Errorf(wes.EINVALID, "no job given")
-	case job.ID == "":
-		return wes.Errorf(wes.EINVALID, "job id is empty")
-	case len(job.Argv) == 0 || job.Argv[0] == "":
-		return wes.Errorf(wes.EINVALID, "job argv is empty: name the command to run")
-	case job.WorkDir == "" || !filepath.IsAbs(job.WorkDir):
-		return wes.Errorf(wes.EINVALID, "job work_dir must be an absolute path")
-	case job.Stdout == "" || job.Stderr == "" || !filepath.IsAbs(job.Stdout) || !filepath.IsAbs(job.Stderr):
-		return wes.Errorf(wes.EINVALID, "job stdout and stderr must be absolute paths")
 	case e.image(job) == "":
 		return wes.Errorf(wes.EINVALID, "job image is empty and the tes executor has no default image (executor.tes.image)")
 	case strings.ContainsFunc(e.image(job), isSpaceOrControl):
