@@ -21,6 +21,8 @@
 # Dex 2.45's static passwords take a "groups" list (storage.Password.Groups), and Dex puts it in
 # the tokens' "groups" claim when the client asks for the "groups" scope.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEX_VERSION=v0.0.0-20260303133905-11d2eeb52b42 # = tag v2.45.1 (2026-03-03)
 DEX_API_VERSION=v2.4.0
@@ -53,12 +55,6 @@ EOF
   mv "$bin.tmp" "$bin"
   echo "$DEX_VERSION" >"$bin.version"
   echo "dex: built in $((SECONDS - t0)) s"
-}
-
-free_port() {
-  local p=$1
-  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
 }
 
 start() {

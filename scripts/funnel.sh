@@ -17,6 +17,8 @@
 # (its deprecation lookup answers 403), but requiring v0.12.2 from a throw-away module and
 # `go build`ing it works (../shared/COMPONENTS.md item 5).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FUNNEL_VERSION=v0.12.2
 cache=${ENCLAVE_CACHE:-/var/cache/enclave}
@@ -37,12 +39,6 @@ build() {
   mv "$bin.tmp" "$bin"
   echo "$FUNNEL_VERSION" >"$bin.version"
   echo "funnel: built in $((SECONDS - t0)) s"
-}
-
-free_port() {
-  local p=$1
-  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
 }
 
 # default_config prints the path of Funnel's own full default config of $FUNNEL_VERSION, from

@@ -17,6 +17,8 @@
 # (replace directives in k8s.io/kubernetes' go.mod). A throw-away module that requires
 # k8s.io/kubernetes and maps each staging module to its published v0.37.2 builds.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 K8S_VERSION=1.37.2
 KWOK_VERSION=v0.8.0
@@ -75,12 +77,6 @@ build() {
   { echo '---'; cat "$stages/node/fast/node-initialize.yaml"; } >"$dir/kwok-stages.yaml"
   echo "$stamp" >"$dir/version"
   echo "k8s: built in $((SECONDS - t0)) s"
-}
-
-free_port() {
-  local p=$1
-  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
 }
 
 wait_for() { # what cmd...

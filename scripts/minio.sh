@@ -17,6 +17,8 @@
 # (see ../shared/COMPONENTS.md item 4) and record it next to the binary, so a version bump
 # here rebuilds once and an unchanged one never does.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 cache=${ENCLAVE_CACHE:-/var/cache/enclave}
@@ -40,12 +42,6 @@ build() {
   mv "$bin.tmp" "$bin"
   echo "$MINIO_VERSION" >"$bin.version"
   echo "minio: built in $((SECONDS - t0)) s"
-}
-
-free_port() {
-  local p=$1
-  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
 }
 
 start() {

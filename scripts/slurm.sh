@@ -21,6 +21,8 @@
 # through sshd; both need root on this machine (no systemd: every daemon is started by hand and
 # stopped by its pidfile, never by name).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TEST_USER=${ENCLAVE_TEST_SLURM_USER:-enclaveslurm}
 # A second user with a key of its own, for the per-user cluster accounts (executor.slurm.logins).
@@ -138,12 +140,6 @@ CONF
   echo "slurm: did not come up" >&2
   tail -20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2
   return 1
-}
-
-free_port() {
-  local p=$1
-  while (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
 }
 
 # add_user USER KEY: create USER (once), make a fresh client key KEY for it and authorize
