@@ -1,0 +1,162 @@
+package redact
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+)
+
+// Logs are read by raw byte offset while the job may still be writing them, so a read can
+// end inside a path the next write completes, or start inside one. Section keeps both
+// from showing a piece of a path:
+//
+//   - No rule's path holds a line break, so no path crosses one, and scanning from the
+//     start of a line finds the same paths as scanning the whole log. A read scans from
+//     the start of the line its offset falls in; when the offset falls inside a path, the
+//     text starts with that path's placeholder.
+//   - A read of a log that may grow ends where nothing later can change what it shows:
+//     after the last line break, or, in a long unfinished line, before the last
+//     (longest path - 1) bytes and never inside a path. The raw offset it ended at is the
+//     offset for the next read, so following a log by it shows each path once, rewritten.
+//
+// lookback bounds the search for the start of a line (a line longer than this is scanned
+// from this far back); chunk is how much of the log a read rewrites at a time.
+const (
+	lookback = 1 << 20
+	chunk    = 64 << 10
+)
+
+// Section returns the rewritten text of the log in src (size bytes long now) from raw
+// byte offset off, and the raw offset the next read should start at. With final false
+// the log may still grow, and the text stops at a safe point (see above); with final
+// true it runs to size.
+func (w *Rewriter) Section(src io.ReaderAt, size, off int64, final bool) (io.Reader, int64, error) {
+	if off >= size {
+		return strings.NewReader(""), off, nil
+	}
+	if w == nil || len(w.rules) == 0 {
+		return io.NewSectionReader(src, off, size-off), size, nil
+	}
+	end := size
+	if !final {
+		var err error
+		if end, err = w.safeEnd(src, size, off); err != nil {
+			return nil, 0, err
+		}
+		if end <= off {
+			return strings.NewReader(""), off, nil
+		}
+	}
+	start, err := lineStart(src, off)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &sectionReader{w: w, src: src, size: size, pos: start, stop: end, keep: off}, end, nil
+}
+
+// safeEnd is where a read of a growing log of size bytes, from off, must stop.
+func (w *Rewriter) safeEnd(src io.ReaderAt, size, off int64) (int64, error) {
+	tail := size - int64(w.max-1) // a path starting before tail is already whole
+	from := max(off, tail, 0)
+	buf, err := readAt(src, from, size)
+	if err != nil {
+		return 0, err
+	}
+	if k := bytes.LastIndexAny(buf, "\r\n"); k >= 0 {
+		return from + int64(k) + 1, nil // later than tail, and no path crosses a break
+	}
+	if tail <= off {
+		return off, nil
+	}
+	// Stop before a path that starts before tail and ends after it.
+	s, err := lineStart(src, tail)
+	if err != nil {
+		return 0, err
+	}
+	buf, err = readAt(src, s, size)
+	if err != nil {
+		return 0, err
+	}
+	if _, i, last := w.scan(nil, buf, 0, int(tail-s), len(buf)); i > int(tail-s) {
+		return s + int64(last), nil
+	}
+	return tail, nil
+}
+
+// lineStart returns the offset of the start of the line holding off, looking back at most
+// lookback bytes, a block at a time (lines are usually short).
+func lineStart(src io.ReaderAt, off int64) (int64, error) {
+	const block = 8 << 10
+	limit := max(0, off-lookback)
+	for to := off; to > limit; {
+		from := max(limit, to-block)
+		buf, err := readAt(src, from, to)
+		if err != nil {
+			return 0, err
+		}
+		if k := bytes.LastIndexAny(buf, "\r\n"); k >= 0 {
+			return from + int64(k) + 1, nil
+		}
+		to = from
+	}
+	return limit, nil
+}
+
+// readAt reads src[from:to].
+func readAt(src io.ReaderAt, from, to int64) ([]byte, error) {
+	buf := make([]byte, to-from)
+	n, err := src.ReadAt(buf, from)
+	if n == len(buf) {
+		return buf, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF // the log shrank while being read
+	}
+	return nil, err
+}
+
+// sectionReader rewrites src[pos:stop], a chunk at a time, dropping the text before keep.
+type sectionReader struct {
+	w                *Rewriter
+	src              io.ReaderAt
+	size             int64 // src may be read up to here, for a path that starts before stop
+	pos, stop, keep  int64
+	buf, out, outBuf []byte
+}
+
+func (r *sectionReader) Read(p []byte) (int, error) {
+	for len(r.out) == 0 {
+		if r.pos >= r.stop {
+			return 0, io.EOF
+		}
+		if err := r.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, r.out)
+	r.out = r.out[n:]
+	return n, nil
+}
+
+// fill rewrites the next chunk: it reads chunk bytes and the longest path's length more,
+// so a path starting in the chunk is seen whole.
+func (r *sectionReader) fill() error {
+	n := min(int64(chunk+r.w.max), r.size-r.pos)
+	if cap(r.buf) < int(n) {
+		r.buf = make([]byte, chunk+r.w.max)
+	}
+	buf := r.buf[:n]
+	if m, err := r.src.ReadAt(buf, r.pos); m < len(buf) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	stop := min(int64(chunk), r.stop-r.pos)
+	keep := max(0, r.keep-r.pos)
+	out, i, _ := r.w.scan(r.outBuf[:0], buf, 0, int(stop), int(min(keep, n)))
+	r.outBuf, r.out = out, out
+	r.pos += int64(i)
+	return nil
+}
