@@ -41,13 +41,13 @@ func TestString(t *testing.T) {
 		workDir + "/results/a.txt":          "<workdir>/results/a.txt",
 		dataDir + "/runs/x/logs/stderr.log": "<data>/runs/x/logs/stderr.log",
 		"cat " + cohortA + "/rows.csv > " + workDir + "/out": "cat <dataset:a>/rows.csv > <workdir>/out",
-		cohortB + "/rows.csv":             "<dataset>/rows.csv",
-		"file://" + workDir + "/x":        "file://<workdir>/x",
-		dataDir + "2/other":               "<data>2/other",
-		"'" + dataDir + "'":               "'<data>'",
-		"/srv/enclav":                     "/srv/enclav",
-		strings.Repeat(dataDir+" ", 3):    strings.Repeat("<data> ", 3),
-		"relative/x " + dataDir + "/with": "relative/x <data>/with",
+		cohortB + "/rows.csv":                                "<dataset>/rows.csv",
+		"file://" + workDir + "/x":                           "file://<workdir>/x",
+		dataDir + "2/other":                                  "<data>2/other",
+		"'" + dataDir + "'":                                  "'<data>'",
+		"/srv/enclav":                                        "/srv/enclav",
+		strings.Repeat(dataDir+" ", 3):                       strings.Repeat("<data> ", 3),
+		"relative/x " + dataDir + "/with":                    "relative/x <data>/with",
 	} {
 		if got := w.String(in); got != want {
 			t.Errorf("String(%q) = %q, want %q", in, got, want)
