@@ -5,6 +5,8 @@ package enginetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -139,4 +141,20 @@ func RequireBinary(t testing.TB, name string) string {
 		t.Skipf("SKIP: %s is not installed (%v); install it (see scripts) to run this test", name, err)
 	}
 	return p
+}
+
+// Pins returns the sha256 of each file rel under dir, as a catalogue entry pins them
+// (engines.Workflow.Pins).
+func Pins(t testing.TB, dir string, rels ...string) map[string]string {
+	t.Helper()
+	pins := map[string]string{}
+	for _, rel := range rels {
+		data, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		pins[rel] = hex.EncodeToString(sum[:])
+	}
+	return pins
 }
