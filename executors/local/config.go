@@ -45,6 +45,22 @@ type Config struct {
 	Grace time.Duration
 	// Logger receives the executor's logs. Default: discard.
 	Logger *slog.Logger
+
+	// Confinement is ConfineRequired, ConfineBestEffort or ConfineOff (see confine.go and
+	// doc.go). Default: ConfineOff, so that a library user opts in; the server's
+	// configuration (executor.local.confinement) defaults to required in a sealed zone
+	// and best-effort otherwise.
+	Confinement string
+	// JobUID and JobGID are the identity of confined jobs when the worker runs as root
+	// (the work dir is handed to it). Default: DefaultJobUID, DefaultJobGID; never 0.
+	JobUID, JobGID int
+	// ReadOnly are the system paths a confined job may read and execute. Default:
+	// DefaultReadOnly (those of them that exist), plus the absolute entries of JobPath.
+	ReadOnly []string
+	// Hidden, when set, returns paths a confined job must never see even where they lie
+	// inside ReadOnly (the server's configuration, catalogue, data and results dirs,
+	// keys). StateDir is always hidden. Called at each Submit.
+	Hidden func() []string
 }
 
 // withDefaults fills in defaults and validates; every problem is reported with its field.
@@ -88,6 +104,7 @@ func (c Config) withDefaults() (Config, error) {
 	case c.Grace == 0:
 		c.Grace = DefaultGrace
 	}
+	errs = append(errs, c.confinementDefaults()...)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -105,6 +122,8 @@ type Executor struct {
 
 	shimMu sync.Mutex // serialises the check of the shim command
 	shimOK bool       // the shim command answered its probe; see checkShim
+
+	abilities abilities // what this machine offers to confine jobs, probed at New
 }
 
 // New validates cfg, creates the state directory and returns the executor.
@@ -116,8 +135,48 @@ func New(cfg Config) (*Executor, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("local executor: StateDir: %w", err)
 	}
-	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name)}, nil
+	e := &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name)}
+	if cfg.Confinement != ConfineOff {
+		e.abilities = probeAbilities()
+		e.logAbilities()
+	}
+	return e, nil
 }
 
 // Name returns "local".
 func (e *Executor) Name() string { return Name }
+
+// confinementDefaults fills in and checks the confinement fields.
+func (c *Config) confinementDefaults() []error {
+	var errs []error
+	switch c.Confinement {
+	case "":
+		c.Confinement = ConfineOff
+	case ConfineRequired, ConfineBestEffort, ConfineOff:
+	default:
+		errs = append(errs, fmt.Errorf("local executor: Confinement %q must be %s, %s or %s", c.Confinement, ConfineRequired, ConfineBestEffort, ConfineOff))
+	}
+	if c.JobUID == 0 {
+		c.JobUID = DefaultJobUID
+	}
+	if c.JobGID == 0 {
+		c.JobGID = DefaultJobGID
+	}
+	if c.JobUID < 0 || c.JobGID < 0 {
+		errs = append(errs, fmt.Errorf("local executor: JobUID %d and JobGID %d must be positive", c.JobUID, c.JobGID))
+	}
+	if c.ReadOnly == nil {
+		c.ReadOnly = slices.Clone(DefaultReadOnly)
+		for _, d := range filepath.SplitList(c.JobPath) {
+			if filepath.IsAbs(d) && !slices.Contains(c.ReadOnly, d) {
+				c.ReadOnly = append(c.ReadOnly, d)
+			}
+		}
+	}
+	for _, p := range c.ReadOnly {
+		if !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("local executor: ReadOnly path %q must be absolute", p))
+		}
+	}
+	return errs
+}

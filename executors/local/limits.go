@@ -1,10 +1,9 @@
 package local
 
 import (
-	"fmt"
 	"maps"
 	"math"
-	"os"
+	"path/filepath"
 	"slices"
 	"syscall"
 
@@ -52,23 +51,33 @@ func jobEnv(sp spec) []string {
 	return env
 }
 
-// execMain is the exec stage, used where ptrace is not allowed (see startJob): it runs
-// as the job's first process, already in the job's work dir, process group and output
-// files, sets the limits on itself and becomes the job.
+// execMain is the exec stage: the job's first process, already in the job's work dir,
+// process group and output files. It applies the job's Landlock rules when it is
+// confined, sets the limits on itself and becomes the job. The shim uses it for every
+// confined job without namespaces, and where ptrace is not allowed (see startJob).
 func execMain(dir, path string) int {
+	unix.CloseOnExec(reportFD) // a successful execve reports nothing
 	sp, err := readSpec(dir)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "enclave: cannot read the job spec: %v\n", err)
-		return 126
+		return stageFail("cannot read the job spec: %v", err)
+	}
+	env := jobEnv(sp)
+	if p := sp.Confine; p != nil {
+		if p.Namespaces {
+			return stageFail("a job planned with namespaces reached the exec stage")
+		}
+		tmp := filepath.Join(dir, fileTmp)
+		if err := applyLandlock(p, sp.Job, tmp, ""); err != nil {
+			return stageFail("cannot confine the job: %v", err)
+		}
+		env = jobEnvConfined(sp, tmp)
 	}
 	for _, l := range rlimitsFor(sp.Job.Resources) {
 		lim := l.lim
 		if err := unix.Setrlimit(l.resource, &lim); err != nil {
-			fmt.Fprintf(os.Stderr, "enclave: cannot apply resource limit %s: %v\n", l.name, err)
-			return 126
+			return stageFail("cannot apply resource limit %s: %v", l.name, err)
 		}
 	}
-	err = syscall.Exec(path, sp.Job.Argv, jobEnv(sp))
-	fmt.Fprintf(os.Stderr, "enclave: cannot execute %s: %v\n", sp.Job.Argv[0], err)
-	return 126
+	err = syscall.Exec(path, sp.Job.Argv, env)
+	return stageFail("cannot execute %s: %v", filepath.Base(sp.Job.Argv[0]), err)
 }

@@ -27,6 +27,9 @@ type spec struct {
 	Shim  []string      `json:"shim"`  // the shim command, to start the next stage
 	Grace time.Duration `json:"grace"` // SIGTERM → SIGKILL delay for cancel and time limit
 	Path  string        `json:"path"`  // the job's PATH
+	// Confine is how the job is confined (nil: not at all). The shim applies all of it
+	// or fails the job.
+	Confine *confinePlan `json:"confine,omitempty"`
 }
 
 // shimRecord is shim.json.
@@ -42,6 +45,8 @@ type startedRecord struct {
 	PGID       int       `json:"pgid"`
 	StartTicks uint64    `json:"start_ticks"`
 	StartTime  time.Time `json:"start_time"`
+	// Confinement is the plan's description: what the job got (or it failed to start).
+	Confinement string `json:"confinement,omitempty"`
 }
 
 // exitRecord is exit.json: the job's final status.

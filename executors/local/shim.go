@@ -17,7 +17,7 @@ import (
 // the contract between executor and shim (modes, fd 3, state files). The executor checks
 // it once before its first start of a shim, so that a ShimCommand that is not a shim, or
 // is the shim of an incompatible Enclave, fails a Submit instead of losing the job.
-const shimProtocol = "enclave-local-shim 2"
+const shimProtocol = "enclave-local-shim 3"
 
 // ShimMain is the job supervisor ("shim"). The enclave binary routes
 // `enclave executor-shim ARGS...` to it and exits with the code it returns. It reads
@@ -25,12 +25,17 @@ const shimProtocol = "enclave-local-shim 2"
 //
 //	probe             print shimProtocol and exit
 //	run DIR           supervise the job: start it, apply cancel and time limit, record how it ended
-//	exec DIR PATH     the job's first moments: set resource limits, then execve PATH; used
-//	                  only where ptrace is not allowed (see startJob)
+//	exec DIR PATH     the job's first moments: confine it with Landlock (when its spec says
+//	                  so), set resource limits, then execve PATH; used for confined jobs
+//	                  without namespaces and where ptrace is not allowed (see startJob)
+//	init DIR PATH     PID 1 of a confined job's namespaces: build its file system view,
+//	                  confine it, start PATH as the job's uid, reap, forward signals (init.go)
 //	launch DIR        start `run DIR` in a new session and exit at once; only for executors
 //	                  of older Enclave versions during an upgrade (Submit now starts `run` itself)
 //
-// The executor passes the run lock as file descriptor 3 to run (and launch).
+// The executor passes the run lock as file descriptor 3 to run (and launch); the shim
+// passes the write end of a report pipe as file descriptor 3 to exec and init when the
+// job is confined (stage.go).
 func ShimMain(args []string) int {
 	if len(args) == 1 && args[0] == "probe" {
 		fmt.Println(shimProtocol)
@@ -47,6 +52,8 @@ func ShimMain(args []string) int {
 		err = runMain(dir)
 	case mode == "exec" && len(args) == 3:
 		return execMain(dir, args[2])
+	case mode == "init" && len(args) == 3:
+		return initMain(dir, args[2])
 	case mode == "launch" && len(args) == 2:
 		err = launchMain(dir)
 	default:
@@ -125,6 +132,9 @@ func runMain(dir string) error {
 	sp, err := readSpec(dir)
 	if err != nil {
 		return err
+	}
+	if err := becomeSubreaper(); err != nil {
+		return fmt.Errorf("becoming the subreaper of the job's processes: %w", err)
 	}
 	self, err := readProcStat(os.Getpid())
 	if err != nil {

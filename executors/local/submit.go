@@ -111,7 +111,13 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 		return e.adopt(ctx, dir)
 	}
 	// No shim has ever run for this id, and none can start while we hold the run lock.
-	sp := spec{Job: *job, Shim: e.cfg.ShimCommand, Grace: e.cfg.Grace, Path: e.cfg.JobPath}
+	plan, err := e.planFor()
+	if err != nil {
+		// EINVALID: the run fails at once, with this message in its system log.
+		return wes.Handle{}, wes.Errorf(wes.EINVALID, "the local executor cannot confine jobs on this machine (%s), and executor.local.confinement is %s: "+
+			"the job was not started; give the machine what it lacks or set executor.local.confinement to %s", err, ConfineRequired, ConfineBestEffort)
+	}
+	sp := spec{Job: *job, Shim: e.cfg.ShimCommand, Grace: e.cfg.Grace, Path: e.cfg.JobPath, Confine: plan}
 	if err := writeJSONBootLocal(filepath.Join(dir, fileSpec), sp); err != nil {
 		return wes.Handle{}, wes.Internal(err, "could not write the job's spec")
 	}

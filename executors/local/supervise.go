@@ -3,6 +3,7 @@ package local
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -49,11 +50,18 @@ func supervise(dir string, sp spec, sigs <-chan os.Signal) exitRecord {
 	defer stderr.Close()
 
 	start := time.Now()
-	cmd, err := startJob(dir, sp, path, stdout, stderr, func(pid int) {
+	started := func(pid int) {
 		ps, _ := readProcStat(pid) // readable until we reap it
-		_ = writeJSONBootLocal(filepath.Join(dir, fileStarted),
-			startedRecord{PID: pid, PGID: pid, StartTicks: ps.StartTicks, StartTime: start})
-	})
+		_ = writeJSONBootLocal(filepath.Join(dir, fileStarted), startedRecord{PID: pid, PGID: pid,
+			StartTicks: ps.StartTicks, StartTime: start, Confinement: sp.Confine.describe()})
+	}
+	var cmd *exec.Cmd
+	var reports *os.File // the confining stage's report pipe
+	if sp.Confine != nil {
+		cmd, reports, err = startConfined(dir, sp, path, stdout, stderr, started)
+	} else {
+		cmd, err = startJob(dir, sp, path, stdout, stderr, started)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "executor-shim: could not start the job: %v\n", err) // shim.log, for the operators
 		return failed(126, "the job could not be started: its command could not be executed, its work directory is gone or its resource limits could not be set")
@@ -76,6 +84,7 @@ func supervise(dir string, sp spec, sigs <-chan os.Signal) exitRecord {
 	}
 	var why string
 	var killAt time.Time
+	ticks := 0
 	stop := func(reason string) {
 		if why == "" {
 			why, killAt = reason, time.Now().Add(grace)
@@ -100,24 +109,42 @@ wait:
 			if !killAt.IsZero() && now.After(killAt) {
 				killGroup(pid, unix.SIGKILL)
 			}
+			if ticks++; ticks%50 == 0 {
+				reapOrphans(pid) // escaped processes of the job that ended meanwhile
+			}
 		}
 	}
 	end := time.Now()
 	killGroup(pid, unix.SIGKILL) // whatever the job left behind in its group
-	return exitFrom(cmd.ProcessState, why, exists(cancelMarker), job.Resources.TimeLimit, start, end)
+	killDescendants()            // and whatever escaped it (setsid, double forks): see reap.go
+	ws, ok := waitStatusOf(cmd.ProcessState)
+	if reports != nil {
+		_ = os.RemoveAll(filepath.Join(dir, fileTmp))
+		rep := readReport(reports)
+		if rep.Error != "" {
+			fmt.Fprintf(os.Stderr, "executor-shim: the job could not be confined or started: %s\n", rep.Error) // shim.log
+			r := failed(126, "the job could not be started in its confinement, so it did not run; the operators have the details in the executor's log")
+			r.StartTime = start
+			return r
+		}
+		if rep.Status != nil {
+			ws, ok = syscall.WaitStatus(*rep.Status), true // the job's own, through its init
+		}
+	}
+	return exitFrom(ws, ok, why, exists(cancelMarker), job.Resources.TimeLimit, start, end)
 }
 
 // exitFrom turns how the process ended, and why the shim stopped it, into the record.
 // A cancel request wins over everything else, as CANCELED does for the run.
-func exitFrom(ps *os.ProcessState, why string, canceled bool, limit time.Duration, start, end time.Time) exitRecord {
+func exitFrom(ws syscall.WaitStatus, ok bool, why string, canceled bool, limit time.Duration, start, end time.Time) exitRecord {
 	r := exitRecord{State: wes.JobFailed, StartTime: start, EndTime: end}
-	if ps == nil {
+	if !ok {
 		r.Message = "the job's process could not be waited for"
 		return r
 	}
-	code := ps.ExitCode()
+	code := ws.ExitStatus()
 	var sig syscall.Signal
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	if ws.Signaled() {
 		sig = ws.Signal()
 		code = 128 + int(sig)
 	}
