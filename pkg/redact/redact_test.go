@@ -169,25 +169,27 @@ func TestSectionAnyOffset(t *testing.T) {
 	}
 }
 
-// A growing log's unfinished last line is held back only as far as a path could still be
-// forming in it.
+// A growing log is held back only from where a path could still be forming.
 func TestSectionHoldsBackUnfinishedPath(t *testing.T) {
 	w := rewriter()
-	log := "line one\nreading " + dataDir[:8]
-	text, next := read(t, w, log, int64(len(log)), 0, false)
-	if text != "line one\n" || next != int64(len("line one\n")) {
-		t.Errorf("growing log = %q, next %d", text, next)
-	}
-	long := strings.Repeat("x", 200) + dataDir
-	text, next = read(t, w, long, int64(len(long)), 0, false)
-	if want := int64(len(long) - (len(workDir) - 1)); next != want || text != strings.Repeat("x", int(want)) {
-		t.Errorf("long line = %q, next %d, want %d", text, next, want)
-	}
-	// A whole path that straddles the hold-back point is held back whole.
-	long = strings.Repeat("x", 200) + workDir + "/y"
-	text, next = read(t, w, long, int64(len(long)), 0, false)
-	if next != 200 || text != strings.Repeat("x", 200) {
-		t.Errorf("path across the hold-back point = %q, next %d", text, next)
+	for _, tc := range []struct {
+		log, want string
+		held      int // bytes held back
+	}{
+		{"line one\nreading " + dataDir[:8], "line one\nreading ", 8},
+		{"progress 50% (no line break yet)", "progress 50% (no line break yet)", 0},
+		{"see /usr/bin", "see /usr/bin", 0},
+		{"ends in a slash /", "ends in a slash ", 1},
+		// The data dir is whole, but the work dir under it may still be being written.
+		{strings.Repeat("x", 200) + dataDir, strings.Repeat("x", 200), len(dataDir)},
+		{"a " + workDir + "/y", "a <workdir>/y", 0},
+		{"a " + cohortA, "a ", len(cohortA)}, // cohortB may follow
+		{"a " + cohortA + "/", "a <dataset:a>", 1},
+	} {
+		text, next := read(t, w, tc.log, int64(len(tc.log)), 0, false)
+		if text != tc.want || next != int64(len(tc.log)-tc.held) {
+			t.Errorf("growing log %q = %q (next %d), want %q (next %d)", tc.log, text, next, tc.want, len(tc.log)-tc.held)
+		}
 	}
 }
 

@@ -15,10 +15,10 @@ import (
 //     start of a line finds the same paths as scanning the whole log. A read scans from
 //     the start of the line its offset falls in; when the offset falls inside a path, the
 //     text starts with that path's placeholder.
-//   - A read of a log that may grow ends where nothing later can change what it shows:
-//     after the last line break, or, in a long unfinished line, before the last
-//     (longest path - 1) bytes and never inside a path. The raw offset it ended at is the
-//     offset for the next read, so following a log by it shows each path once, rewritten.
+//   - A read of a log that may grow stops where the text could still become a path (or a
+//     longer one) once more is written: at the first position, in the last bytes, that
+//     starts a proper prefix of a rule's path. The raw offset it stopped at is the offset
+//     for the next read, so following a log by it shows each path once, rewritten.
 //
 // lookback bounds the search for the start of a line (a line longer than this is scanned
 // from this far back); chunk is how much of the log a read rewrites at a time.
@@ -41,7 +41,7 @@ func (w *Rewriter) Section(src io.ReaderAt, size, off int64, final bool) (io.Rea
 	end := size
 	if !final {
 		var err error
-		if end, err = w.safeEnd(src, size, off); err != nil {
+		if end, err = w.safeEnd(src, size); err != nil {
 			return nil, 0, err
 		}
 		if end <= off {
@@ -55,33 +55,46 @@ func (w *Rewriter) Section(src io.ReaderAt, size, off int64, final bool) (io.Rea
 	return &sectionReader{w: w, src: src, size: size, pos: start, stop: end, keep: off}, end, nil
 }
 
-// safeEnd is where a read of a growing log of size bytes, from off, must stop.
-func (w *Rewriter) safeEnd(src io.ReaderAt, size, off int64) (int64, error) {
-	tail := size - int64(w.max-1) // a path starting before tail is already whole
-	from := max(off, tail, 0)
-	buf, err := readAt(src, from, size)
+// safeEnd is where a read of a growing log of size bytes must stop: before the first
+// path that more bytes could still change, or at size.
+func (w *Rewriter) safeEnd(src io.ReaderAt, size int64) (int64, error) {
+	// Only a path starting in the last w.max bytes can still be unfinished; scan from the
+	// start of their line so paths are found as a scan from the start would find them.
+	s, err := lineStart(src, max(0, size-int64(w.max)))
 	if err != nil {
 		return 0, err
 	}
-	if k := bytes.LastIndexAny(buf, "\r\n"); k >= 0 {
-		return from + int64(k) + 1, nil // later than tail, and no path crosses a break
-	}
-	if tail <= off {
-		return off, nil
-	}
-	// Stop before a path that starts before tail and ends after it.
-	s, err := lineStart(src, tail)
+	buf, err := readAt(src, s, size)
 	if err != nil {
 		return 0, err
 	}
-	buf, err = readAt(src, s, size)
-	if err != nil {
-		return 0, err
+	for i := 0; i < len(buf); {
+		j := bytes.IndexByte(buf[i:], '/')
+		if j < 0 {
+			break
+		}
+		i += j
+		if w.unfinished(buf[i:]) {
+			return s + int64(i), nil
+		}
+		if r := w.match(buf[i:]); r != nil {
+			i += len(r.Path)
+			continue
+		}
+		i++
 	}
-	if _, i, last := w.scan(nil, buf, 0, int(tail-s), len(buf)); i > int(tail-s) {
-		return s + int64(last), nil
+	return size, nil
+}
+
+// unfinished reports whether b is a proper prefix of a rule's path: more bytes could
+// still make it one.
+func (w *Rewriter) unfinished(b []byte) bool {
+	for _, r := range w.rules {
+		if len(b) < len(r.Path) && strings.HasPrefix(r.Path, string(b)) {
+			return true
+		}
 	}
-	return tail, nil
+	return false
 }
 
 // lineStart returns the offset of the start of the line holding off, looking back at most
