@@ -42,6 +42,11 @@ type Output struct {
 	Key         string    `json:"key"`               // object key in the ResultStore (never shown as a zone path)
 	Status      string    `json:"status"`            // "released", "pending" or "rejected"
 	Released    time.Time `json:"released,omitzero"` //
+	// Reason says why an output was not released (a data controller's words, or
+	// Enclave's when it changed before release); the run's owner sees it. Size, SHA256
+	// and ContentType of an unreleased output are for reviewers only: a hash or size of
+	// a small file can give its content away.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Output statuses.
