@@ -45,6 +45,9 @@ type Config struct {
 	// authModeGiven records that auth.mode was written out (file or environment), so
 	// that authentication off by default is allowed on loopback addresses only.
 	authModeGiven bool
+	// file is the configuration file Load read (absolute), "" without one: provenance,
+	// so that confined jobs can be kept from reading it (see ServerPaths).
+	file string
 }
 
 // ServerConfig configures the HTTP server of the WES API.
@@ -308,6 +311,17 @@ type LocalExecutorConfig struct {
 	StateDir string `yaml:"state_dir"`
 	// Grace is how long a cancelled job gets after SIGTERM before SIGKILL. Default 10s.
 	Grace time.Duration `yaml:"grace"`
+	// Confinement is how each job is kept to its own run: required (refuse to start a
+	// job that cannot be confined), best-effort (confine with what the machine offers)
+	// or off. Confined jobs get Landlock (only the system paths, their work dir, their
+	// datasets read-only and a private tmp) and, when the worker is root, mount, pid,
+	// net, ipc and uts namespaces and the unprivileged job_user. Default "": required
+	// when zone.mode is sealed, best-effort when it is open (see LocalConfinement).
+	Confinement string `yaml:"confinement"`
+	// JobUser is the uid:gid confined jobs run as when the worker is root; their work
+	// dir is handed to it and their datasets must be readable by it. Default
+	// "61234:61234"; never root.
+	JobUser string `yaml:"job_user"`
 }
 
 // EnginesConfig configures each workflow engine.
@@ -494,7 +508,7 @@ func Default() Config {
 		DataDir: "./enclave-data",
 		Executor: ExecutorConfig{
 			Default: "local",
-			Local:   LocalExecutorConfig{Grace: 10 * time.Second},
+			Local:   LocalExecutorConfig{Grace: 10 * time.Second, JobUser: "61234:61234"},
 			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second, DatasetRoots: []string{}},
 			Slurm: SlurmExecutorConfig{Mode: "ssh", SSH: SlurmSSHConfig{KeepAlive: 30 * time.Second},
 				AllowedPartitions: []string{}, AllowedAccounts: []string{}, AllowedQOS: []string{},

@@ -188,6 +188,7 @@ service_info:
 	want.Auth.OIDC.MaxTokenBytes = 32 << 10
 	want.Zone.Mode = "sealed" // the default as soon as a file is loaded
 	want.Zone.Catalog = "/srv/catalog.yaml"
+	want.file = got.file // provenance, checked in TestServerPaths
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(file)\n got %+v\nwant %+v", got, want)
 	}
@@ -376,6 +377,7 @@ func TestReferenceLoadsBackToDefault(t *testing.T) {
 		t.Error("Load(Reference()): auth.mode is written out in the reference, but not recorded as given")
 	}
 	c.authModeGiven = false // provenance, not a value: compared above
+	c.file = ""             // provenance too
 	if !reflect.DeepEqual(c, Default()) {
 		t.Errorf("Load(Reference()) = %+v, want Default()", c)
 	}
@@ -393,6 +395,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want.authModeGiven = true // YAML() writes every key out, auth.mode included
+	got.file = ""             // provenance, not a value
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load(c.YAML())\n got %+v\nwant %+v", got, want)
 	}

@@ -59,6 +59,8 @@ func (c *Config) fields() []field {
 		{path: "executor.local", help: "The local executor: processes on this machine."},
 		{"executor.local.state_dir", &c.Executor.Local.StateDir, `Where the executor keeps job records; "" is <data_dir>/executor/local.`, false},
 		{"executor.local.grace", &c.Executor.Local.Grace, "Time a cancelled job gets between SIGTERM and SIGKILL.", false},
+		{"executor.local.confinement", &c.Executor.Local.Confinement, `required, best-effort or off: how each job is kept to its own run (Landlock; as root also mount, pid and network namespaces and job_user). required refuses a job this machine cannot confine. "" is required when zone.mode is sealed, best-effort when open.`, false},
+		{"executor.local.job_user", &c.Executor.Local.JobUser, "uid:gid (numbers, not root) confined jobs run as when the worker is root; datasets must be readable by it.", false},
 		{path: "executor.docker", help: "The docker executor: one container per run on a Docker engine on this machine (no network, non-root, read-only root file system)."},
 		{"executor.docker.enabled", &c.Executor.Docker.Enabled, "Register the docker executor.", false},
 		{"executor.docker.host", &c.Executor.Docker.Host, "Docker engine address.", false},

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/knadh/koanf/parsers/yaml"
@@ -43,6 +44,9 @@ func Load(path string, env []string) (Config, error) {
 		c.Zone.Mode = "sealed"
 		errs = append(errs, c.applyFile(k, path)...)
 		c.authModeGiven = k.Exists("auth.mode")
+		if abs, err := filepath.Abs(path); err == nil {
+			c.file = abs
+		}
 	}
 	errs = append(errs, c.applyEnv(env)...)
 	for _, kv := range env {

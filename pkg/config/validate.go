@@ -105,6 +105,7 @@ func (c Config) Validate() error {
 			c.Executor.Default, strings.Join(enabled, ", "), c.Executor.Default)
 	}
 	v.check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
+	validateLocal(v, c.Executor.Local)
 
 	e := c.Engines
 	v.binary("engines.snakemake.binary", e.Snakemake.Binary)
