@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spe4hd/enclave/pkg/catalog"
@@ -124,14 +125,23 @@ func (s *server) authorizeSealed(p *wes.Principal, rr *wes.RunRequest, sub *subm
 		return nil, wes.Errorf(wes.EUNAVAILABLE,
 			"workflow %s cannot run right now: the engine it is validated for is not available on this server; tell the operators", e.ID)
 	}
+	// An entry without a version pin runs on the newest installed version, or on the one
+	// the client asks for; a version this server does not have is refused rather than
+	// echoed in the RunLog while another one runs.
+	if v := rr.WorkflowEngineVersion; v != "" && v != ver {
+		if !slices.Contains(eng.Versions(), v) {
+			return nil, wes.Errorf(wes.EINVALID, "workflow_engine_version %q of %s is not available on this server; available: %s",
+				truncate(v, 64), eng.Name(), strings.Join(eng.Versions(), ", "))
+		}
+		ver = v
+	}
 	params := e.EngineParameters(rr.WorkflowEngineParameters)
 	if err := engines.ValidateParams(eng, ver, params); err != nil {
 		return nil, err
 	}
+	// The stored request says what runs, never merely what was asked for.
 	rr.WorkflowType, rr.WorkflowTypeVersion, rr.WorkflowEngine = e.WorkflowType, e.WorkflowTypeVersion, eng.Name()
-	if rr.WorkflowEngineVersion == "" {
-		rr.WorkflowEngineVersion = e.EngineVersion
-	}
+	rr.WorkflowEngineVersion = ver
 	rr.WorkflowEngineParameters = nil
 	if len(params) > 0 {
 		rr.WorkflowEngineParameters = params
