@@ -46,13 +46,15 @@ func writeOutputs(w io.Writer, o *runOptions, l api.RunOutputList) error {
 	if o.json() {
 		return writeJSON(w, l)
 	}
-	tw := newTable(w, "PATH", "SIZE", "SHA256", "STATUS")
+	// The server shows the size and sha256 of an unreleased output only to reviewers;
+	// for everyone else those cells stay "-" and REASON says why it was not released.
+	tw := newTable(w, "PATH", "SIZE", "SHA256", "STATUS", "REASON")
 	for _, out := range l.Outputs {
 		size := ""
 		if out.Size > 0 || out.Sha256 != "" {
 			size = strconv.FormatInt(out.Size, 10)
 		}
-		tw.row(out.Path, size, out.Sha256, string(out.Status))
+		tw.row(out.Path, size, out.Sha256, string(out.Status), strings.ReplaceAll(out.Reason, "\n", " "))
 	}
 	return tw.flush()
 }

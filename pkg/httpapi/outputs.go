@@ -28,15 +28,28 @@ func (s *server) outputURL(ctx context.Context, r *wes.Run, o wes.Output) string
 	return baseURLFrom(ctx) + "/runs/" + r.ID + "/outputs/" + url.PathEscape(o.Path)
 }
 
-// outputViews lists r's released, pending and rejected outputs for the API.
-func (s *server) outputViews(ctx context.Context, r *wes.Run) []api.RunOutput {
+// reviewer reports whether p decides on held outputs and so may see what an unreleased
+// output is: its size, sha256 and content type. Anyone else, the run's owner included,
+// learns only that it is pending or rejected and why; a hash or size of a small file
+// held back by review can be enough to recover its content by trying candidates.
+func reviewer(p *wes.Principal) bool {
+	return p.HasRole(wes.RoleDataController) || p.HasRole(wes.RoleAdmin)
+}
+
+// outputViews lists r's released, pending and rejected outputs for the API, as p may
+// see them.
+func (s *server) outputViews(ctx context.Context, r *wes.Run, p *wes.Principal) []api.RunOutput {
 	out := make([]api.RunOutput, 0, len(r.Released))
 	for _, o := range r.Released {
-		v := api.RunOutput{Path: o.Path, Status: api.RunOutputStatus(o.Status), Size: o.Size, Sha256: o.SHA256,
-			ContentType: o.ContentType}
+		v := api.RunOutput{Path: o.Path, Status: api.RunOutputStatus(o.Status)}
+		if o.Status == wes.OutputReleased || reviewer(p) {
+			v.Size, v.Sha256, v.ContentType = o.Size, o.SHA256, o.ContentType
+		}
 		if o.Status == wes.OutputReleased {
 			v.ReleasedAt = formatTime(o.Released)
 			v.Url = s.outputURL(ctx, r, o)
+		} else {
+			v.Reason = o.Reason
 		}
 		out = append(out, v)
 	}
@@ -45,8 +58,11 @@ func (s *server) outputViews(ctx context.Context, r *wes.Run) []api.RunOutput {
 
 // runLogOutputs is RunLog.outputs: for runs under the sealed zone's rules only what
 // egress released (path → size, sha256, content type, URL), with held outputs as
-// {status: pending} or {status: rejected}; for open runs what the engine reported.
+// {status: pending} or {status: rejected, reason} (reviewers also see their size,
+// sha256 and content type); for open runs what the engine reported. The caller is the
+// principal in ctx (none sees no more than an owner).
 func (s *server) runLogOutputs(ctx context.Context, r *wes.Run) map[string]any {
+	p := wes.PrincipalFromContext(ctx)
 	if !s.sealedRun(r) {
 		if r.Outputs == nil {
 			return map[string]any{}
@@ -56,7 +72,14 @@ func (s *server) runLogOutputs(ctx context.Context, r *wes.Run) map[string]any {
 	out := map[string]any{}
 	for _, o := range r.Released {
 		if o.Status != wes.OutputReleased {
-			out[o.Path] = map[string]any{"status": o.Status}
+			v := map[string]any{"status": o.Status}
+			if o.Reason != "" {
+				v["reason"] = o.Reason
+			}
+			if reviewer(p) {
+				v["size"], v["sha256"], v["content_type"] = o.Size, o.SHA256, o.ContentType
+			}
+			out[o.Path] = v
 			continue
 		}
 		out[o.Path] = map[string]any{"size": o.Size, "sha256": o.SHA256, "content_type": o.ContentType,
@@ -67,15 +90,15 @@ func (s *server) runLogOutputs(ctx context.Context, r *wes.Run) map[string]any {
 
 // ListRunOutputs implements GET /runs/{run_id}/outputs.
 func (s *server) ListRunOutputs(ctx context.Context, req api.ListRunOutputsRequestObject) (api.ListRunOutputsResponseObject, error) {
-	r, _, err := s.visibleRun(ctx, req.RunId)
+	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
 		return nil, err
 	}
-	return api.ListRunOutputs200JSONResponse(s.outputList(ctx, r)), nil
+	return api.ListRunOutputs200JSONResponse(s.outputList(ctx, r, p)), nil
 }
 
-func (s *server) outputList(ctx context.Context, r *wes.Run) api.RunOutputList {
-	l := api.RunOutputList{RunId: r.ID, State: api.State(r.State), Workflow: r.Workflow, Outputs: s.outputViews(ctx, r)}
+func (s *server) outputList(ctx context.Context, r *wes.Run, p *wes.Principal) api.RunOutputList {
+	l := api.RunOutputList{RunId: r.ID, State: api.State(r.State), Workflow: r.Workflow, Outputs: s.outputViews(ctx, r, p)}
 	if cat := s.currentCatalog(); cat != nil && r.Workflow != "" {
 		if e, ok := cat.Entry(r.Workflow); ok {
 			l.Egress = e.Egress
@@ -109,7 +132,11 @@ func (s *server) DownloadRunOutput(ctx context.Context, req api.DownloadRunOutpu
 	case o.Status == wes.OutputPending:
 		return nil, wes.Errorf(wes.ECONFLICT, "output %q of run %s is waiting for a data controller's review", o.Path, r.ID)
 	case o.Status != wes.OutputReleased:
-		return nil, wes.Errorf(wes.EFORBIDDEN, "output %q of run %s was not released (a data controller rejected it)", o.Path, r.ID)
+		why := o.Reason
+		if why == "" {
+			why = "a data controller rejected it"
+		}
+		return nil, wes.Errorf(wes.EFORBIDDEN, "output %q of run %s was not released: %s", o.Path, r.ID, why)
 	case s.deps.Results == nil:
 		return nil, wes.Errorf(wes.EUNAVAILABLE, "this server has no result store to download outputs from")
 	}

@@ -67,7 +67,7 @@ func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsR
 	if err != nil {
 		return nil, err
 	}
-	return api.ReviewRunOutputs200JSONResponse(s.outputList(ctx, r)), nil
+	return api.ReviewRunOutputs200JSONResponse(s.outputList(ctx, r, p)), nil
 }
 
 func (s *server) rejectOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, reason string) (*wes.Run, error) {
@@ -76,7 +76,7 @@ func (s *server) rejectOutputs(ctx context.Context, r *wes.Run, p *wes.Principal
 		rejected = rejected[:0]
 		for i, o := range cur.Released {
 			if o.Status == wes.OutputPending {
-				cur.Released[i].Status = wes.OutputRejected
+				cur.Released[i].Status, cur.Released[i].Reason = wes.OutputRejected, reason
 				rejected = append(rejected, o)
 			}
 		}
@@ -130,7 +130,7 @@ func (s *server) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principa
 	}
 	withhold := func(o wes.Output, kind, why string) wes.Output {
 		audit(egress.Refusal{Path: o.Path, Kind: kind, Reason: why}.Event())
-		o.Status = wes.OutputRejected
+		o.Status, o.Reason = wes.OutputRejected, "approved, but it "+why
 		return o
 	}
 	decided := map[string]wes.Output{}
@@ -152,7 +152,7 @@ func (s *server) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principa
 			return nil, wes.Errorf(wes.EUNAVAILABLE, "the result store could not take the outputs of run %s; they stay pending; try again", r.ID)
 		}
 		if len(outs) == 0 { // Release refused it (and audited why)
-			o.Status = wes.OutputRejected
+			o.Status, o.Reason = wes.OutputRejected, "approved, but it changed or could not be read when it was released; not released"
 			decided[o.Path] = o
 			continue
 		}
