@@ -141,7 +141,7 @@ func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*ex
 	if err != nil {
 		return nil, err
 	}
-	lcfg, err := local.SelfShim(local.Config{StateDir: stateDir, Grace: cfg.Executor.Local.Grace, Logger: log.With("executor", "local")})
+	lcfg, err := localConfig(cfg, stateDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +186,15 @@ func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*ex
 	return executors.NewRegistry(es...), nil
 }
 
+// localConfig is the local executor's configuration: its state dir, grace, confinement
+// policy and job identity, and the server's own paths, which no confined job may see.
+func localConfig(cfg config.Config, stateDir string, log *slog.Logger) (local.Config, error) {
+	uid, gid := cfg.LocalJobUser()
+	hidden := cfg.ServerPaths()
+	return local.SelfShim(local.Config{StateDir: stateDir, Grace: cfg.Executor.Local.Grace, Logger: log.With("executor", "local"),
+		Confinement: cfg.LocalConfinement(), JobUID: uid, JobGID: gid, Hidden: func() []string { return hidden }})
+}
+
 func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 	execs, err := newExecutors(ctx, a.cfg, a.log)
 	if err != nil {
@@ -208,6 +217,35 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 	return nil
 }
 
+// confinement says how each executor confines jobs, for service-info: the executors of
+// this process's worker, or, without one, the local executor as this machine would run
+// it (the other executors describe nothing without being built).
+func (a *App) confinement() map[string]wes.Confinement {
+	out := map[string]wes.Confinement{}
+	if a.execs != nil {
+		for _, n := range a.execs.Names() {
+			if ex, err := a.execs.Get(n); err == nil {
+				if d, ok := ex.(wes.ConfinementDescriber); ok {
+					out[n] = d.Confinement()
+				}
+			}
+		}
+		return out
+	}
+	stateDir, err := filepath.Abs(a.cfg.LocalStateDir())
+	if err == nil {
+		var lcfg local.Config
+		if lcfg, err = localConfig(a.cfg, stateDir, a.log); err == nil {
+			out[local.Name], err = local.Describe(lcfg)
+		}
+	}
+	if err != nil {
+		a.log.Warn("cannot describe the local executor's confinement for service-info", "err", err)
+		delete(out, local.Name)
+	}
+	return out
+}
+
 func (a *App) buildAPI(ctx context.Context) error {
 	s, si := a.cfg.Server, a.cfg.ServiceInfo
 	authenticate, err := newAuthenticate(ctx, a.cfg.Auth, a.log)
@@ -227,6 +265,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 			OrganizationName: si.Organization.Name, OrganizationURL: si.Organization.URL,
 			ContactURL: si.ContactURL, DocumentationURL: si.DocumentationURL, Environment: si.Environment,
 			Version: Version, AuthInstructionsURL: si.AuthInstructionsURL,
+			Confinement: a.confinement(),
 		},
 		DefaultExecutor: a.cfg.Executor.Default, AuthMode: a.cfg.Auth.Mode,
 		Mode: a.cfg.Zone.Mode, OutputURLTTL: a.cfg.Zone.OutputURLTTL, EgressLimits: a.zone.limits,

@@ -98,6 +98,9 @@ type ServiceInfo struct {
 	UpdatedAt           time.Time
 	AuthInstructionsURL string
 	Tags                map[string]string // extra tags; Enclave's own tags win on a clash
+	// Confinement says, per executor name, how that executor confines jobs; shown as
+	// executor_confinement. nil shows nothing.
+	Confinement map[string]wes.Confinement
 }
 
 // Deps are the collaborators the handlers use.

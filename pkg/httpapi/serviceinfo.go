@@ -40,6 +40,7 @@ func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequest
 		SystemStateCounts:               counts,
 		AuthInstructionsUrl:             si.AuthInstructionsURL,
 		Tags:                            s.serviceTags(),
+		ExecutorConfinement:             executorConfinement(si.Confinement),
 	}
 	if s.sealed() {
 		s.sealedServiceInfo(ctx, &out)
@@ -64,6 +65,22 @@ func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequest
 		}
 	}
 	return out, nil
+}
+
+// executorConfinement renders what each executor says about how it confines jobs.
+func executorConfinement(in map[string]wes.Confinement) map[string]api.ExecutorConfinement {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]api.ExecutorConfinement, len(in))
+	for name, c := range in {
+		ec := api.ExecutorConfinement{Mechanisms: slices.Clone(c.Mechanisms), Policy: c.Policy, Problem: c.Problem}
+		if ec.Mechanisms == nil {
+			ec.Mechanisms = []string{}
+		}
+		out[name] = ec
+	}
+	return out
 }
 
 // stateCounts counts the caller's runs per state (everyone's for those who see all
