@@ -11,7 +11,7 @@ import (
 func TestCatalogCheck(t *testing.T) {
 	t.Parallel()
 	out, errOut, code := cli(t, nil, "catalog", "check", "../../examples/catalog/catalog.yaml")
-	if code != 0 || out != "catalogue ok: 2 workflows, 1 datasets\n" {
+	if code != 0 || out != "catalogue ok: 2 workflows, 1 datasets, 0 warning(s)\n" {
 		t.Fatalf("check of the example catalogue: exit %d, %q, %q", code, out, errOut)
 	}
 
@@ -50,6 +50,32 @@ func TestCatalogCheck(t *testing.T) {
 	}
 	if _, errOut, code := cli(t, nil, "catalog", "check"); code != 1 || !strings.Contains(errOut, "accepts 1 arg") {
 		t.Errorf("check without a file: exit %d, %q", code, errOut)
+	}
+}
+
+// A free-text string parameter is a warning, not a problem, unless --strict.
+func TestCatalogCheckWarnsOnFreeText(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	copyTree(t, "../../examples/catalog", dir)
+	path := filepath.Join(dir, "catalog.yaml")
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := "        label:\n          description: Free text.\n          type: string\n        min_count:"
+	s := strings.Replace(string(text), "        min_count:", free, 1)
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := cli(t, nil, "catalog", "check", path)
+	// The schema is shared by both entries (a YAML anchor), so both are named.
+	if code != 0 || strings.Count(out, "warning: workflow cohort-count-") != 2 || !strings.Contains(out, "/properties/label accepts free text") ||
+		!strings.HasSuffix(out, "catalogue ok: 2 workflows, 1 datasets, 2 warning(s)\n") {
+		t.Fatalf("check: exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+	if _, errOut, code := cli(t, nil, "catalog", "check", "--strict", path); code != 1 || !strings.Contains(errOut, "2 warning(s) with --strict") {
+		t.Errorf("check --strict: exit %d, %q", code, errOut)
 	}
 }
 
