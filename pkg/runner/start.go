@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/engines"
@@ -140,6 +141,14 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		return err // retried by the queue; the handle is not stored, Submit is idempotent
 	}
 
+	// How the executor confines the job, for the run's system log (no zone paths in it).
+	var confined string
+	if cr, ok := ex.(wes.JobConfinementReporter); ok {
+		if confined, err = cr.JobConfinement(ctx, h); err != nil {
+			log.Warn("cannot tell how the job is confined", "executor", ex.Name(), "err", err)
+		}
+	}
+
 	// Persist the Handle before anything else; then bring the run to RUNNING unless a
 	// cancel arrived meanwhile, in which case the job must be stopped now.
 	var mustCancel bool
@@ -152,6 +161,9 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 			run.State = wes.StateRunning
 			run.StartTime = r.now()
 			run.Log.StartTime = run.StartTime
+			if confined != "" && !slices.Contains(run.Log.SystemLogs, confined) { // fn may run twice
+				run.AddSystemLog(confined)
+			}
 		}
 		return nil
 	})
