@@ -49,11 +49,16 @@ func (s *server) principal(c *gin.Context) (*wes.Principal, error) {
 	if wes.IsCode(err, wes.EFORBIDDEN) && publicPaths[c.FullPath()] {
 		return nil, nil // a valid user without access still sees the public view
 	}
-	if err != nil {
-		return nil, err
+	if err == nil && (p == nil || p.Subject == "") {
+		err = wes.Errorf(wes.EUNAUTHORIZED, "authentication required: send a bearer token in the Authorization header")
 	}
-	if p == nil || p.Subject == "" {
-		return nil, wes.Errorf(wes.EUNAUTHORIZED, "authentication required: send a bearer token in the Authorization header")
+	if err != nil {
+		// Refused tokens and users without access are audited; a provider that cannot
+		// be reached is not a refusal.
+		if code := wes.ErrorCode(err); code == wes.EUNAUTHORIZED || code == wes.EFORBIDDEN {
+			s.auditAuthRefusal(c, err)
+		}
+		return nil, err
 	}
 	return p, nil
 }

@@ -33,25 +33,29 @@ func runNotFound(id string) error {
 	return wes.Errorf(wes.ENOTFOUND, "run %q was not found", truncate(id, 64))
 }
 
-// visibleRun returns the run if the caller may see it. A malformed id and another
-// owner's run are both plain "not found", so a caller learns nothing about runs that
-// are not theirs.
+// visibleRun returns the run if the caller may see it. A malformed id, an unknown one
+// and another owner's run are all plain "not found", so a caller learns nothing about
+// runs that are not theirs; each of these refusals is audited (rate-limited per caller,
+// see auditRunRefusal), so probing for run ids leaves a trace.
 func (s *server) visibleRun(ctx context.Context, id string) (*wes.Run, *wes.Principal, error) {
 	p, err := callerFrom(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !validRunID(id) {
+		s.auditRunRefusal(ctx, p, id, refusedMalformed, nil)
 		return nil, nil, runNotFound(id)
 	}
 	r, err := s.deps.Store.Get(ctx, id)
 	if wes.IsCode(err, wes.ENOTFOUND) {
+		s.auditRunRefusal(ctx, p, id, refusedUnknown, nil)
 		return nil, nil, runNotFound(id)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if r.Owner != p.Subject && !p.SeesAllRuns() {
+		s.auditRunRefusal(ctx, p, id, refusedOthers, r)
 		return nil, nil, runNotFound(id)
 	}
 	return r, p, nil

@@ -65,6 +65,11 @@ type Config struct {
 	// allow-listed, released outputs are shown). ModeSealed requires Deps.Catalog and
 	// Deps.Results.
 	Mode string
+	// PresignedURLs lets the output lists and RunLog.outputs hand out the result store's
+	// presigned URLs (valid OutputURLTTL), each audited when it is issued; what is then
+	// fetched with one is not audited. Default false: every download goes through
+	// GET /runs/{id}/outputs/{path}, which audits each one.
+	PresignedURLs bool
 	// OutputURLTTL is how long the presigned download URLs of released outputs live.
 	// Default 15 minutes.
 	OutputURLTTL time.Duration
@@ -142,6 +147,10 @@ type server struct {
 	deps Deps
 	log  *slog.Logger
 	gin  *gin.Engine // for re-routing output downloads written with plain slashes
+
+	// How many refusals are audited: per user for run ids not theirs, per source
+	// address for refused tokens (see refusalLimiter).
+	runRefusals, authRefusals refusalLimiter
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
