@@ -14,8 +14,11 @@ import (
 )
 
 // GetRunLogStream implements GET /runs/{run_id}/logs/{stream}: the engine's stdout or
-// stderr from the byte offset on. The file may still be growing; the answer covers what
-// it held when opened, and X-Enclave-Next-Offset says where the next read starts.
+// stderr from the byte offset on, with zone paths rewritten (zoneRewriter). Offsets count
+// the raw bytes of the file. The file may still be growing: the answer covers what it
+// held when opened, up to where a path could still be forming (redact.Rewriter.Section),
+// and X-Enclave-Next-Offset says where the next read starts, so a client that follows
+// the log by it sees every path rewritten, never cut.
 func (s *server) GetRunLogStream(ctx context.Context, req api.GetRunLogStreamRequestObject) (api.GetRunLogStreamResponseObject, error) {
 	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
@@ -60,19 +63,23 @@ func (s *server) GetRunLogStream(ctx context.Context, req api.GetRunLogStreamReq
 		f.Close()
 		return empty, nil
 	}
-	n := size - req.Params.Offset
+	// A run that has ended writes no more: its log is read to the end.
+	body, next, err := s.zoneRewriter(r).Section(f, size, req.Params.Offset, r.State.Terminal())
+	if err != nil {
+		f.Close()
+		return nil, wes.Internal(err, "the %s log of run %s could not be read", req.Stream, r.ID)
+	}
 	return api.GetRunLogStream200TextplainCharsetUtf8Response{
 		// The generated writer closes a Body that is an io.ReadCloser.
-		Body:          sectionCloser{io.NewSectionReader(f, req.Params.Offset, n), f},
-		ContentLength: n,
-		Headers:       api.GetRunLogStream200ResponseHeaders{XEnclaveNextOffset: size},
+		Body:    readCloser{body, f},
+		Headers: api.GetRunLogStream200ResponseHeaders{XEnclaveNextOffset: next},
 	}, nil
 }
 
-// sectionCloser reads a section of a file and closes the file.
-type sectionCloser struct {
-	*io.SectionReader
+// readCloser reads the rewritten log and closes its file.
+type readCloser struct {
+	io.Reader
 	f *os.File
 }
 
-func (s sectionCloser) Close() error { return s.f.Close() }
+func (r readCloser) Close() error { return r.f.Close() }

@@ -130,6 +130,10 @@ func (s *server) GetRunLog(ctx context.Context, req api.GetRunLogRequestObject) 
 	if ok, _ := s.engineOutputAccess(p, r); !ok {
 		stdout, stderr, cmd = "", "", nil
 	}
+	// Enclave's messages can quote an executor or engine; neither they nor the command
+	// line show a zone path.
+	zr := s.zoneRewriter(r)
+	cmd, sysLogs := zr.Strings(cmd), zr.Strings(r.Log.SystemLogs)
 	params := map[string]any{}
 	if len(r.Request.WorkflowParams) > 0 {
 		if err := json.Unmarshal(r.Request.WorkflowParams, &params); err != nil {
@@ -173,7 +177,7 @@ func (s *server) GetRunLog(ctx context.Context, req api.GetRunLogRequestObject) 
 			ExitCode:   exit,
 			Stdout:     stdout,
 			Stderr:     stderr,
-			SystemLogs: r.Log.SystemLogs,
+			SystemLogs: sysLogs,
 		},
 		TaskLogsUrl: base + "/tasks",
 		Outputs:     s.runLogOutputs(ctx, r),

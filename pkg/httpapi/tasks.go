@@ -10,11 +10,14 @@ import (
 	"strings"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/redact"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // ListTasks implements GET /runs/{run_id}/tasks. Tasks come from the engine, read from
-// the run's work directory, in the engine's order; a page token is an opaque offset.
+// the run's work directory, in the engine's order, with ids and names only as the
+// run's validated workflow declares them (engines.Tasks); a page token is an opaque offset.
 func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) (api.ListTasksResponseObject, error) {
 	r, p, err := s.visibleRun(ctx, req.RunId)
 	if err != nil {
@@ -38,8 +41,9 @@ func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) 
 		return out, nil
 	}
 	end := min(start+size, len(tasks))
+	zr := s.zoneRewriter(r)
 	for _, t := range tasks[start:end] {
-		out.TaskLogs = append(out.TaskLogs, taskLog(t, cmds))
+		out.TaskLogs = append(out.TaskLogs, taskLog(t, cmds, zr))
 	}
 	if end < len(tasks) {
 		out.NextPageToken = encodeTaskToken(end)
@@ -60,7 +64,7 @@ func (s *server) GetTask(ctx context.Context, req api.GetTaskRequestObject) (api
 	cmds, _ := s.engineOutputAccess(p, r)
 	for _, t := range tasks {
 		if t.ID == req.TaskId {
-			return api.GetTask200JSONResponse(taskLog(t, cmds)), nil
+			return api.GetTask200JSONResponse(taskLog(t, cmds, s.zoneRewriter(r))), nil
 		}
 	}
 	return nil, wes.Errorf(wes.ENOTFOUND, "task %q was not found in run %s", truncate(req.TaskId, 64), r.ID)
@@ -80,7 +84,7 @@ func (s *server) runTasks(ctx context.Context, r *wes.Run) ([]wes.Task, error) {
 	if _, err := os.Stat(r.WorkDir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	tasks, err := e.Tasks(ctx, r.WorkDir)
+	tasks, err := engines.Tasks(ctx, e, s.runWorkflow(r))
 	if err != nil {
 		if wes.ErrorCode(err) == wes.EINTERNAL {
 			return nil, wes.Internal(err, "the tasks of run %s could not be read", r.ID)
@@ -101,10 +105,37 @@ func (s *server) runTasks(ctx context.Context, r *wes.Run) ([]wes.Task, error) {
 	return tasks, nil
 }
 
-// taskLog shows a task; its command line and tes_uri only when cmds is true (the one
-// carries parameter values, in the sealed zone dataset paths; the other names a backend
-// inside the zone).
-func taskLog(t wes.Task, cmds bool) api.TaskLog {
+// runWorkflow locates r's workflow in its work dir for the names it declares: a
+// catalogue run's entry point and files as the catalogue pins them (none when its entry
+// has left the catalogue), another run's workflow_url, unpinned (its files are its
+// owner's own).
+func (s *server) runWorkflow(r *wes.Run) engines.Workflow {
+	wf := engines.Workflow{WorkDir: r.WorkDir}
+	if r.Workflow == "" {
+		wf.Main = r.Request.WorkflowURL
+		return wf
+	}
+	wf.Pins = map[string]string{}
+	cat := s.currentCatalog()
+	if cat == nil {
+		return wf
+	}
+	e, ok := cat.Entry(r.Workflow)
+	if !ok {
+		return wf
+	}
+	wf.Main = e.Main
+	for _, f := range e.Files {
+		wf.Pins[f.Path] = f.SHA256
+	}
+	return wf
+}
+
+// taskLog shows a task. What the engine wrote for it (command line, system logs) and
+// its tes_uri only when cmds is true: the command carries parameter values, in the sealed
+// zone dataset paths, and anything a tool printed; the URI names a backend inside the
+// zone. Zone paths in them are rewritten by zr.
+func taskLog(t wes.Task, cmds bool, zr *redact.Rewriter) api.TaskLog {
 	name := t.Name
 	if name == "" {
 		name = t.ID
@@ -114,10 +145,10 @@ func taskLog(t wes.Task, cmds bool) api.TaskLog {
 		v := int32(*t.ExitCode)
 		exit = &v
 	}
-	var cmd []string
+	var cmd, sys []string
 	var tesURI string
 	if cmds {
-		cmd, tesURI = t.Cmd, t.TESURI
+		cmd, sys, tesURI = zr.Strings(t.Cmd), zr.Strings(t.SystemLogs), t.TESURI
 	}
 	return api.TaskLog{
 		Id:         t.ID,
@@ -126,7 +157,7 @@ func taskLog(t wes.Task, cmds bool) api.TaskLog {
 		StartTime:  formatTime(t.StartTime),
 		EndTime:    formatTime(t.EndTime),
 		ExitCode:   exit,
-		SystemLogs: t.SystemLogs,
+		SystemLogs: sys,
 		TesUri:     tesURI,
 	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -11,7 +12,10 @@ import (
 // parameter values). Runs outside the catalogue show them to whoever sees the run. For a
 // catalogue workflow its log policy decides: none (nobody), admin (administrators and
 // data controllers; also when the workflow has left the catalogue) or owner (the owner
-// too). When access is refused, the reason is a sentence for the caller.
+// too). What is shown has its zone paths rewritten (zoneRewriter); when a dataset the run
+// read has left the catalogue its path is unknown and cannot be, so only administrators
+// and data controllers see the output then. When access is refused, the reason is a
+// sentence for the caller.
 func (s *server) engineOutputAccess(p *wes.Principal, r *wes.Run) (bool, string) {
 	if r.Workflow == "" {
 		return true, ""
@@ -24,6 +28,10 @@ func (s *server) engineOutputAccess(p *wes.Principal, r *wes.Run) (bool, string)
 	}
 	staff := p.HasRole(wes.RoleAdmin) || p.HasRole(wes.RoleDataController)
 	always := "The run's state, times, exit code, task names and Enclave's own messages (run_log.system_logs) are always shown."
+	if lost := s.lostDatasets(r); len(lost) > 0 && policy != wes.LogsNone && !staff {
+		return false, fmt.Sprintf("the engine output of run %s is shown only to administrators and data controllers now: dataset %s has left the catalogue, so Enclave can no longer hide its location in the output. %s",
+			r.ID, strings.Join(lost, ", "), always)
+	}
 	switch policy {
 	case wes.LogsOwner:
 		if staff || r.Owner == p.Subject {
