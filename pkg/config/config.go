@@ -618,6 +618,12 @@ type ResultsConfig struct {
 	Store string `yaml:"store"`
 	// LocalDir is the local store's directory. Default "": <data_dir>/results.
 	LocalDir string `yaml:"local_dir"`
+	// PresignedURLs lets output lists and RunLog.outputs hand out the store's presigned
+	// URLs (valid zone.output_url_ttl) instead of the API's download route. Each URL is
+	// audited when it is issued (output.url), but what is fetched with it is not, and
+	// anyone holding it can use it until it expires. Default false: every download goes
+	// through Enclave and is audited (output.download).
+	PresignedURLs bool `yaml:"presigned_urls"`
 	// S3 configures the s3 store.
 	S3 S3Config `yaml:"s3"`
 }

@@ -177,6 +177,7 @@ func (c *Config) fields() []field {
 		{path: "zone.results", help: "Where released outputs are stored."},
 		{"zone.results.store", &c.Zone.Results.Store, "local (a directory) or s3 (MinIO/S3).", false},
 		{"zone.results.local_dir", &c.Zone.Results.LocalDir, `Directory of the local store; "" is <data_dir>/results.`, false},
+		{"zone.results.presigned_urls", &c.Zone.Results.PresignedURLs, "Hand out the store's presigned URLs (each audited when issued, output.url) instead of the API's download route (each download audited). Off by default: a presigned URL's fetches are not audited.", false},
 		{path: "zone.results.s3", help: "The MinIO/S3 bucket of the s3 store."},
 		{"zone.results.s3.endpoint", &c.Zone.Results.S3.Endpoint, "host:port of the S3 API.", false},
 		{"zone.results.s3.public_endpoint", &c.Zone.Results.S3.PublicEndpoint, `host:port clients reach for presigned URLs; "" is endpoint.`, false},

@@ -15,14 +15,15 @@ import (
 
 // Audit actions the API records (the runner and egress record their own).
 const (
-	actionSubmit   = "run.submit"
-	actionRefuse   = "run.refuse"
-	actionCancel   = "run.cancel"
-	actionDelete   = "run.delete"
-	actionDownload = "output.download"
-	actionReview   = "output.review"
-	actionReject   = "egress.reject"
-	actionExport   = "audit.export"
+	actionSubmit    = "run.submit"
+	actionRefuse    = "run.refuse"
+	actionCancel    = "run.cancel"
+	actionDelete    = "run.delete"
+	actionDownload  = "output.download"
+	actionOutputURL = "output.url" // a presigned URL handed out (Config.PresignedURLs)
+	actionReview    = "output.review"
+	actionReject    = "egress.reject"
+	actionExport    = "audit.export"
 )
 
 // auditTimeout bounds one audit write; it runs even if the client has gone, so a

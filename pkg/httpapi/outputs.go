@@ -9,23 +9,41 @@ import (
 	"net/url"
 	"path"
 	"strconv"
+	"time"
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// outputURL is where a released output can be downloaded: the result store's
-// short-lived URL when it has one, else this API's download route.
+// outputURL is where a released output can be downloaded: this API's download route,
+// which audits each download, or, where Config.PresignedURLs allows it, the result
+// store's short-lived URL, audited here as it is issued (who, which output, how long it
+// is valid), since what is fetched with it is not. A URL the trail cannot record is not
+// handed out.
 func (s *server) outputURL(ctx context.Context, r *wes.Run, o wes.Output) string {
-	if s.deps.Results != nil {
-		u, err := s.deps.Results.URL(ctx, o.Key, s.cfg.OutputURLTTL)
-		if err != nil {
-			s.log.Warn("no presigned URL for an output; pointing at the download route", "run_id", r.ID, "err", err)
-		} else if u != "" {
-			return u
-		}
+	route := baseURLFrom(ctx) + "/runs/" + r.ID + "/outputs/" + url.PathEscape(o.Path)
+	if !s.cfg.PresignedURLs || s.deps.Results == nil {
+		return route
 	}
-	return baseURLFrom(ctx) + "/runs/" + r.ID + "/outputs/" + url.PathEscape(o.Path)
+	u, err := s.deps.Results.URL(ctx, o.Key, s.cfg.OutputURLTTL)
+	if err != nil {
+		s.log.Warn("no presigned URL for an output; pointing at the download route", "run_id", r.ID, "err", err)
+		return route
+	}
+	if u == "" {
+		return route
+	}
+	actor := "anonymous"
+	if p := wes.PrincipalFromContext(ctx); p != nil {
+		actor = p.Subject
+	}
+	ev := runEvent(actor, actionOutputURL, "ok", r)
+	ev.Detail = map[string]string{"path": o.Path, "sha256": o.SHA256, "ttl_seconds": strconv.Itoa(int(s.cfg.OutputURLTTL.Seconds())),
+		"expires": time.Now().Add(s.cfg.OutputURLTTL).UTC().Format(time.RFC3339)}
+	if s.record(ctx, ev) != nil {
+		return route
+	}
+	return u
 }
 
 // reviewer reports whether p decides on held outputs and so may see what an unreleased
