@@ -16,8 +16,28 @@ type Holder struct {
 	opts Options
 	log  *slog.Logger
 
-	mu  sync.Mutex // serialises reloads
-	cur atomic.Pointer[Catalog]
+	mu       sync.Mutex // serialises reloads
+	cur      atomic.Pointer[Catalog]
+	onReload func(Reload) // guarded by mu
+}
+
+// Reload is the outcome of one Holder.Reload, for the audit trail.
+type Reload struct {
+	Previous Fingerprint // the catalogue in use before
+	Current  Fingerprint // the new one; zero when Err is set
+	Change   Change      // from Previous to Current; empty when Err is set
+	// SHA256 is the hex sha256 of the file read, also when it was refused ("" when it
+	// could not be read).
+	SHA256 string
+	Err    error // why the file was refused (the previous catalogue stays); nil on success
+}
+
+// OnReload makes every later Reload, successful or refused, call f with its outcome
+// before Reload returns. nil stops the calls.
+func (h *Holder) OnReload(f func(Reload)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onReload = f
 }
 
 // NewHolder loads the catalogue at path; it fails (with a *LoadError) when the file has
@@ -43,16 +63,26 @@ func (h *Holder) Catalog() *Catalog { return h.cur.Load() }
 func (h *Holder) Reload() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	prev := h.cur.Load().Fingerprint()
 	c, err := LoadWith(h.path, h.opts)
 	if err != nil {
 		var le *LoadError
+		sum := ""
 		if errors.As(err, &le) {
+			sum = le.SHA256
 			h.log.Error("catalogue reload refused; the previous catalogue stays in use",
 				"problems", len(le.Problems), "first", le.Problems[0])
+		}
+		if h.onReload != nil {
+			h.onReload(Reload{Previous: prev, SHA256: sum, Err: err})
 		}
 		return err
 	}
 	h.cur.Store(c)
+	if h.onReload != nil {
+		cur := c.Fingerprint()
+		h.onReload(Reload{Previous: prev, Current: cur, Change: Compare(prev, cur), SHA256: cur.SHA256})
+	}
 	w, d := c.Len()
 	h.log.Info("catalogue reloaded", "workflows", w, "datasets", d)
 	return nil

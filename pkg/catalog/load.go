@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +39,9 @@ type Options struct {
 // e.g. "workflows[hello-smk].files[0].sha256: mismatch ...".
 type LoadError struct {
 	Problems []string
+	// SHA256 is the hex sha256 of the file that was refused, "" when it could not be
+	// read; for the audit trail of a refused reload.
+	SHA256 string
 }
 
 func (e *LoadError) Error() string {
@@ -69,8 +74,14 @@ func LoadWith(path string, opts Options) (*Catalog, error) {
 	if len(data) > maxCatalogBytes {
 		return nil, &LoadError{Problems: []string{fmt.Sprintf("the catalogue is larger than %d MiB", maxCatalogBytes>>20)}}
 	}
-	l := &loader{base: filepath.Dir(abs), engines: opts.Engines}
-	return l.load(data)
+	sum := sha256.Sum256(data)
+	l := &loader{base: filepath.Dir(abs), engines: opts.Engines, sum: hex.EncodeToString(sum[:])}
+	c, err := l.load(data)
+	var le *LoadError
+	if errors.As(err, &le) {
+		le.SHA256 = l.sum
+	}
+	return c, err
 }
 
 // BuiltinEngines returns the engines Enclave ships, with default settings.
@@ -155,6 +166,7 @@ type loader struct {
 	engines  *engines.Registry
 	problems []string
 	ids      map[string]map[string]bool // per list, the ids already seen
+	sum      string                     // hex sha256 of the file
 }
 
 func (l *loader) addf(format string, args ...any) {
@@ -195,6 +207,7 @@ func (l *loader) load(data []byte) (*Catalog, error) {
 	if len(l.problems) > 0 {
 		return nil, &LoadError{Problems: l.problems}
 	}
+	c.fp = fingerprintOf(l.sum, raw)
 	return c, nil
 }
 

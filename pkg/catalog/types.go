@@ -25,6 +25,7 @@ type Catalog struct {
 	workflows map[string]*Entry
 	datasets  map[string]*Dataset
 	rules     []rule
+	fp        Fingerprint // what the file said, to tell what a reload changed
 }
 
 // Entry is one validated workflow. Callers must treat it as read-only.
