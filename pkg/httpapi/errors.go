@@ -46,7 +46,8 @@ func (s *server) abortWithError(c *gin.Context, err error) {
 	case code == wes.EUNAUTHORIZED:
 		c.Header("WWW-Authenticate", `Bearer realm="enclave"`)
 	}
-	writeErrorResponse(c, st, msg)
+	// A safety net: no message names where the zone keeps its data.
+	writeErrorResponse(c, st, s.zoneRewriter(nil).String(msg))
 }
 
 func writeErrorResponse(c *gin.Context, status int, msg string) {
