@@ -30,6 +30,8 @@ const shimProtocol = "enclave-local-shim 3"
 //	                  without namespaces and where ptrace is not allowed (see startJob)
 //	init DIR PATH     PID 1 of a confined job's namespaces: build its file system view,
 //	                  confine it, start PATH as the job's uid, reap, forward signals (init.go)
+//	nsexec PATH       started by init for a job with resource limits: confine, take the
+//	                  job's uid, set limits, execve PATH (spec on fd 4, see init.go)
 //	launch DIR        start `run DIR` in a new session and exit at once; only for executors
 //	                  of older Enclave versions during an upgrade (Submit now starts `run` itself)
 //
@@ -42,7 +44,7 @@ func ShimMain(args []string) int {
 		return 0
 	}
 	if len(args) < 2 || !filepath.IsAbs(args[1]) {
-		fmt.Fprintln(os.Stderr, "usage: executor-shim probe | run DIR | exec DIR PATH (DIR absolute); started by the local executor, not by hand")
+		fmt.Fprintln(os.Stderr, "usage: executor-shim probe | run DIR | exec DIR PATH | init DIR PATH | nsexec PATH (absolute); started by the local executor, not by hand")
 		return 2
 	}
 	mode, dir := args[0], args[1]
@@ -54,6 +56,8 @@ func ShimMain(args []string) int {
 		return execMain(dir, args[2])
 	case mode == "init" && len(args) == 3:
 		return initMain(dir, args[2])
+	case mode == "nsexec" && len(args) == 2:
+		return nsexecMain(args[1])
 	case mode == "launch" && len(args) == 2:
 		err = launchMain(dir)
 	default:
