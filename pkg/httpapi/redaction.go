@@ -17,6 +17,8 @@ const (
 	phData    = "<data>"
 	// phDataset is a dataset the run does not read: its id is not the caller's to learn.
 	phDataset = "<dataset>"
+	// phDatasets is a directory that holds datasets (the catalogue's data_root, usually).
+	phDatasets = "<datasets>"
 )
 
 // zoneRewriter rewrites the zone paths in what is shown of run r (engine logs, command
@@ -24,9 +26,10 @@ const (
 // lose nothing they cannot map back (the catalogue names each dataset's path, the
 // configuration the data dir), and a log copied into a ticket or a browser then carries
 // no zone path either. r's work dir becomes <workdir>, each dataset r reads
-// <dataset:ID>, any other catalogue dataset <dataset>, and the data dir <data>; each also
-// under its symlink-resolved name. Where they nest, the longest wins. A nil r gives the
-// rules for text about no run in particular (error messages).
+// <dataset:ID>, any other catalogue dataset <dataset>, the directory holding a dataset
+// <datasets>, and the data dir <data>; each also under its symlink-resolved name. Where
+// they nest, the longest wins. A nil r gives the rules for text about no run in
+// particular (error messages).
 func (s *server) zoneRewriter(r *wes.Run) *redact.Rewriter {
 	zs := s.zoneRules()
 	var rules []redact.Rule
@@ -92,12 +95,15 @@ func (s *server) zoneRules() *zoneRuleSet {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	var parents []redact.Rule
 	for _, id := range ids {
 		for _, r := range redact.WithResolved([]redact.Rule{{Path: byID[id], Placeholder: phDataset}}) {
 			zs.paths[id] = append(zs.paths[id], r.Path)
 			zs.all = append(zs.all, r)
+			parents = append(parents, redact.Rule{Path: filepath.Dir(r.Path), Placeholder: phDatasets})
 		}
 	}
+	zs.all = append(zs.all, parents...) // after the datasets: a path that is both stays a dataset
 	zs.all = append(zs.all, redact.Rule{Path: zs.dataDir, Placeholder: phData}, redact.Rule{Path: zs.realDir, Placeholder: phData})
 	zoneRuleCache.Store(zs)
 	return zs

@@ -146,7 +146,7 @@ func runAsRunner(t *testing.T, h *harness, holder *catalog.Holder, reg *engines.
 // pieces of them that show a path was cut rather than rewritten whole.
 func zonePaths(h *harness, z zone, r *wes.Run) map[string]string {
 	out := map[string]string{"data dir": h.dataDir, "work dir": r.WorkDir, "dataset": z.dataset,
-		"dataset dir": filepath.Dir(z.dataset), "other dataset": z.other, "zone": z.dir,
+		"dataset dir": filepath.Dir(z.dataset), "other dataset": z.other, "zone": z.dir, "data root": filepath.Dir(z.other),
 		"end of the work dir": "/runs/" + r.ID + "/work", "end of the dataset": "cohort-demo/patients.csv",
 		"test's temp dir": filepath.Base(filepath.Dir(h.dataDir))}
 	for name, p := range out {
@@ -193,6 +193,7 @@ func checkNoZonePath(t *testing.T, h *harness, holder *catalog.Holder, reg *engi
 	}
 	_, err = h.store.Update(context.Background(), id, func(r *wes.Run) error {
 		r.AddSystemLog("the executor refused the job: " + r.WorkDir + " and " + z.other + "/x are not allowed")
+		r.AddSystemLog("datasets live in " + filepath.Dir(z.other))
 		return nil
 	})
 	if err != nil {
@@ -220,7 +221,7 @@ func checkNoZonePath(t *testing.T, h *harness, holder *catalog.Holder, reg *engi
 	if err := json.Unmarshal(runLogBody, &rl); err != nil {
 		t.Fatal(err)
 	}
-	if sys := strings.Join(rl.RunLog.SystemLogs, "\n"); !strings.Contains(sys, "<workdir> and <dataset>/x") {
+	if sys := strings.Join(rl.RunLog.SystemLogs, "\n"); !strings.Contains(sys, "<workdir> and <dataset>/x") || !strings.Contains(sys, "datasets live in <datasets>") {
 		t.Errorf("system logs = %q", sys)
 	}
 	if cmd := strings.Join(rl.RunLog.Cmd, " "); !strings.Contains(cmd, " --") {
