@@ -24,6 +24,7 @@ const (
 	actionReview    = "output.review"
 	actionReject    = "egress.reject"
 	actionExport    = "audit.export"
+	actionQuery     = "audit.query" // recorded only when refused
 )
 
 // auditTimeout bounds one audit write; it runs even if the client has gone, so a
@@ -82,14 +83,17 @@ func (s *server) auditRefusal(ctx context.Context, p *wes.Principal, sub *submis
 	_ = s.record(ctx, e)
 }
 
-// requireAdmin refuses callers who are not administrators.
-func requireAdmin(ctx context.Context) (*wes.Principal, error) {
+// requireAdmin refuses callers who are not administrators; a refusal is audited as
+// action.
+func (s *server) requireAdmin(ctx context.Context, action string) (*wes.Principal, error) {
 	p, err := callerFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if !p.HasRole(wes.RoleAdmin) {
-		return nil, wes.Errorf(wes.EFORBIDDEN, "the audit trail is for administrators (the %s role)", wes.RoleAdmin)
+		err := wes.Errorf(wes.EFORBIDDEN, "the audit trail is for administrators (the %s role)", wes.RoleAdmin)
+		s.auditForbidden(ctx, p, action, nil, err)
+		return nil, err
 	}
 	return p, nil
 }
@@ -103,7 +107,7 @@ func (s *server) auditLog() (*audit.Log, error) {
 
 // QueryAudit implements GET /audit.
 func (s *server) QueryAudit(ctx context.Context, req api.QueryAuditRequestObject) (api.QueryAuditResponseObject, error) {
-	if _, err := requireAdmin(ctx); err != nil {
+	if _, err := s.requireAdmin(ctx, actionQuery); err != nil {
 		return nil, err
 	}
 	l, err := s.auditLog()
@@ -149,7 +153,7 @@ func parseTimeParam(name, v string) (time.Time, error) {
 // ExportAudit implements GET /audit/export: the whole trail as JSON lines, streamed.
 // The export is itself audited, before anything is sent.
 func (s *server) ExportAudit(ctx context.Context, _ api.ExportAuditRequestObject) (api.ExportAuditResponseObject, error) {
-	p, err := requireAdmin(ctx)
+	p, err := s.requireAdmin(ctx, actionExport)
 	if err != nil {
 		return nil, err
 	}

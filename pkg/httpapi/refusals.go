@@ -59,6 +59,24 @@ func (s *server) auditRunRefusal(ctx context.Context, p *wes.Principal, id, caus
 	_ = s.record(ctx, e)
 }
 
+// auditForbidden records that p was refused an action its roles do not allow (a
+// researcher reviewing outputs, reading the audit trail), rate-limited per user as
+// auditRunRefusal. r is the run concerned, if any.
+func (s *server) auditForbidden(ctx context.Context, p *wes.Principal, action string, r *wes.Run, err error) {
+	ok, h := s.runRefusals.allow(p.Subject)
+	if !ok {
+		return
+	}
+	e := wes.AuditEvent{Actor: p.Subject, Action: action, Outcome: "refused", Reason: wes.ErrorMessage(err), Detail: map[string]string{}}
+	if r != nil {
+		e = runEvent(p.Subject, action, "refused", r)
+		e.Reason, e.Detail = wes.ErrorMessage(err), map[string]string{"owner": r.Owner}
+	}
+	addRequest(ctx, e.Detail)
+	addHeld(e.Detail, h)
+	_ = s.record(ctx, e)
+}
+
 // auditAuthRefusal records a refused bearer token or a user without access: Enclave's
 // reason and the issuer and subject the token claims (unverified, bounded and cleaned
 // by auth.Claimed), never the token; rate-limited per source address (the TCP peer,

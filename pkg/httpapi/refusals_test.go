@@ -214,3 +214,28 @@ func TestRefusedTokensAreAudited(t *testing.T) {
 		t.Errorf("a flood from one source recorded %d refusals, want %d", n, refusalsPerKey)
 	}
 }
+
+// An owner trying to release their own held outputs, and a researcher reading the audit
+// trail, are refused as before and recorded.
+func TestForbiddenActionsAreAudited(t *testing.T) {
+	h := newSealedHarness(t)
+	r := h.createRun("alice", func(r *wes.Run) { r.Workflow = "cohort-count-smk" })
+	st, b, _ := h.do(http.MethodPost, BasePath+"/runs/"+r.ID+"/outputs/review", "alice", "application/json",
+		strings.NewReader(`{"decision": "approve"}`))
+	if st != http.StatusForbidden {
+		t.Fatalf("the owner reviews: %d %s", st, b)
+	}
+	for _, path := range []string{"/audit", "/audit/export"} {
+		if st, b, _ := h.do(http.MethodGet, BasePath+path, "alice", "", nil); st != http.StatusForbidden {
+			t.Fatalf("GET %s as a researcher: %d %s", path, st, b)
+		}
+	}
+	rv := h.events(actionReview)
+	if len(rv) != 1 || rv[0].Actor != "alice" || rv[0].Outcome != "refused" || rv[0].RunID != r.ID || !strings.Contains(rv[0].Reason, "role") {
+		t.Errorf("review refusals: %+v", rv)
+	}
+	q, ex := h.events(actionQuery), h.events(actionExport)
+	if len(q) != 1 || q[0].Actor != "alice" || q[0].Outcome != "refused" || len(ex) != 1 || ex[0].Outcome != "refused" {
+		t.Errorf("audit refusals: %+v %+v", q, ex)
+	}
+}

@@ -27,8 +27,12 @@ func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsR
 	if err != nil {
 		return nil, err
 	}
-	if !p.HasRole(wes.RoleDataController) && !p.HasRole(wes.RoleAdmin) {
-		return nil, wes.Errorf(wes.EFORBIDDEN, "reviewing outputs needs the %s or %s role", wes.RoleDataController, wes.RoleAdmin)
+	if !reviewer(p) {
+		// The owner approving their own held outputs is what review exists to prevent:
+		// the attempt is audited.
+		err := wes.Errorf(wes.EFORBIDDEN, "reviewing outputs needs the %s or %s role", wes.RoleDataController, wes.RoleAdmin)
+		s.auditForbidden(ctx, p, actionReview, r, err)
+		return nil, err
 	}
 	if req.Body == nil {
 		return nil, wes.Errorf(wes.EINVALID, `the body must be a JSON object such as {"decision": "approve"} or {"decision": "reject", "reason": "..."}`)
