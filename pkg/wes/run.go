@@ -59,6 +59,10 @@ type Run struct {
 	CancelRequested bool `json:"cancel_requested,omitempty"`
 	// Attempts counts start attempts, to stop retrying a run that keeps failing to start.
 	Attempts int `json:"attempts,omitempty"`
+	// Effects is the run's outbox: the side effects that must follow its state changes,
+	// written by the same atomic update as the change they follow and removed once done.
+	// Never shown to clients.
+	Effects []Effect `json:"effects,omitempty"`
 	// Version increases with every stored change.
 	Version int64 `json:"version"`
 }
@@ -72,4 +76,36 @@ func (r *Run) AddSystemLog(msg string) {
 		return
 	}
 	r.Log.SystemLogs = append(r.Log.SystemLogs, msg)
+}
+
+// EffectKind names what an Effect does.
+type EffectKind string
+
+const (
+	// EffectAudit records Effect.Event in the audit trail.
+	EffectAudit EffectKind = "audit"
+	// EffectCleanup releases the backend resources of the run's ended job (Cleaner),
+	// found through Run.Handle.
+	EffectCleanup EffectKind = "cleanup"
+)
+
+// Effect is one side effect that must follow a state change of its run: an audit event
+// to record, a job to clean up. It is stored in the run's outbox (Run.Effects) by the
+// same atomic update as the change, so a worker that dies right after the change loses
+// nothing: the step that made the change does it at once, and anyone who finds it there
+// after NotBefore (a later step of the run, the reconciler) does it instead. It is
+// removed once done, so it is done at least once, and more than once only when its doer
+// dies (or loses the store) between doing it and removing it.
+type Effect struct {
+	// ID names the effect within its run; an audit event carries it as detail event_id,
+	// so a repeated event can be told from a second state change.
+	ID   string     `json:"id"`
+	Kind EffectKind `json:"kind"`
+	// Event is what EffectAudit records, its time included.
+	Event *AuditEvent `json:"event,omitempty"`
+	// NotBefore is when others than the step that stored the effect may do it: until
+	// then that step is expected to be doing it.
+	NotBefore time.Time `json:"not_before"`
+	// Tries counts failed attempts; each pushes NotBefore further back.
+	Tries int `json:"tries,omitempty"`
 }

@@ -33,6 +33,9 @@ type RunStore interface {
 	StateCounts(ctx context.Context, owner string) (map[State]int64, error)
 	// Active returns the ids of all runs in a non-terminal state.
 	Active(ctx context.Context) ([]string, error)
+	// Pending returns the ids of all runs whose outbox (Run.Effects) is not empty, in any
+	// state: the reconciler finds there the side effects a dead worker left undone.
+	Pending(ctx context.Context) ([]string, error)
 }
 
 // Dispatcher hands run steps to the worker queue. Each method is idempotent per run id.

@@ -12,6 +12,7 @@
 //	{p}counts                    hash    state → number of runs in that state
 //	{p}counts:owner:{owner}      hash    the same, per owner
 //	{p}active                    set     ids of runs in a non-terminal state
+//	{p}effects                   set     ids of runs whose outbox (Run.Effects) is not empty
 //
 // Run ids are UUIDv7 strings, which sort by creation time, so the sorted sets hold all
 // members at score 0 and are read newest first with ZREVRANGEBYLEX: a page token is the

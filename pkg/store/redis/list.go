@@ -128,3 +128,15 @@ func (s *Store) Active(ctx context.Context) ([]string, error) {
 	slices.Sort(ids)
 	return ids, nil
 }
+
+// Pending returns the ids of all runs with pending side effects (Run.Effects), oldest
+// first. One SMEMBERS: the set holds only runs whose effects are not done yet, which is
+// none or a handful unless workers keep dying.
+func (s *Store) Pending(ctx context.Context) ([]string, error) {
+	ids, err := s.c.SMembers(ctx, s.effectsKey()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, storeErr(err, "list runs with pending effects")
+	}
+	slices.Sort(ids)
+	return ids, nil
+}

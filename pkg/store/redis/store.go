@@ -42,6 +42,7 @@ func New(c redis.UniversalClient, o Options) *Store {
 
 func (s *Store) runKey(id string) string { return s.p + "run:" + id }
 func (s *Store) activeKey() string       { return s.p + "active" }
+func (s *Store) effectsKey() string      { return s.p + "effects" }
 
 // indexKey is the sorted set of run ids, of one owner or (owner "") of all runs.
 func (s *Store) indexKey(owner string) string {
@@ -117,8 +118,8 @@ func (s *Store) Create(ctx context.Context, r *wes.Run) error {
 	return nil
 }
 
-// index queues the writes that add a new run to the id indexes, the counts and the
-// active set.
+// index queues the writes that add a new run to the id indexes, the counts, the active
+// set and (with effects) the set of runs with pending effects.
 func (s *Store) index(ctx context.Context, p redis.Pipeliner, r *wes.Run) {
 	z := redis.Z{Score: 0, Member: r.ID}
 	p.ZAdd(ctx, s.indexKey(""), z)
@@ -128,6 +129,7 @@ func (s *Store) index(ctx context.Context, p redis.Pipeliner, r *wes.Run) {
 	if !r.State.Terminal() {
 		p.SAdd(ctx, s.activeKey(), r.ID)
 	}
+	s.markEffects(ctx, p, r, false)
 }
 
 // Get returns the run with the given id. ENOTFOUND if there is none.

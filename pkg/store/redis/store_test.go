@@ -187,6 +187,7 @@ func TestUnavailable(t *testing.T) {
 		"List":        func() error { _, err := s.List(ctx, wes.RunFilter{PageSize: 5}); return err },
 		"StateCounts": func() error { _, err := s.StateCounts(ctx, ""); return err },
 		"Active":      func() error { _, err := s.Active(ctx); return err },
+		"Pending":     func() error { _, err := s.Pending(ctx); return err },
 	}
 	for name, call := range calls {
 		err := call()

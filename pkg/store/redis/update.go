@@ -19,7 +19,8 @@ const maxAttempts = 100
 
 // Update applies fn to the current run and stores the result atomically: it watches the
 // run's key, reads the run, calls fn, checks the state change with ValidateTransition and
-// writes the run together with its counts and active-set membership in one MULTI/EXEC.
+// writes the run together with its counts, active-set membership and pending-effects
+// membership (Run.Effects not empty) in one MULTI/EXEC.
 // When another writer changed the run in between, it starts over with the new run, so fn
 // may be called more than once and must only change the run it is given.
 //
@@ -63,6 +64,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*wes.Run) error) 
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, key, out, 0)
 			s.moveState(ctx, p, cur, old.State)
+			s.markEffects(ctx, p, cur, len(old.Effects) > 0)
 			return nil
 		})
 		if err == nil {
@@ -103,6 +105,18 @@ func (s *Store) moveState(ctx context.Context, p redis.Pipeliner, r *wes.Run, fr
 		// Only terminal states leave the set, and they are sticky: adding is a no-op
 		// for a run that is already active.
 		p.SAdd(ctx, s.activeKey(), r.ID)
+	}
+}
+
+// markEffects queues the change of r's membership in the set of runs with pending side
+// effects, in the same transaction as the run itself, so the set never misses a run
+// whose outbox holds something. had says whether the stored run had effects before.
+func (s *Store) markEffects(ctx context.Context, p redis.Pipeliner, r *wes.Run, had bool) {
+	switch has := len(r.Effects) > 0; {
+	case has && !had:
+		p.SAdd(ctx, s.effectsKey(), r.ID)
+	case !has && had:
+		p.SRem(ctx, s.effectsKey(), r.ID)
 	}
 }
 

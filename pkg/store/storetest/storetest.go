@@ -38,6 +38,8 @@ func Run(t *testing.T, newStore func(t *testing.T) wes.RunStore) {
 		{"ListBadToken", testListBadToken},
 		{"StateCounts", testStateCounts},
 		{"Active", testActive},
+		{"Effects", testEffects},
+		{"EffectsConcurrent", testEffectsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
