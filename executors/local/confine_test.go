@@ -22,7 +22,7 @@ type zone struct {
 	root, state, work, otherWork, dsA, dsB, sys string
 }
 
-func newZone(t *testing.T) *zone {
+func newZone(t testing.TB) *zone {
 	t.Helper()
 	root := t.TempDir()
 	z := &zone{root: root, state: filepath.Join(root, "state"),
@@ -44,7 +44,7 @@ func newZone(t *testing.T) *zone {
 	return z
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
