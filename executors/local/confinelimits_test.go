@@ -1,12 +1,14 @@
 package local_test
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -36,5 +38,31 @@ func TestConfinedLimits(t *testing.T) {
 				t.Errorf("the job's uid is not the job user's:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestBestEffortWithoutLandlock: as root on a kernel without Landlock, best-effort still
+// confines with namespaces (and says so), and another run's work dir is not there.
+func TestBestEffortWithoutLandlock(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for namespaces")
+	}
+	local.SimulateMachine(t, 0, true)
+	z := newZone(t)
+	ex := z.executor(t, local.ConfineBestEffort)
+	job := z.job("nolandlock", "cat "+filepath.Join(z.otherWork, "secret.txt")+" 2>/dev/null; true")
+	h, err := ex.Submit(ctx(t), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := waitEnded(t, ex, h); st.State != wes.JobSucceeded {
+		t.Fatalf("job %s (%q)", st.State, st.Message)
+	}
+	if out := readFile(t, job.Stdout); strings.Contains(out, "run b") {
+		t.Errorf("the job read another run's work dir: %q", out)
+	}
+	line, err := ex.JobConfinement(ctx(t), h)
+	if err != nil || line != "job confined: mount/pid/net/ipc/uts namespaces, uid 61234, process tree killed at end" {
+		t.Errorf("JobConfinement = %q, %v", line, err)
 	}
 }

@@ -30,6 +30,9 @@ var (
 // Signals and abstract unix sockets cannot reach outside the job (ABI 6). shm is the
 // job's own /dev/shm ("" when it has none: a shared one would let runs exchange data).
 func applyLandlock(p *confinePlan, job wes.Job, tmp, shm string) error {
+	if p.Landlock == 0 {
+		return nil // namespaces only (best-effort on a kernel without Landlock)
+	}
 	abi, err := llsys.LandlockGetABIVersion()
 	if err != nil || abi < p.Landlock {
 		return fmt.Errorf("the kernel's Landlock ABI is %d, the job was planned with %d (err %v)", abi, p.Landlock, err)
