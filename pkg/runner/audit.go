@@ -35,12 +35,14 @@ func (r *Runner) audit(ctx context.Context, run *wes.Run, e wes.AuditEvent) {
 	}
 }
 
-// auditState records that run reached its current state, with Enclave's reason.
-func (r *Runner) auditState(ctx context.Context, run *wes.Run, reason string) {
+// stateEvent is the audit event of run having reached its current state at t, with
+// Enclave's reason. It is stored in the run's outbox, so it is complete here.
+func stateEvent(run *wes.Run, reason string, t time.Time) wes.AuditEvent {
 	outcome := "ok"
 	if run.State == wes.StateSystemError || run.State == wes.StateExecutorError {
 		outcome = "error"
 	}
-	r.audit(ctx, run, wes.AuditEvent{Action: actionState, Outcome: outcome, Reason: reason,
-		Detail: map[string]string{"state": string(run.State)}})
+	return wes.AuditEvent{Time: t, Actor: "system", Action: actionState, Outcome: outcome, Reason: reason,
+		RunID: run.ID, Workflow: run.Workflow, Dataset: strings.Join(run.Datasets, ","),
+		Detail: map[string]string{"state": string(run.State)}}
 }

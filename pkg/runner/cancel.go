@@ -11,17 +11,23 @@ import (
 // Handle after the cancel step had read the run without one.
 var errHandleAppeared = errors.New("the run got a job handle meanwhile")
 
+// msgCancelled is the Enclave message and audit reason of a cancelled run.
+const msgCancelled = "the run was cancelled at the owner's request"
+
 // Cancel stops a run's job (gracefully, then forcibly: the executor's grace) and marks the
 // run CANCELED. A run that no start step ever got into (Attempts == 0) has no job and is
 // cancelled at once. A run that a start step got into but has no Handle yet may have a
 // job being submitted right now: it stays CANCELING with CancelRequested set, and the
 // start step (enqueued here, in case the one that began has died) stores the Handle,
 // stops the job and enqueues the cancel again. Cancelling a finished run does nothing.
+// Like every state change, CANCELED is stored with its audit event and the job's
+// clean-up in the run's outbox (effects.go).
 func (r *Runner) Cancel(ctx context.Context, id string) error {
 	run, err := r.store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
+	r.drainDue(ctx, run) // a step that died may have left the side effects of a change
 	if run.State.Terminal() {
 		return nil
 	}
@@ -36,11 +42,14 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 		r.log.Warn("cancel failed; will retry", "run_id", id, "err", err)
 		return err
 	}
+	r.at("cancel:stopped")
 	st, err := ex.Status(ctx, *run.Handle)
 	if err != nil {
 		return err
 	}
+	var effects []string
 	cancelled, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		effects = nil // fn may run more than once
 		if run.State.Terminal() {
 			return errStop
 		}
@@ -49,7 +58,10 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 		run.EndTime = r.now()
 		run.Log.ExitCode = st.ExitCode
 		run.Log.EndTime = endTime(st, run.EndTime)
-		run.AddSystemLog("the run was cancelled at the owner's request")
+		run.AddSystemLog(msgCancelled)
+		// The clean-up is stored with CANCELED, never before: a retry after a failed
+		// update still finds the job.
+		effects = r.addStateEffects(run, msgCancelled, ex)
 		return nil
 	})
 	if errors.Is(err, errStop) {
@@ -58,10 +70,9 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	r.at("cancel:stored")
 	r.log.Info("run cancelled", "run_id", id)
-	r.auditState(ctx, cancelled, "the run was cancelled at the owner's request")
-	// Only once CANCELED is stored: a retry after a failed update still finds the job.
-	r.cleanup(ctx, ex, *run.Handle)
+	r.drainOwn(ctx, cancelled, effects)
 	return nil
 }
 
@@ -70,8 +81,9 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 // is seen.
 func (r *Runner) cancelWithoutJob(ctx context.Context, id string) error {
 	var started bool
+	var effects []string
 	cancelled, err := r.store.Update(ctx, id, func(run *wes.Run) error {
-		started = false // fn may run more than once
+		started, effects = false, nil // fn may run more than once
 		switch {
 		case run.State.Terminal():
 			return errStop
@@ -88,7 +100,8 @@ func (r *Runner) cancelWithoutJob(ctx context.Context, id string) error {
 		}
 		run.State = wes.StateCanceled
 		run.EndTime = r.now()
-		run.AddSystemLog("the run was cancelled at the owner's request")
+		run.AddSystemLog(msgCancelled)
+		effects = r.addStateEffects(run, msgCancelled, nil)
 		return nil
 	})
 	switch {
@@ -105,7 +118,8 @@ func (r *Runner) cancelWithoutJob(ctx context.Context, id string) error {
 		// CANCELING, so nothing waits forever.
 		return r.dispatch.Start(ctx, id)
 	}
+	r.at("cancel:stored")
 	r.log.Info("run cancelled before it started", "run_id", id)
-	r.auditState(ctx, cancelled, "the run was cancelled at the owner's request")
+	r.drainOwn(ctx, cancelled, effects)
 	return nil
 }

@@ -12,13 +12,16 @@ import (
 // Finalize records the end of a run whose job has ended: exit code, outputs and the
 // terminal state. Precedence: CANCELED > SYSTEM_ERROR > EXECUTOR_ERROR > COMPLETE, and
 // COMPLETE means the job succeeded and its outputs were collected. Calling it for a run
-// whose job is still going does nothing (the reconciler will call again).
+// whose job is still going does nothing (the reconciler will call again). The state's
+// audit event and the job's clean-up are stored with the state, in the run's outbox, and
+// done from there (effects.go), so a worker that dies in between does not lose them.
 func (r *Runner) Finalize(ctx context.Context, id string) error {
 	log := r.log.With("run_id", id, "step", "finalize")
 	run, err := r.store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
+	r.drainDue(ctx, run) // a step that died may have left the side effects of a change
 	if run.State.Terminal() || run.Handle == nil {
 		return nil
 	}
@@ -70,7 +73,9 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 		}
 	}
 
+	var effects []string
 	final, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		effects = nil // fn may run more than once
 		if run.State.Terminal() {
 			return errStop
 		}
@@ -89,6 +94,9 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 		if msg != "" {
 			run.AddSystemLog(msg)
 		}
+		// Stored with the state, done below: a worker that dies in between leaves them
+		// to the reconciler instead of losing them.
+		effects = r.addStateEffects(run, msg, ex)
 		return nil
 	})
 	if sealed && state == wes.StateComplete && len(released) > 0 {
@@ -100,9 +108,9 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	r.at("finalize:stored")
 	log.Info("run finished", "state", final.State)
-	r.auditState(ctx, final, msg)
-	r.cleanup(ctx, ex, *run.Handle)
+	r.drainOwn(ctx, final, effects)
 	return nil
 }
 
@@ -150,16 +158,6 @@ func collect(ctx context.Context, log *slog.Logger, ex wes.Executor, h wes.Handl
 	}
 	log.Error("collecting the run's files failed", "executor", ex.Name(), "err", err)
 	return "the run's files could not be brought back from the executor: " + wes.ErrorMessage(err), nil
-}
-
-// cleanup releases backend resources of an ended job; failures are only logged, the
-// backend's own garbage collection (TTL, labels) is the safety net.
-func (r *Runner) cleanup(ctx context.Context, ex wes.Executor, h wes.Handle) {
-	if c, ok := ex.(wes.Cleaner); ok {
-		if err := c.Cleanup(ctx, h); err != nil {
-			r.log.Warn("executor cleanup failed", "executor", ex.Name(), "err", err)
-		}
-	}
 }
 
 // dropUnreleased removes the objects this finalize step stored when the run did not end

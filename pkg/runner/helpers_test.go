@@ -16,6 +16,7 @@ import (
 	"github.com/spe4hd/enclave/executors"
 	"github.com/spe4hd/enclave/executors/fake"
 	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/pkg/audit"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/runner"
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
@@ -100,6 +101,7 @@ type recExec struct {
 	beforeSubmit func()                  // one shot: runs before the real Submit
 	afterSubmit  error                   // one shot: returned instead of the real Submit's result
 	cancelErr    error                   // one shot: returned by Cancel instead of cancelling
+	cleanupErr   error                   // one shot: returned by Cleanup instead of cleaning up
 }
 
 func (x *recExec) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error) {
@@ -145,6 +147,13 @@ func (x *recExec) Cancel(ctx context.Context, h wes.Handle) error {
 }
 
 func (x *recExec) Cleanup(ctx context.Context, h wes.Handle) error {
+	x.mu.Lock()
+	cerr := x.cleanupErr
+	x.cleanupErr = nil
+	x.mu.Unlock()
+	if cerr != nil {
+		return cerr
+	}
 	st, err := x.Executor.Status(ctx, h)
 	if err != nil {
 		return err
@@ -190,6 +199,18 @@ func (p plainExec) Status(ctx context.Context, h wes.Handle) (wes.JobStatus, err
 func (p plainExec) Cancel(ctx context.Context, h wes.Handle) error  { return p.x.Cancel(ctx, h) }
 func (p plainExec) Cleanup(ctx context.Context, h wes.Handle) error { return p.x.Cleanup(ctx, h) }
 
+// bareExec is recExec with only the methods every executor has.
+type bareExec struct{ x *recExec }
+
+func (b bareExec) Name() string { return b.x.Name() }
+func (b bareExec) Submit(ctx context.Context, j *wes.Job) (wes.Handle, error) {
+	return b.x.Submit(ctx, j)
+}
+func (b bareExec) Status(ctx context.Context, h wes.Handle) (wes.JobStatus, error) {
+	return b.x.Status(ctx, h)
+}
+func (b bareExec) Cancel(ctx context.Context, h wes.Handle) error { return b.x.Cancel(ctx, h) }
+
 // step is one dispatched lifecycle step.
 type step struct{ typ, id string }
 
@@ -229,13 +250,32 @@ type env struct {
 	disp    *recDispatcher // nil when a test brings its own dispatcher
 	clock   *clock
 	dataDir string
+	prefix  string     // of every key the env's store and audit trail write
+	fakeDir string     // the fake executor's job records
+	audit   *audit.Log // nil unless withAudit
+	// What newRunner builds another Runner from, as another worker would have.
+	cfg      runner.Config
+	dispatch wes.Dispatcher
+	execs    *executors.Registry
 }
 
 type envOption func(*runner.Config, *envSetup)
 
 type envSetup struct {
-	dispatch wes.Dispatcher
-	noBatch  bool
+	dispatch  wes.Dispatcher
+	noBatch   bool
+	noCleanup bool
+	audit     bool
+}
+
+// withoutCleanup gives the runner the fake executor without its Cleanup (nor StatusBatch).
+func withoutCleanup() envOption {
+	return func(_ *runner.Config, s *envSetup) { s.noCleanup = true }
+}
+
+// withAudit gives the runner the real audit trail on the test Redis (env.audit).
+func withAudit() envOption {
+	return func(_ *runner.Config, s *envSetup) { s.audit = true }
 }
 
 func withConfig(f func(*runner.Config)) envOption {
@@ -260,8 +300,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 			c.Del(ctx, keys...)
 		}
 	})
-	e := &env{store: redisstore.New(c, redisstore.Options{Prefix: prefix}), clock: &clock{}, dataDir: t.TempDir()}
-	fx, err := fake.New(fake.Config{Dir: filepath.Join(t.TempDir(), "fake"), Now: e.clock.Now})
+	e := &env{store: redisstore.New(c, redisstore.Options{Prefix: prefix}), clock: &clock{}, dataDir: t.TempDir(),
+		prefix: prefix, fakeDir: filepath.Join(t.TempDir(), "fake")}
+	fx, err := fake.New(fake.Config{Dir: e.fakeDir, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,15 +317,34 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		e.disp = &recDispatcher{}
 		setup.dispatch = e.disp
 	}
+	if setup.audit {
+		e.audit = audit.New(c, audit.Options{Prefix: prefix})
+		cfg.Audit = e.audit
+	}
 	var ex wes.Executor = e.ex
-	if setup.noBatch {
+	switch {
+	case setup.noCleanup:
+		ex = bareExec{e.ex}
+	case setup.noBatch:
 		ex = plainExec{e.ex}
 	}
-	e.r, err = runner.New(cfg, e.store, setup.dispatch, executors.NewRegistry(ex), engines.NewRegistry(e.engine))
+	e.cfg, e.dispatch, e.execs = cfg, setup.dispatch, executors.NewRegistry(ex)
+	e.r = e.newRunner(t, nil)
+	return e
+}
+
+// newRunner returns another Runner on the env's store, executor, engine and audit trail,
+// as another worker has; failpoint (nil: none) is called at each of its failpoints.
+func (e *env) newRunner(t *testing.T, failpoint func(string)) *runner.Runner {
+	t.Helper()
+	r, err := runner.New(e.cfg, e.store, e.dispatch, e.execs, engines.NewRegistry(e.engine))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	if failpoint != nil {
+		runner.SetFailpoint(r, failpoint)
+	}
+	return r
 }
 
 // newRun stores a QUEUED run, as the API does, whose job is the fake argv; mods change

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,13 +29,25 @@ func (r *Runner) RunReconciler(ctx context.Context) {
 // of every live job (in one batch per executor where the backend allows), enqueues the
 // finalize step for jobs that ended, and re-enqueues the start or cancel step of runs that
 // have waited longer than StuckAfter (a crash between storing a run and enqueueing its
-// step, or a step that exhausted its retries while the backend was down). Every enqueue is
-// idempotent, so several workers reconciling at once do no harm.
+// step, a step held by a worker that died, or a step that exhausted its retries while the
+// backend was down). The dispatcher resumes a step whose worker died under a fresh task
+// (queue.Client), so such a run moves on within about StuckAfter of the death instead of
+// waiting for the queue's own recovery. Every enqueue is idempotent, so several workers
+// reconciling at once do no harm.
+//
+// It also does the side effects that steps left undone in runs' outboxes (effects.go):
+// those of live runs as it reads them, those of runs that ended meanwhile from the store's
+// list of runs with pending effects.
 func (r *Runner) Reconcile(ctx context.Context) error {
 	ids, err := r.store.Active(ctx)
 	if err != nil {
 		return err
 	}
+	pending, err := r.store.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	slices.Sort(pending)
 	live := map[string][]*wes.Run{} // executor name → runs with a job
 	now := r.now()
 	for _, id := range ids {
@@ -44,6 +57,10 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 				continue
 			}
 			return err
+		}
+		if i, ok := slices.BinarySearch(pending, id); ok {
+			pending = slices.Delete(pending, i, i+1)
+			r.drainDue(ctx, run)
 		}
 		stuck := now.Sub(run.UpdatedAt) > r.cfg.StuckAfter
 		switch {
@@ -63,6 +80,18 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 			continue // unreachable a moment ago: its runs keep their state until the next try
 		}
 		r.poll(ctx, name, runs)
+	}
+	// Runs that ended with effects still in their outbox (and live ones that appeared
+	// after Active was read).
+	for _, id := range pending {
+		run, err := r.store.Get(ctx, id)
+		if err != nil {
+			if wes.IsCode(err, wes.ENOTFOUND) {
+				continue
+			}
+			return err
+		}
+		r.drainDue(ctx, run)
 	}
 	return nil
 }

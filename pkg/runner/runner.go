@@ -76,7 +76,8 @@ type Runner struct {
 	executors Executors
 	engines   Engines
 	log       *slog.Logger
-	backoff   backoffs // executors the reconciler cannot reach (reconcile.go)
+	backoff   backoffs           // executors the reconciler cannot reach (reconcile.go)
+	failpoint func(point string) // tests only: see at (effects.go)
 }
 
 // New returns a Runner.
@@ -117,8 +118,9 @@ func (r *Runner) now() time.Time { return r.cfg.Now().UTC() }
 // fail moves a run to a terminal error state with an Enclave message the owner may read.
 func (r *Runner) fail(ctx context.Context, id string, state wes.State, msg string) error {
 	changed := false
+	var effects []string
 	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
-		changed = false
+		changed, effects = false, nil // fn may run more than once
 		if run.State.Terminal() {
 			return nil
 		}
@@ -129,11 +131,13 @@ func (r *Runner) fail(ctx context.Context, id string, state wes.State, msg strin
 		run.State = state
 		run.EndTime = r.now()
 		run.AddSystemLog(msg)
+		effects = r.addStateEffects(run, msg, nil)
 		return nil
 	})
 	if err == nil && changed {
+		r.at("fail:stored")
 		r.log.Info("run failed", "run_id", id, "state", state, "reason", msg)
-		r.auditState(ctx, run, msg)
+		r.drainOwn(ctx, run, effects)
 	}
 	return err
 }

@@ -26,11 +26,14 @@ var errStop = errors.New("stop")
 // may exist that nobody can see. Start then goes through Submit once more, which hands
 // back that job (or starts one that is stopped at once), stores its Handle and cancels it,
 // so that a cancelled run never leaves an orphaned job behind.
+//
+// RUNNING is stored with its audit event in the run's outbox (effects.go).
 func (r *Runner) Start(ctx context.Context, id string) error {
 	log := r.log.With("run_id", id, "step", "start")
 	var giveUp bool
+	var effects []string
 	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
-		giveUp = false // fn may run more than once
+		giveUp, effects = false, nil // fn may run more than once
 		cancelling := run.CancelRequested || run.State == wes.StateCanceling
 		switch {
 		case run.State.Terminal():
@@ -40,6 +43,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		case run.Handle != nil:
 			if run.State != wes.StateRunning {
 				run.State = wes.StateRunning
+				effects = r.addStateEffects(run, "", nil)
 				return nil
 			}
 			return errStop
@@ -65,8 +69,10 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		return err
 	}
 	if run.Handle != nil { // it only needed its state brought up to RUNNING
+		r.drainOwn(ctx, run, effects)
 		return nil
 	}
+	r.at("start:initializing")
 
 	engine, ok := r.engines.ByName(run.Engine)
 	if !ok {
@@ -140,6 +146,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		log.Warn("submit failed; will retry", "executor", ex.Name(), "err", err)
 		return err // retried by the queue; the handle is not stored, Submit is idempotent
 	}
+	r.at("start:submitted")
 
 	// How the executor confines the job, for the run's system log (no zone paths in it).
 	var confined string
@@ -153,6 +160,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 	// cancel arrived meanwhile, in which case the job must be stopped now.
 	var mustCancel bool
 	run, err = r.store.Update(ctx, id, func(run *wes.Run) error {
+		effects = nil // fn may run more than once
 		run.Handle = &h
 		run.Log.Name = engine.Name()
 		run.Log.Cmd = job.Argv
@@ -164,6 +172,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 			if confined != "" && !slices.Contains(run.Log.SystemLogs, confined) { // fn may run twice
 				run.AddSystemLog(confined)
 			}
+			effects = r.addStateEffects(run, "", nil)
 		}
 		return nil
 	})
@@ -180,18 +189,21 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		// reconciler's next look.
 		return r.Cancel(ctx, id)
 	}
+	r.at("start:stored")
 	log.Info("run started", "executor", ex.Name(), "engine", engine.Name())
-	r.auditState(ctx, run, "")
+	r.drainOwn(ctx, run, effects)
 	return nil
 }
 
 // afterStop handles a start step that found nothing to start: a run waiting to be
-// cancelled gets its cancel step (again; it is idempotent).
+// cancelled gets its cancel step (again; it is idempotent), and side effects an earlier
+// step left undone are done.
 func (r *Runner) afterStop(ctx context.Context, id string) error {
 	run, err := r.store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
+	r.drainDue(ctx, run)
 	if !run.State.Terminal() && (run.CancelRequested || run.State == wes.StateCanceling) {
 		return r.dispatch.Cancel(ctx, id)
 	}

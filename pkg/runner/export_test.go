@@ -1,0 +1,8 @@
+package runner
+
+// EffectGrace is how long others leave a stored side effect to the step that stored it.
+const EffectGrace = effectGrace
+
+// SetFailpoint makes r call f at each of its failpoints (see at); f may panic to stop the
+// step dead there, as a worker killed at that moment would.
+func SetFailpoint(r *Runner, f func(point string)) { r.failpoint = f }
