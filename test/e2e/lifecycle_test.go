@@ -118,9 +118,36 @@ func readPID(t *testing.T, path string) int {
 			return false, err.Error()
 		}
 		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil && pid > 1, fmt.Sprintf("%q", b)
+		if err == nil && pid > 1 {
+			pid = hostPID(pid)
+		}
+		return err == nil && pid > 1, fmt.Sprintf("%q, not yet running sleep 300", b)
 	})
 	return pid
+}
+
+// hostPID is the host's pid of the sleeping workflow's `sleep 300`, which the job knows
+// as pid: in the job's own pid namespace (the local executor's confinement as root) or
+// the host's. It is found by the NSpid line of its status; 0 until the shell has exec'd
+// sleep.
+func hostPID(pid int) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		host, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, _ := os.ReadFile("/proc/" + e.Name() + "/status")
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		for _, line := range strings.Split(string(st), "\n") {
+			f := strings.Fields(strings.TrimPrefix(line, "NSpid:"))
+			if strings.HasPrefix(line, "NSpid:") && len(f) > 0 && f[len(f)-1] == strconv.Itoa(pid) &&
+				string(cmd) == "sleep\x00300\x00" {
+				return host
+			}
+		}
+	}
+	return 0
 }
 
 // alive reports whether process pid exists and is not a zombie: the sandbox's init
