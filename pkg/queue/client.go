@@ -84,7 +84,10 @@ func (c *Client) Finalize(ctx context.Context, runID string) error {
 	return c.enqueue(ctx, TypeFinalize, runID)
 }
 
-// enqueue adds the step unless the same step of the run is already waiting or running.
+// enqueue makes sure the step is waiting or running on a live worker. It adds the step
+// unless the same step of the run is already waiting or running; when the task that holds
+// the step is running on a worker that died (orphaned), it adds the step again under the
+// next fresh task id, so the step resumes now instead of after asynq's own recovery.
 // EINVALID for an empty run id, EUNAVAILABLE when Redis cannot be reached.
 func (c *Client) enqueue(ctx context.Context, typ, runID string) error {
 	if runID == "" {
@@ -94,46 +97,63 @@ func (c *Client) enqueue(ctx context.Context, typ, runID string) error {
 	if err != nil {
 		return wes.Internal(err, "the %s task could not be encoded", typ)
 	}
-	id := TaskID(typ, runID)
 	task := asynq.NewTask(typ, body)
+	for gen := 0; gen <= maxResumes; gen++ {
+		o, err := c.place(ctx, task, resumeID(typ, runID, gen))
+		if err != nil {
+			return unavailable(err, typ)
+		}
+		if o != orphaned {
+			return nil
+		}
+	}
+	return &wes.Error{Code: wes.EUNAVAILABLE, Message: fmt.Sprintf(
+		"the %s step of run %s was taken by %d workers that died; the queue's own recovery will run it", typ, runID, maxResumes+1)}
+}
+
+// outcome is what place found.
+type outcome int
+
+const (
+	placed   outcome = iota // the task is now waiting
+	held                    // a task with the id is waiting, retrying or running on a live worker
+	orphaned                // a task with the id is running on a worker that died
+)
+
+// place enqueues task under id, or reports what holds the id.
+func (c *Client) place(ctx context.Context, task *asynq.Task, id string) (outcome, error) {
+	var err error
 	// Three rounds cover a stale task being replaced while another client does the same.
 	for range 3 {
 		_, err = c.c.EnqueueContext(ctx, task, asynq.TaskID(id), asynq.Queue(c.queue),
 			asynq.MaxRetry(enqueueMaxRetry), asynq.Timeout(enqueueTimeout))
+		if err == nil {
+			return placed, nil
+		}
 		if !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
-			break
+			return 0, err
 		}
-		replaced, err := c.dropStale(id)
-		if err != nil {
-			return unavailable(err, typ)
+		info, ierr := c.ins.GetTaskInfo(c.queue, id)
+		switch {
+		case errors.Is(ierr, asynq.ErrTaskNotFound), errors.Is(ierr, asynq.ErrQueueNotFound):
+			continue // it finished in the meantime
+		case ierr != nil:
+			return 0, ierr
+		case info.State == asynq.TaskStateActive:
+			dead, err := c.orphaned(ctx, id)
+			if err != nil || !dead {
+				return held, err
+			}
+			return orphaned, nil
+		case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
+			return held, nil
 		}
-		if !replaced {
-			return nil // the same step is already waiting or running
+		// Dead (archived) or completed: either would block the id forever.
+		if err := c.ins.DeleteTask(c.queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return 0, err
 		}
 	}
-	if err != nil {
-		return unavailable(err, typ)
-	}
-	return nil
-}
-
-// dropStale deletes the task with the given id when it is dead (archived) or completed,
-// since either would block the id forever, and reports whether the id is now free.
-func (c *Client) dropStale(id string) (bool, error) {
-	info, err := c.ins.GetTaskInfo(c.queue, id)
-	switch {
-	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-		return true, nil // it finished in the meantime
-	case err != nil:
-		return false, err
-	case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
-		return false, nil
-	}
-	err = c.ins.DeleteTask(c.queue, id)
-	if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-		return false, err
-	}
-	return true, nil
+	return 0, err
 }
 
 func unavailable(err error, typ string) error {

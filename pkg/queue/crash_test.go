@@ -113,21 +113,7 @@ func testRedelivery(t *testing.T, opt asynq.RedisClientOpt, queue string, ageLea
 	if err := c.Start(t.Context(), "run-1"); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperAddrEnv+"="+opt.Addr, helperQueueEnv+"="+queue)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "started run-1" {
-		t.Fatalf("helper worker said %q, %v; want \"started run-1\"", line, err)
-	}
+	cmd := startHelper(t, opt, queue)
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no requeue, no ack
 		t.Fatal(err)
 	}
@@ -160,4 +146,26 @@ func testRedelivery(t *testing.T, opt asynq.RedisClientOpt, queue string, ageLea
 	}
 	ins := inspector(t, opt)
 	eventually(t, 10*time.Second, "redelivered step acknowledged", taskGone(t, ins, queue, "run:start:run-1"))
+}
+
+// startHelper starts the helper worker process on queue and returns once it runs the
+// start step of run-1 (enqueued by the caller). The test kills it.
+func startHelper(t *testing.T, opt asynq.RedisClientOpt, queue string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperAddrEnv+"="+opt.Addr, helperQueueEnv+"="+queue)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "started run-1" {
+		t.Fatalf("helper worker said %q, %v; want \"started run-1\"", line, err)
+	}
+	return cmd
 }

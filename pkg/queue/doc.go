@@ -10,7 +10,8 @@
 // that want it done again later (the reconciler) simply ask again later. A finished step
 // leaves no task behind, so the same step can be enqueued again at once. A step whose
 // task sits in the archived (dead) or completed set would block its id forever; the
-// Client deletes such a task and enqueues a fresh one.
+// Client deletes such a task and enqueues a fresh one. A step whose task is running on a
+// worker that died is enqueued again as "<type>:<run id>:resume-<n>" (see below).
 //
 // # Retries
 //
@@ -30,6 +31,18 @@
 // A worker that shuts down normally pushes unfinished steps back to the queue at once
 // after ShutdownTimeout. That is why steps must be idempotent: a step may run again
 // after it did part or all of its work.
+//
+// The Client does not wait for that recovery. While a Worker runs a step it keeps an
+// alive key ("enclave:queue:{<queue>}:alive:<task id>", a 10 s TTL renewed every 3 s);
+// asked to enqueue a step whose task is active with neither that key nor an asynq lease
+// renewed in the last 10 s, the Client enqueues the step again under the next fresh id
+// "<type>:<run id>:resume-<n>". Every client finds the same next id, so the step is
+// resumed once however many ask (the reconcilers of several workers). The reconciler
+// asks again for every run stuck for 10 s, so a step of a killed worker resumes about
+// 10 s after the kill. The orphaned task still comes back later through asynq's
+// recovery and runs again, as a no-op. The lease check compares the worker's clock with
+// the client's: they must agree within a few seconds (the alive key, which Redis
+// expires, covers a larger difference on its own once a step has begun).
 //
 // # Running on miniredis
 //

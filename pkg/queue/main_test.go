@@ -75,6 +75,7 @@ func useQueue(t *testing.T, opt asynq.RedisClientOpt) string {
 type call struct {
 	typ, runID string
 	retried    int
+	taskID     string
 }
 
 // recorder is a Handlers that records its calls and behaves as behave says.
@@ -86,7 +87,8 @@ type recorder struct {
 
 func (r *recorder) do(ctx context.Context, typ, runID string) error {
 	retried, _ := asynq.GetRetryCount(ctx)
-	c := call{typ, runID, retried}
+	taskID, _ := asynq.GetTaskID(ctx)
+	c := call{typ, runID, retried, taskID}
 	r.mu.Lock()
 	n := 0
 	for _, x := range r.calls {

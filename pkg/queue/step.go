@@ -32,6 +32,10 @@ func (w *Worker) step(typ string, fn func(context.Context, string) error) asynq.
 			// is larger than ours).
 			return fmt.Errorf("%s of run %s gave up after %d retries: %w", typ, p.RunID, retried, asynq.SkipRetry)
 		}
+		// While it runs, the step's alive key tells clients it has a live worker; without
+		// it (the worker died), they resume the step under a fresh task id (resume.go).
+		taskID, _ := asynq.GetTaskID(ctx)
+		defer w.keepAlive(taskID)()
 		ctx, cancel := context.WithTimeout(ctx, w.cfg.TaskTimeout)
 		defer cancel()
 		start := time.Now()

@@ -2,7 +2,9 @@ package queue
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -93,6 +95,7 @@ type Worker struct {
 	srv  *asynq.Server
 	mux  *asynq.ServeMux
 	log  *slog.Logger
+	id   string // host:pid, the value of the alive keys of its steps (resume.go)
 	once sync.Once
 }
 
@@ -104,6 +107,7 @@ func NewWorker(opt asynq.RedisConnOpt, cfg WorkerConfig, h Handlers) *Worker {
 		cfg: cfg,
 		rc:  opt.MakeRedisClient().(redis.UniversalClient),
 		log: cfg.Logger.With("component", "queue", "queue", cfg.Queue),
+		id:  workerID(),
 	}
 	w.mux = asynq.NewServeMux()
 	w.mux.Handle(TypeStart, w.step(TypeStart, h.Start))
@@ -149,6 +153,12 @@ func (w *Worker) Shutdown() {
 		w.srv.Shutdown()
 		_ = w.rc.Close()
 	})
+}
+
+// workerID names this process in the alive keys of its steps, for an operator looking.
+func workerID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 func (w *Worker) healthCheck(err error) {
