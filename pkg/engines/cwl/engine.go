@@ -104,9 +104,11 @@ func (e *Engine) Discover(ctx context.Context) ([]string, error) {
 
 // Prepare writes workflow_params as the CWL input object (the job file) and returns the
 // cwltool command. All paths are relative to the job's work dir, the process's working
-// directory; --basedir makes relative File locations in the inputs resolve there too.
+// directory. Relative File and Directory paths in the inputs are relative to the
+// attachments, as WES says: resolveInputs checks them and rewrites them to resolve
+// against the work dir (cwltool would resolve them against the job file's directory).
 func (e *Engine) Prepare(_ context.Context, in wes.PrepareInput) (*wes.Job, error) {
-	p, err := enginekit.Prepare(e, in, checkInputKey)
+	p, err := enginekit.Prepare(e, in, checkInputKey, resolveInputs)
 	if err != nil {
 		return nil, err
 	}

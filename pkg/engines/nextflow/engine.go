@@ -5,6 +5,7 @@ package nextflow
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
 
@@ -103,7 +104,7 @@ func (e *Engine) Discover(context.Context) ([]string, error) { return e.Versions
 // them as `params`, and no value ever becomes an option) and the trace configuration, and
 // returns the nextflow command. Paths are relative to the work dir, the launch directory.
 func (e *Engine) Prepare(_ context.Context, in wes.PrepareInput) (*wes.Job, error) {
-	p, err := enginekit.Prepare(e, in, nil)
+	p, err := enginekit.Prepare(e, in, nil, enginekit.CheckPlainInputs)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +138,13 @@ func (e *Engine) Prepare(_ context.Context, in wes.PrepareInput) (*wes.Job, erro
 		argv = append(argv, "-queue-size", v)
 	}
 	return &wes.Job{ID: in.Run.ID, Argv: argv, WorkDir: in.WorkDir}, nil
+}
+
+// CheckInputs implements engines.InputChecker. The workflow reads workflow_params as they
+// are (as `params`) and runs in the work dir, so a relative path in them already names a
+// file of the run; no string may have a ".." segment or lead through a link.
+func (e *Engine) CheckInputs(workDir string, params json.RawMessage) error {
+	return enginekit.CheckInputs(workDir, params, nil, enginekit.CheckPlainInputs)
 }
 
 // Outputs lists the regular files the run created in the work dir (the files a pipeline

@@ -5,6 +5,7 @@ package snakemake
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 
@@ -111,7 +112,7 @@ func (e *Engine) Discover(ctx context.Context) ([]string, error) {
 // All paths in the command are relative to the job's work dir, which is the process's
 // working directory, so it also runs where the work dir is mounted at another path.
 func (e *Engine) Prepare(_ context.Context, in wes.PrepareInput) (*wes.Job, error) {
-	p, err := enginekit.Prepare(e, in, nil)
+	p, err := enginekit.Prepare(e, in, nil, enginekit.CheckPlainInputs)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +143,13 @@ func (e *Engine) Prepare(_ context.Context, in wes.PrepareInput) (*wes.Job, erro
 		WorkDir:   in.WorkDir,
 		Resources: wes.Resources{CPUs: cores},
 	}, nil
+}
+
+// CheckInputs implements engines.InputChecker. The workflow reads workflow_params as they
+// are (as `config`) and runs in the work dir, so a relative path in them already names a
+// file of the run; no string may have a ".." segment or lead through a link.
+func (e *Engine) CheckInputs(workDir string, params json.RawMessage) error {
+	return enginekit.CheckInputs(workDir, params, nil, enginekit.CheckPlainInputs)
 }
 
 // Outputs lists the regular files the run created in the work dir: every file that was

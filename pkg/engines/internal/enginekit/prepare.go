@@ -19,8 +19,9 @@ type Prepared struct {
 // Prepare does the steps all engines share: check the workflow path, resolve the engine
 // version (the run's, else the newest available), check workflow_engine_parameters
 // against e's allow-list, record the input manifest and write workflow_params (each key
-// checked by checkKey when it is not nil) to the params file.
-func Prepare(e wes.Engine, in wes.PrepareInput, checkKey func(string) error) (*Prepared, error) {
+// checked by checkKey when it is not nil, the input paths checked and rewritten by
+// inputs when it is not nil) to the params file.
+func Prepare(e wes.Engine, in wes.PrepareInput, checkKey func(string) error, inputs InputsFunc) (*Prepared, error) {
 	if in.Run == nil || in.WorkDir == "" {
 		return nil, wes.Internal(nil, "engine %s: Prepare needs a run and a work dir", e.Name())
 	}
@@ -48,6 +49,11 @@ func Prepare(e wes.Engine, in wes.PrepareInput, checkKey func(string) error) (*P
 	}
 	if err := CheckStateDir(in.WorkDir); err != nil {
 		return nil, err
+	}
+	if inputs != nil {
+		if obj, err = inputs(in.WorkDir, obj); err != nil {
+			return nil, err
+		}
 	}
 	if err := RecordInputs(in.WorkDir); err != nil {
 		return nil, err

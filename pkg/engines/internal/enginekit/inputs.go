@@ -1,0 +1,197 @@
+package enginekit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// InputsFunc checks the input paths in workflow_params (obj: its top-level values) against
+// the run's work dir and returns obj as the engine must read it (an engine may rewrite
+// relative paths so that they resolve against the work dir).
+type InputsFunc func(workDir string, obj map[string]json.RawMessage) (map[string]json.RawMessage, error)
+
+// ErrLink is returned by Lookup for a path that passes through a symbolic link.
+var ErrLink = errors.New("the path passes through a link")
+
+// HasDotDot reports whether s has a ".." segment (segments separated by / or \): such a
+// relative path can leave the work dir, and through a link even "a/../b" can.
+func HasDotDot(s string) bool {
+	for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// absURL is an absolute URL: a scheme followed by "//" (file:///…, https://…).
+var absURL = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// IsAbsolute reports whether s is an absolute path or an absolute URL: what it names is
+// not relative to the attachments, and only the executor's confinement decides whether
+// the job may read it.
+func IsAbsolute(s string) bool { return strings.HasPrefix(s, "/") || absURL.MatchString(s) }
+
+// Lookup walks rel, a relative path without "..", under workDir one component at a time
+// with Lstat, so no link is followed. It returns the last component's FileInfo; nil and
+// no error when a component does not exist or is not a directory where one is needed;
+// ErrLink when a component is a symbolic link. Other errors are internal.
+func Lookup(workDir, rel string) (fs.FileInfo, error) {
+	if strings.ContainsRune(rel, 0) {
+		return nil, nil // no file has such a name
+	}
+	p := workDir
+	fi, err := os.Stat(p) // the data dir itself may be reached through a link
+	if err != nil {
+		return nil, wes.Internal(err, "cannot read the run's work dir")
+	}
+	for _, part := range strings.Split(filepath.Clean(rel), string(filepath.Separator)) {
+		if part == "." || part == "" {
+			continue
+		}
+		if !fi.IsDir() {
+			return nil, nil
+		}
+		p = filepath.Join(p, part)
+		fi, err = os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
+			return nil, nil
+		case err != nil:
+			return nil, wes.Internal(err, "cannot read the run's files")
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return nil, ErrLink
+		}
+	}
+	return fi, nil
+}
+
+// DecodeValue decodes one workflow_params value with numbers kept as json.Number, so
+// that writing it back changes no number.
+func DecodeValue(raw json.RawMessage) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, wes.Errorf(wes.EINVALID, "workflow_params must be a JSON object")
+	}
+	return v, nil
+}
+
+// FieldPath renders a location in workflow_params as workflow_params.a.b[0], for messages.
+func FieldPath(loc []string) string {
+	var b strings.Builder
+	b.WriteString("workflow_params")
+	for _, tok := range loc {
+		switch {
+		case isIndex(tok):
+			b.WriteString("[" + tok + "]")
+		case plainName.MatchString(tok):
+			b.WriteString("." + tok)
+		default: // a key a client made up: quoted and cut short
+			b.WriteString("[" + Quote(tok) + "]")
+		}
+	}
+	return b.String()
+}
+
+var plainName = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_-]{0,63}$`)
+
+func isIndex(tok string) bool {
+	_, err := strconv.Atoi(tok)
+	return err == nil && !strings.HasPrefix(tok, "-") && !strings.HasPrefix(tok, "+")
+}
+
+// Quote quotes a client's value for a message, cut to 64 bytes.
+func Quote(s string) string { return strconv.Quote(truncate(s, 64)) }
+
+// CheckPlainInputs is the input check of engines that hand workflow_params to the
+// workflow as they are (Snakemake's config, Nextflow's params) and run in the work dir,
+// where a relative path already resolves. Any string may be a path there, so every
+// string is checked: none may have a ".." segment, and none that names something in the
+// work dir may pass through a link. Absolute paths and URLs are left to the executor's
+// confinement.
+func CheckPlainInputs(workDir string, obj map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	for _, k := range sortedKeys(obj) {
+		v, err := DecodeValue(obj[k])
+		if err != nil {
+			return nil, err
+		}
+		if err := checkStrings(workDir, v, []string{k}); err != nil {
+			return nil, err
+		}
+	}
+	return obj, nil
+}
+
+func checkStrings(workDir string, v any, loc []string) error {
+	switch x := v.(type) {
+	case string:
+		if x == "" || IsAbsolute(x) {
+			return nil
+		}
+		if HasDotDot(x) {
+			return wes.Errorf(wes.EINVALID, "%s: %s has a .. segment; a relative path names a file of the run (an attachment, or one the workflow writes) and may not leave the run's directory", FieldPath(loc), Quote(x))
+		}
+		if _, err := Lookup(workDir, x); errors.Is(err, ErrLink) {
+			return wes.Errorf(wes.EINVALID, "%s: %s passes through a link; inputs must be attached regular files", FieldPath(loc), Quote(x))
+		} else if err != nil {
+			return err
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			if err := checkStrings(workDir, x[k], append(loc[:len(loc):len(loc)], k)); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, el := range x {
+			if err := checkStrings(workDir, el, append(loc[:len(loc):len(loc)], strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sortedKeys makes the first error reported the same every time.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// CheckInputs is the submission-time form of Prepare's checks of workflow_params: the
+// params must be an object, each key must pass checkKey and the input paths must pass
+// inputs (either may be nil). It writes nothing.
+func CheckInputs(workDir string, params json.RawMessage, checkKey func(string) error, inputs InputsFunc) error {
+	obj, err := ParamsObject(params)
+	if err != nil {
+		return err
+	}
+	if checkKey != nil {
+		for _, k := range sortedKeys(obj) {
+			if err := checkKey(k); err != nil {
+				return err
+			}
+		}
+	}
+	if inputs != nil {
+		_, err = inputs(workDir, obj)
+	}
+	return err
+}
