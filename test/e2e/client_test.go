@@ -24,9 +24,17 @@ const basePath = "/ga4gh/wes/v1"
 // wesAPI calls one server's WES API over plain HTTP. Every answer is checked for a 5xx
 // status, which no request of this suite may ever cause.
 type wesAPI struct {
-	t    *testing.T
-	base string // http://host:port/ga4gh/wes/v1
-	hc   *http.Client
+	t     *testing.T
+	base  string // http://host:port/ga4gh/wes/v1
+	hc    *http.Client
+	token string // sent as a Bearer token when set
+}
+
+// as returns a client of the same server that sends token.
+func (a *wesAPI) as(token string) *wesAPI {
+	c := *a
+	c.token = token
+	return &c
 }
 
 func newWESAPI(t *testing.T, addr string) *wesAPI {
@@ -42,6 +50,9 @@ func (a *wesAPI) request(method, path, contentType string, body io.Reader) (int,
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {
