@@ -89,6 +89,10 @@ func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObje
 		if err := engines.ValidateParams(eng, ver, rr.WorkflowEngineParameters); err != nil {
 			return nil, err
 		}
+		// Relative input paths name attachments, which are in the work dir by now.
+		if err := engines.CheckInputs(eng, layout.WorkDir(), rr.WorkflowParams); err != nil {
+			return nil, err
+		}
 		run.Engine, run.EngineVer = eng.Name(), ver
 	}
 	if err := s.checkSubmit(p, run.Executor, rr.WorkflowEngineParameters); err != nil {
