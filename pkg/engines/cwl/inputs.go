@@ -42,12 +42,13 @@ func (e *Engine) CheckInputs(workDir string, params json.RawMessage) error {
 // URLs are left as they are.
 func resolveInputs(workDir string, obj map[string]json.RawMessage) (map[string]json.RawMessage, error) {
 	out := make(map[string]json.RawMessage, len(obj))
+	tree := enginekit.NewTree(workDir)
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		v, err := enginekit.DecodeValue(obj[k])
 		if err != nil {
 			return nil, err
 		}
-		changed, err := resolveRefs(workDir, v, []string{k})
+		changed, err := resolveRefs(tree, v, []string{k})
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +65,7 @@ func resolveInputs(workDir string, obj map[string]json.RawMessage) (map[string]j
 
 // resolveRefs checks and rewrites, in place, the references in v (at loc); changed says
 // whether any was rewritten.
-func resolveRefs(workDir string, v any, loc []string) (changed bool, err error) {
+func resolveRefs(tree *enginekit.Tree, v any, loc []string) (changed bool, err error) {
 	at := func(k string) []string { return append(loc[:len(loc):len(loc)], k) }
 	switch x := v.(type) {
 	case map[string]any:
@@ -75,7 +76,7 @@ func resolveRefs(workDir string, v any, loc []string) (changed bool, err error) 
 				field = "path"
 			}
 			if s, ok := x[field].(string); ok {
-				if err := checkStaged(workDir, class, s, at(field)); err != nil {
+				if err := checkStaged(tree, class, s, at(field)); err != nil {
 					return false, err
 				}
 			}
@@ -94,7 +95,7 @@ func resolveRefs(workDir string, v any, loc []string) (changed bool, err error) 
 				}
 				continue
 			}
-			c, err := resolveRefs(workDir, x[k], at(k))
+			c, err := resolveRefs(tree, x[k], at(k))
 			if err != nil {
 				return false, err
 			}
@@ -102,7 +103,7 @@ func resolveRefs(workDir string, v any, loc []string) (changed bool, err error) 
 		}
 	case []any:
 		for i, el := range x {
-			c, err := resolveRefs(workDir, el, at(strconv.Itoa(i)))
+			c, err := resolveRefs(tree, el, at(strconv.Itoa(i)))
 			if err != nil {
 				return false, err
 			}
@@ -135,7 +136,7 @@ func resolveRef(s string, loc []string) (string, error) {
 
 // checkStaged checks that s, the reference of a File or Directory (class), names an
 // attached file or directory when it is relative.
-func checkStaged(workDir, class, s string, loc []string) error {
+func checkStaged(tree *enginekit.Tree, class, s string, loc []string) error {
 	if s == "" || enginekit.IsAbsolute(s) || uriScheme.MatchString(s) {
 		return nil // resolveRef refuses "", and the rest is not resolved against the work dir
 	}
@@ -146,17 +147,17 @@ func checkStaged(workDir, class, s string, loc []string) error {
 	if err != nil || enginekit.HasDotDot(p) {
 		return nil // resolveRef refuses it
 	}
-	fi, err := enginekit.Lookup(workDir, p)
+	mode, ok, err := tree.Lookup(p)
 	switch {
 	case errors.Is(err, enginekit.ErrLink):
 		return wes.Errorf(wes.EINVALID, "%s: %s passes through a link; inputs must be attached regular files and directories", enginekit.FieldPath(loc), enginekit.Quote(s))
 	case err != nil:
 		return err
-	case fi == nil:
+	case !ok:
 		return wes.Errorf(wes.EINVALID, "%s: %s names no file of the run; attach it as a workflow_attachment with that name (paths are relative to the attachments)", enginekit.FieldPath(loc), enginekit.Quote(s))
-	case class == "File" && !fi.Mode().IsRegular():
+	case class == "File" && !mode.IsRegular():
 		return wes.Errorf(wes.EINVALID, "%s: %s is not a regular file", enginekit.FieldPath(loc), enginekit.Quote(s))
-	case class == "Directory" && !fi.IsDir():
+	case class == "Directory" && !mode.IsDir():
 		return wes.Errorf(wes.EINVALID, "%s: %s is not a directory", enginekit.FieldPath(loc), enginekit.Quote(s))
 	}
 	return nil

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -20,9 +16,6 @@ import (
 // the run's work dir and returns obj as the engine must read it (an engine may rewrite
 // relative paths so that they resolve against the work dir).
 type InputsFunc func(workDir string, obj map[string]json.RawMessage) (map[string]json.RawMessage, error)
-
-// ErrLink is returned by Lookup for a path that passes through a symbolic link.
-var ErrLink = errors.New("the path passes through a link")
 
 // HasDotDot reports whether s has a ".." segment (segments separated by / or \): such a
 // relative path can leave the work dir, and through a link even "a/../b" can.
@@ -42,40 +35,6 @@ var absURL = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 // not relative to the attachments, and only the executor's confinement decides whether
 // the job may read it.
 func IsAbsolute(s string) bool { return strings.HasPrefix(s, "/") || absURL.MatchString(s) }
-
-// Lookup walks rel, a relative path without "..", under workDir one component at a time
-// with Lstat, so no link is followed. It returns the last component's FileInfo; nil and
-// no error when a component does not exist or is not a directory where one is needed;
-// ErrLink when a component is a symbolic link. Other errors are internal.
-func Lookup(workDir, rel string) (fs.FileInfo, error) {
-	if strings.ContainsRune(rel, 0) {
-		return nil, nil // no file has such a name
-	}
-	p := workDir
-	fi, err := os.Stat(p) // the data dir itself may be reached through a link
-	if err != nil {
-		return nil, wes.Internal(err, "cannot read the run's work dir")
-	}
-	for _, part := range strings.Split(filepath.Clean(rel), string(filepath.Separator)) {
-		if part == "." || part == "" {
-			continue
-		}
-		if !fi.IsDir() {
-			return nil, nil
-		}
-		p = filepath.Join(p, part)
-		fi, err = os.Lstat(p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):
-			return nil, nil
-		case err != nil:
-			return nil, wes.Internal(err, "cannot read the run's files")
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return nil, ErrLink
-		}
-	}
-	return fi, nil
-}
 
 // DecodeValue decodes one workflow_params value with numbers kept as json.Number, so
 // that writing it back changes no number.
@@ -123,19 +82,20 @@ func Quote(s string) string { return strconv.Quote(truncate(s, 64)) }
 // work dir may pass through a link. Absolute paths and URLs are left to the executor's
 // confinement.
 func CheckPlainInputs(workDir string, obj map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	tree := NewTree(workDir)
 	for _, k := range sortedKeys(obj) {
 		v, err := DecodeValue(obj[k])
 		if err != nil {
 			return nil, err
 		}
-		if err := checkStrings(workDir, v, []string{k}); err != nil {
+		if err := checkStrings(tree, v, []string{k}); err != nil {
 			return nil, err
 		}
 	}
 	return obj, nil
 }
 
-func checkStrings(workDir string, v any, loc []string) error {
+func checkStrings(tree *Tree, v any, loc []string) error {
 	switch x := v.(type) {
 	case string:
 		if x == "" || IsAbsolute(x) {
@@ -144,20 +104,20 @@ func checkStrings(workDir string, v any, loc []string) error {
 		if HasDotDot(x) {
 			return wes.Errorf(wes.EINVALID, "%s: %s has a .. segment; a relative path names a file of the run (an attachment, or one the workflow writes) and may not leave the run's directory", FieldPath(loc), Quote(x))
 		}
-		if _, err := Lookup(workDir, x); errors.Is(err, ErrLink) {
+		if _, _, err := tree.Lookup(x); errors.Is(err, ErrLink) {
 			return wes.Errorf(wes.EINVALID, "%s: %s passes through a link; inputs must be attached regular files", FieldPath(loc), Quote(x))
 		} else if err != nil {
 			return err
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			if err := checkStrings(workDir, x[k], append(loc[:len(loc):len(loc)], k)); err != nil {
+			if err := checkStrings(tree, x[k], append(loc[:len(loc):len(loc)], k)); err != nil {
 				return err
 			}
 		}
 	case []any:
 		for i, el := range x {
-			if err := checkStrings(workDir, el, append(loc[:len(loc):len(loc)], strconv.Itoa(i))); err != nil {
+			if err := checkStrings(tree, el, append(loc[:len(loc):len(loc)], strconv.Itoa(i))); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,8 +49,9 @@ func TestHasDotDot(t *testing.T) {
 	}
 }
 
-func TestLookup(t *testing.T) {
+func TestTreeLookup(t *testing.T) {
 	workDir, _ := inputsDir(t)
+	tree := NewTree(workDir)
 	tests := []struct {
 		rel      string
 		wantDir  bool
@@ -58,10 +60,12 @@ func TestLookup(t *testing.T) {
 	}{
 		{rel: "data/input.txt", wantFile: true},
 		{rel: "./data//input.txt", wantFile: true},
-		{rel: "/data/input.txt", wantFile: true}, // under workDir, as the OS would read "<workdir>//data/input.txt"
+		{rel: "/data/input.txt", wantFile: true}, // under workDir, as the OS reads "<workdir>//data/input.txt"
 		{rel: "data", wantDir: true},
+		{rel: "data/", wantDir: true},
 		{rel: ".", wantDir: true},
 		{rel: "data/missing.txt"},
+		{rel: "missing/input.txt"},
 		{rel: "data/input.txt/x"}, // through a file
 		{rel: "no\x00pe"},
 		{rel: strings.Repeat("x", 300)},
@@ -70,21 +74,32 @@ func TestLookup(t *testing.T) {
 		{rel: "data/secret.txt", wantErr: ErrLink},
 	}
 	for _, tt := range tests {
-		fi, err := Lookup(workDir, tt.rel)
+		mode, ok, err := tree.Lookup(tt.rel)
 		switch {
 		case tt.wantErr != nil:
 			if !errors.Is(err, tt.wantErr) {
-				t.Errorf("Lookup(%q) = %v, %v; want %v", tt.rel, fi, err, tt.wantErr)
+				t.Errorf("Lookup(%q) = %v %v, %v; want %v", tt.rel, mode, ok, err, tt.wantErr)
 			}
 		case err != nil:
 			t.Errorf("Lookup(%q): %v", tt.rel, err)
 		case !tt.wantDir && !tt.wantFile:
-			if fi != nil {
-				t.Errorf("Lookup(%q) = %v, want nothing", tt.rel, fi.Name())
+			if ok {
+				t.Errorf("Lookup(%q) = %v, want nothing", tt.rel, mode)
 			}
-		case fi == nil || fi.IsDir() != tt.wantDir || fi.Mode().IsRegular() != tt.wantFile:
-			t.Errorf("Lookup(%q) = %v, want dir %v file %v", tt.rel, fi, tt.wantDir, tt.wantFile)
+		case !ok || mode.IsDir() != tt.wantDir || mode.IsRegular() != tt.wantFile:
+			t.Errorf("Lookup(%q) = %v %v, want dir %v file %v", tt.rel, mode, ok, tt.wantDir, tt.wantFile)
 		}
+	}
+	// A work dir reached through a link is still read (the data dir's path may be one).
+	linked := filepath.Join(t.TempDir(), "linked")
+	if err := os.Symlink(workDir, linked); err != nil {
+		t.Fatal(err)
+	}
+	if mode, ok, err := NewTree(linked).Lookup("data/input.txt"); err != nil || !ok || !mode.IsRegular() {
+		t.Errorf("through a linked work dir: %v %v %v", mode, ok, err)
+	}
+	if _, _, err := NewTree(filepath.Join(workDir, "nope")).Lookup("x"); !wes.IsCode(err, wes.EINTERNAL) {
+		t.Errorf("a missing work dir: %v, want EINTERNAL", err)
 	}
 }
 
@@ -158,5 +173,29 @@ func TestCheckInputsWritesNothing(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(workDir, StateDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("CheckInputs wrote %s: %v", StateDir, err)
+	}
+}
+
+// BenchmarkCheckPlainInputs checks a config of 10,000 sample paths (each string costs one
+// Lstat until a component is missing).
+func BenchmarkCheckPlainInputs(b *testing.B) {
+	workDir := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(workDir, "data"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	samples := make([]string, 10000)
+	for i := range samples {
+		samples[i] = "data/sample-" + strconv.Itoa(i) + ".fastq.gz"
+	}
+	raw, _ := json.Marshal(map[string]any{"samples": samples})
+	obj, err := ParamsObject(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := CheckPlainInputs(workDir, obj); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
