@@ -22,8 +22,9 @@ import (
 // where the attachments are, wherever the work dir is mounted.
 var fromParamsDir = strings.Repeat("../", strings.Count(filepath.ToSlash(filepath.Dir(enginekit.ParamsFile)), "/")+1)
 
-// uriScheme is any scheme, "_:" too (cwltool's name for a file literal): cwltool does not
-// resolve such a value against the input object's file.
+// uriScheme is any scheme, "_:" too (cwltool's name for a file literal). cwltool does not
+// resolve such a value against the input object's file: one without "//" (file:x) it
+// reads from its working directory, the work dir, so it is checked but not rewritten.
 var uriScheme = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9+.-]*|_):`)
 
 // CheckInputs implements engines.InputChecker: the input object must be one Prepare
