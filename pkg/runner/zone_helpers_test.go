@@ -34,9 +34,13 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// TestMain lets this test binary be the local executor's shim (local.SelfShim).
+// TestMain lets this test binary be the local executor's shim (local.SelfShim), or the
+// worker that TestResumeAfterWorkerKill kills (resumeHelper).
 func TestMain(m *testing.M) {
 	local.MaybeShim()
+	if os.Getenv(resumeHelperEnv) != "" {
+		os.Exit(resumeHelper())
+	}
 	os.Exit(m.Run())
 }
 
