@@ -2,10 +2,10 @@ package engines
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -16,10 +16,15 @@ type Discoverer interface {
 	Discover(ctx context.Context) ([]string, error)
 }
 
-// Registry holds the engines a server offers, in the order they were registered.
-// It is read-only after construction and safe for concurrent use.
+// Registry holds the engines a server offers, in the order they were registered, and
+// whether each can take runs now (see State, Watch). Its list of engines is fixed at
+// construction; it is safe for concurrent use.
 type Registry struct {
 	engines []wes.Engine
+
+	mu     sync.RWMutex
+	probes map[string]Probe  // by engine name
+	status map[string]status // by engine name; an engine without one is ready
 }
 
 // NewRegistry returns a registry of es. Nil engines are ignored. When two engines share a
@@ -51,39 +56,20 @@ func (r *Registry) ByName(name string) (wes.Engine, bool) {
 	return nil, false
 }
 
-// Discover asks every engine that can (Discoverer) for its installed versions. An engine
-// whose discovery fails is logged and keeps no versions, so runs for it are refused with a
-// clear message instead of failing later; Discover itself never fails.
-func (r *Registry) Discover(ctx context.Context, log *slog.Logger) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	for _, e := range r.engines {
-		d, ok := e.(Discoverer)
-		if !ok {
-			continue
-		}
-		vs, err := d.Discover(ctx)
-		if err != nil {
-			log.Warn("engine version discovery failed; the engine will refuse runs",
-				"component", "engines", "engine", e.Name(), "err", err)
-			continue
-		}
-		log.Info("engine versions", "component", "engines", "engine", e.Name(), "versions", vs)
-	}
-}
-
 // Resolve picks the engine and engine version for a run request.
 //
 //   - workflowType must be the type of a registered engine (e.g. "SMK", "CWL", "NFL") and
 //     typeVersion one of that engine's TypeVersions.
-//   - engine "" means the first registered engine for the type; otherwise it must name an
-//     engine that runs that type.
+//   - engine "" means the first registered engine for the type that is ready (else the
+//     first one); otherwise it must name an engine that runs that type.
+//   - the engine must be ready (State): one still being checked or failing its check is
+//     an EUNAVAILABLE *RetryError (the server's condition, not the client's), an absent
+//     one EINVALID naming the engines that are installed.
 //   - engineVersion "" means the newest available version; otherwise it must be one of the
 //     engine's Versions.
 //
-// It returns the engine and the resolved version, or an EINVALID *wes.Error whose message
-// names the field and what this server supports.
+// It returns the engine and the resolved version, or an error whose message names the
+// field and what this server supports.
 func (r *Registry) Resolve(workflowType, typeVersion, engine, engineVersion string) (wes.Engine, string, error) {
 	if workflowType == "" {
 		return nil, "", wes.Errorf(wes.EINVALID, "workflow_type is required; supported: %s", r.typesList())
@@ -101,7 +87,7 @@ func (r *Registry) Resolve(workflowType, typeVersion, engine, engineVersion stri
 
 	var e wes.Engine
 	if engine == "" {
-		e = forType[0]
+		e = r.preferred(forType)
 	} else {
 		for _, c := range forType {
 			if c.Name() == engine {
@@ -124,6 +110,9 @@ func (r *Registry) Resolve(workflowType, typeVersion, engine, engineVersion stri
 			what, workflowType, strings.Join(e.TypeVersions(), ", "))
 	}
 
+	if st := r.stateOf(e.Name()); st.state != StateReady {
+		return nil, "", r.unready(e, st)
+	}
 	versions := e.Versions()
 	if len(versions) == 0 {
 		return nil, "", wes.Errorf(wes.EINVALID, "workflow_engine %s has no version available on this server; choose another engine or ask the operators",
@@ -137,6 +126,16 @@ func (r *Registry) Resolve(workflowType, typeVersion, engine, engineVersion stri
 			quoteInput(engineVersion), e.Name(), strings.Join(versions, ", "))
 	}
 	return e, engineVersion, nil
+}
+
+// preferred is the first ready engine of es, else the first one.
+func (r *Registry) preferred(es []wes.Engine) wes.Engine {
+	for _, e := range es {
+		if r.State(e.Name()) == StateReady {
+			return e
+		}
+	}
+	return es[0]
 }
 
 // typesList describes every supported type, e.g. "CWL (v1.0, v1.2), SMK (1.0)".

@@ -3,6 +3,8 @@ package engines_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -136,14 +138,22 @@ func TestResolveEmptyRegistry(t *testing.T) {
 func TestRegistryDiscover(t *testing.T) {
 	ok := &fakeEngine{name: "a", typ: "A", typeVers: []string{"1"},
 		discover: func() ([]string, error) { return []string{"1.2.3"}, nil }}
-	bad := &fakeEngine{name: "b", typ: "B", typeVers: []string{"1"},
-		discover: func() ([]string, error) { return nil, errors.New("not installed") }}
-	r := engines.NewRegistry(discoveringEngine{ok}, discoveringEngine{bad})
+	absent := &fakeEngine{name: "b", typ: "B", typeVers: []string{"1"},
+		discover: func() ([]string, error) { return nil, fmt.Errorf("run b: %w", exec.ErrNotFound) }}
+	failing := &fakeEngine{name: "c", typ: "C", typeVers: []string{"1"},
+		discover: func() ([]string, error) { return nil, errors.New("b --version: signal: killed") }}
+	r := engines.NewRegistry(discoveringEngine{ok}, discoveringEngine{absent}, discoveringEngine{failing})
 	r.Discover(context.Background(), nil)
 	if _, v, err := r.Resolve("A", "1", "", ""); err != nil || v != "1.2.3" {
 		t.Fatalf("after discovery Resolve(A) = %q, %v", v, err)
 	}
-	if _, _, err := r.Resolve("B", "1", "", ""); !wes.IsCode(err, wes.EINVALID) {
-		t.Fatalf("engine whose discovery failed resolved: %v", err)
+	// Not installed: the client's choice cannot work here (400, naming what can).
+	if _, _, err := r.Resolve("B", "1", "", ""); !wes.IsCode(err, wes.EINVALID) ||
+		!strings.Contains(wes.ErrorMessage(err), "b is not installed on this server; installed: a 1.2.3 (A)") {
+		t.Fatalf("engine not installed: %v", err)
+	}
+	// Installed but not answering: the server's condition (503), not the client's.
+	if _, _, err := r.Resolve("C", "1", "", ""); !wes.IsCode(err, wes.EUNAVAILABLE) {
+		t.Fatalf("engine whose discovery failed: %v", err)
 	}
 }
