@@ -102,6 +102,10 @@ type RedisConfig struct {
 	KeyPrefix string `yaml:"key_prefix"`
 	// Queue is the name of the work queue. Default "enclave".
 	Queue string `yaml:"queue"`
+	// StartupTimeout bounds how long a server or worker waits at start for Redis to
+	// answer (down, or still loading its data set), retrying with backoff and logging
+	// each wait; after it the process exits. 0 tries once. Default 5m.
+	StartupTimeout time.Duration `yaml:"startup_timeout"`
 }
 
 // WorkerConfig configures the worker that runs the steps of each run.
@@ -332,6 +336,11 @@ type EnginesConfig struct {
 	Cwltool CwltoolConfig `yaml:"cwltool"`
 	// Nextflow runs workflow_type NFL.
 	Nextflow NextflowConfig `yaml:"nextflow"`
+	// DiscoveryRetryMax is the longest wait between two checks of an engine that is not
+	// ready: one whose version discovery failed or timed out (its runs get 503 until it
+	// succeeds) or whose program is absent (not offered until it appears). Checks start
+	// 1s apart and the wait doubles up to this. Default 1m.
+	DiscoveryRetryMax time.Duration `yaml:"discovery_retry_max"`
 }
 
 // SnakemakeConfig configures the Snakemake engine.
@@ -496,7 +505,7 @@ func Default() Config {
 			MaxPageSize:        500,
 		},
 		Log:   LogConfig{Level: "info", Format: "text"},
-		Redis: RedisConfig{KeyPrefix: "enclave:", Queue: "enclave"},
+		Redis: RedisConfig{KeyPrefix: "enclave:", Queue: "enclave", StartupTimeout: 5 * time.Minute},
 		Worker: WorkerConfig{
 			InProcess:         true,
 			Concurrency:       10,
@@ -519,9 +528,10 @@ func Default() Config {
 			TES: TESExecutorConfig{AllowedDirs: []string{}, BackendParameters: []string{}, Timeout: 30 * time.Second},
 		},
 		Engines: EnginesConfig{
-			Snakemake: SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},
-			Cwltool:   CwltoolConfig{Binary: "cwltool", Versions: []string{}},
-			Nextflow:  NextflowConfig{Binary: "nextflow", Versions: []string{"24.10.0"}},
+			Snakemake:         SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},
+			Cwltool:           CwltoolConfig{Binary: "cwltool", Versions: []string{}},
+			Nextflow:          NextflowConfig{Binary: "nextflow", Versions: []string{"24.10.0"}},
+			DiscoveryRetryMax: time.Minute,
 		},
 		Zone: ZoneConfig{Mode: "open", OutputURLTTL: 15 * time.Minute, MaxFileBytes: 1 << 30, MaxTotalBytes: 5 << 30,
 			MaxFiles: 1000, Results: ResultsConfig{Store: "local", S3: S3Config{Bucket: "enclave-results"}},

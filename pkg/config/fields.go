@@ -43,6 +43,7 @@ func (c *Config) fields() []field {
 		{"redis.db", &c.Redis.DB, "Redis database number.", false},
 		{"redis.key_prefix", &c.Redis.KeyPrefix, "Prefix of every key Enclave writes, so deployments can share one Redis.", false},
 		{"redis.queue", &c.Redis.Queue, "Name of the work queue.", false},
+		{"redis.startup_timeout", &c.Redis.StartupTimeout, "How long a server or worker waits at start for Redis (down, or loading its data set), retrying with backoff; then it exits. 0 tries once.", false},
 
 		{path: "worker", help: "The worker that runs the steps of each run."},
 		{"worker.in_process", &c.Worker.InProcess, "`enclave server` runs a worker too. Must be true with the embedded store.", false},
@@ -135,7 +136,8 @@ func (c *Config) fields() []field {
 		{"engines.cwltool.use_containers", &c.Engines.Cwltool.UseContainers, "Run DockerRequirement steps in containers; false passes --no-container.", false},
 		{path: "engines.nextflow", help: "Nextflow, workflow_type NFL."},
 		{"engines.nextflow.binary", &c.Engines.Nextflow.Binary, "Program name (looked up on PATH) or path.", false},
-		{"engines.nextflow.versions", &c.Engines.Nextflow.Versions, "Engine versions offered.", false},
+		{"engines.nextflow.versions", &c.Engines.Nextflow.Versions, "Engine versions offered (with the local executor, only while the binary is installed here).", false},
+		{"engines.discovery_retry_max", &c.Engines.DiscoveryRetryMax, "Longest wait between two checks of an engine that is not ready (discovery failing: its runs get 503; program absent: not offered). Checks start 1s apart and double.", false},
 
 		{path: "auth", help: "How API callers are authenticated."},
 		{"auth.mode", &c.Auth.Mode, "oidc: OIDC bearer tokens; none: every caller is the anonymous admin (the server warns loudly). none is the default only without a configuration file: with a file it is oidc unless the file says none.", false},

@@ -60,6 +60,7 @@ func (c Config) Validate() error {
 	v.noSpace("redis.key_prefix", r.KeyPrefix)
 	v.check("redis.queue", r.Queue != "", "must not be empty")
 	v.noSpace("redis.queue", r.Queue)
+	v.check("redis.startup_timeout", r.StartupTimeout >= 0, "must not be negative")
 
 	w := c.Worker
 	v.check("worker.in_process", w.InProcess || !c.Embedded(),
@@ -117,6 +118,7 @@ func (c Config) Validate() error {
 	v.versions("engines.cwltool.versions", e.Cwltool.Versions)
 	v.binary("engines.nextflow.binary", e.Nextflow.Binary)
 	v.versions("engines.nextflow.versions", e.Nextflow.Versions)
+	v.check("engines.discovery_retry_max", e.DiscoveryRetryMax >= time.Second, "must be at least 1s")
 
 	v.oneOf("auth.mode", c.Auth.Mode, AuthModes)
 	if c.Auth.Mode == "none" && !c.authModeGiven && !loopbackAddr(c.Server.Addr) {
