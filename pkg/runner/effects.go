@@ -178,8 +178,11 @@ func (r *Runner) doEffects(ctx context.Context, run *wes.Run, effects []wes.Effe
 func (r *Runner) doEffect(ctx context.Context, run *wes.Run, e wes.Effect) (ok bool, err error) {
 	switch e.Kind {
 	case wes.EffectAudit:
-		if r.cfg.Audit == nil || e.Event == nil {
-			return true, nil
+		switch {
+		case e.Event == nil:
+			return true, nil // nothing to record
+		case r.cfg.Audit == nil:
+			return false, nil // left for a worker with an audit trail
 		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 		defer cancel()

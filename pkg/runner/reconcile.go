@@ -49,6 +49,7 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 	}
 	slices.Sort(pending)
 	live := map[string][]*wes.Run{} // executor name → runs with a job
+	var withEffects []*wes.Run
 	now := r.now()
 	for _, id := range ids {
 		run, err := r.store.Get(ctx, id)
@@ -60,7 +61,7 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		}
 		if i, ok := slices.BinarySearch(pending, id); ok {
 			pending = slices.Delete(pending, i, i+1)
-			r.drainDue(ctx, run)
+			withEffects = append(withEffects, run)
 		}
 		stuck := now.Sub(run.UpdatedAt) > r.cfg.StuckAfter
 		switch {
@@ -91,9 +92,27 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 			}
 			return err
 		}
+		withEffects = append(withEffects, run)
+	}
+	r.drainRuns(ctx, withEffects)
+	return nil
+}
+
+// effectsBudget bounds the time one reconcile pass spends doing runs' pending side
+// effects, so that a backend whose clean-ups hang cannot hold up the polling of live
+// jobs; what is left waits for the next pass.
+const effectsBudget = 10 * time.Second
+
+// drainRuns does the due side effects of runs, within effectsBudget.
+func (r *Runner) drainRuns(ctx context.Context, runs []*wes.Run) {
+	start := time.Now()
+	for i, run := range runs {
+		if time.Since(start) > effectsBudget {
+			r.log.Warn("side effects of some runs are left for the next reconcile pass", "runs", len(runs)-i)
+			return
+		}
 		r.drainDue(ctx, run)
 	}
-	return nil
 }
 
 // poll asks one executor for its jobs' states and enqueues finalize for the ended ones.
