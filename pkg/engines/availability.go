@@ -118,6 +118,31 @@ func (r *Registry) setStatus(name string, st status) {
 		r.status = map[string]status{}
 	}
 	r.status[name] = st
+	if ch, ok := r.waiters[name]; ok && st.state == StateReady {
+		close(ch)
+		delete(r.waiters, name)
+	}
+}
+
+// ReadyC returns a channel closed once the engine called name is ready (at once for one
+// that is ready now: call it after Watch).
+func (r *Registry) ReadyC(name string) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st, ok := r.status[name]; !ok || st.state == StateReady {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	if r.waiters == nil {
+		r.waiters = map[string]chan struct{}{}
+	}
+	ch, ok := r.waiters[name]
+	if !ok {
+		ch = make(chan struct{})
+		r.waiters[name] = ch
+	}
+	return ch
 }
 
 // stateOf returns the state of the engine called name, and when it is checked next.
@@ -205,7 +230,8 @@ func probe(ctx context.Context, p Probe) status {
 // until it is ready: one that fails or is absent is checked again after a wait that
 // starts at cfg.FirstRetry and doubles up to cfg.MaxRetry. Meanwhile Resolve refuses its
 // runs with EUNAVAILABLE (pending, failing) or EINVALID (absent). The returned channel
-// is closed when every engine is ready or ctx has ended.
+// is closed when every engine is ready or ctx has ended (absent engines are looked for
+// until then); ReadyC tells when one engine is.
 func (r *Registry) Watch(ctx context.Context, log *slog.Logger, cfg WatchConfig) <-chan struct{} {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

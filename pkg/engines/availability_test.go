@@ -96,10 +96,17 @@ func TestWatchWaitsForASlowVersion(t *testing.T) {
 		t.Errorf("Available while pending = %v", got)
 	}
 
+	ready := r.ReadyC(snakemake.Name)
+	select {
+	case <-ready:
+		t.Fatal("ReadyC is closed before the engine answered")
+	default:
+	}
 	if err := os.WriteFile(release, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, done)
+	<-ready
 	if _, v, err := r.Resolve(snakemake.WorkflowType, snakemake.TypeVersion, "", ""); err != nil || v != "7.32.4" {
 		t.Fatalf("Resolve after discovery = %q, %v", v, err)
 	}

@@ -22,9 +22,10 @@ type Discoverer interface {
 type Registry struct {
 	engines []wes.Engine
 
-	mu     sync.RWMutex
-	probes map[string]Probe  // by engine name
-	status map[string]status // by engine name; an engine without one is ready
+	mu      sync.RWMutex
+	probes  map[string]Probe         // by engine name
+	status  map[string]status        // by engine name; an engine without one is ready
+	waiters map[string]chan struct{} // by engine name: closed when it becomes ready
 }
 
 // NewRegistry returns a registry of es. Nil engines are ignored. When two engines share a
