@@ -6,6 +6,7 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/catalog"
+	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -32,8 +33,8 @@ func (s *server) ListCatalogWorkflows(ctx context.Context, _ api.ListCatalogWork
 	out := api.ListCatalogWorkflows200JSONResponse{Workflows: []api.CatalogWorkflow{}}
 	for _, sum := range cat.Visible(p) {
 		e, ok := cat.Entry(sum.ID)
-		if !ok {
-			continue
+		if !ok || s.deps.Engines.State(e.Engine) != engines.StateReady {
+			continue // only workflows whose engine is installed and answers are offered
 		}
 		var schema map[string]any
 		if err := json.Unmarshal(sum.ParamsSchema, &schema); err != nil {

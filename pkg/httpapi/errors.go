@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -42,12 +45,23 @@ func (s *server) abortWithError(c *gin.Context, err error) {
 		msg = wes.ErrorMessage(wes.Internal(err, ""))
 		s.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	case code == wes.EUNAVAILABLE:
+		c.Header("Retry-After", retryAfter(err))
 		s.log.Warn("backend unavailable", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	case code == wes.EUNAUTHORIZED:
 		c.Header("WWW-Authenticate", `Bearer realm="enclave"`)
 	}
 	// A safety net: no message names where the zone keeps its data.
 	writeErrorResponse(c, st, s.zoneRewriter(nil).String(msg))
+}
+
+// retryAfter is the Retry-After of a 503 in seconds: what the error says when it knows
+// (an engine still being checked: its next check), else 5.
+func retryAfter(err error) string {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() >= time.Second {
+		return strconv.Itoa(int(ra.RetryAfter().Round(time.Second) / time.Second))
+	}
+	return "5"
 }
 
 func writeErrorResponse(c *gin.Context, status int, msg string) {

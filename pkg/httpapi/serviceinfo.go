@@ -47,7 +47,9 @@ func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequest
 		return out, nil
 	}
 	seenParam := map[api.DefaultWorkflowEngineParameter]bool{}
-	for _, e := range s.deps.Engines.All() {
+	// Only engines that are installed and answered (a configured version list does not
+	// advertise an absent program, nor one still being checked).
+	for _, e := range s.deps.Engines.Available() {
 		t := out.WorkflowTypeVersions[e.WorkflowType()]
 		for _, v := range e.TypeVersions() {
 			if !slices.Contains(t.WorkflowTypeVersion, v) {
@@ -146,7 +148,7 @@ func (s *server) sealedServiceInfo(ctx context.Context, out *api.GetServiceInfo2
 	for t, vs := range types {
 		out.WorkflowTypeVersions[t] = api.WorkflowTypeVersion{WorkflowTypeVersion: vs}
 	}
-	for _, e := range s.deps.Engines.All() {
+	for _, e := range s.deps.Engines.Available() {
 		if _, ok := types[e.WorkflowType()]; ok {
 			out.WorkflowEngineVersions[e.Name()] = api.WorkflowEngineVersion{WorkflowEngineVersion: slices.Clone(e.Versions())}
 		}
