@@ -44,8 +44,10 @@ type Probe struct {
 
 // WatchConfig bounds the checks Watch makes.
 type WatchConfig struct {
-	// Timeout bounds one check of one engine. Default 30s.
-	Timeout time.Duration
+	// Timeout bounds the first check of one engine; each failed check doubles it up to
+	// MaxTimeout, so an engine that is merely slow on a loaded machine is given longer.
+	// Defaults 30s and 5m.
+	Timeout, MaxTimeout time.Duration
 	// FirstRetry is the wait after a first failed check; it doubles up to MaxRetry.
 	// Defaults 1s and 1m.
 	FirstRetry, MaxRetry time.Duration
@@ -55,6 +57,10 @@ func (c WatchConfig) withDefaults() WatchConfig {
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
 	}
+	if c.MaxTimeout <= 0 {
+		c.MaxTimeout = 5 * time.Minute
+	}
+	c.MaxTimeout = max(c.MaxTimeout, c.Timeout)
 	if c.FirstRetry <= 0 {
 		c.FirstRetry = time.Second
 	}
@@ -229,10 +235,11 @@ func probe(ctx context.Context, p Probe) status {
 // Watch marks every engine it checks pending, then, in the background, checks each
 // until it is ready: one that fails or is absent is checked again after a wait that
 // starts at cfg.FirstRetry and doubles up to cfg.MaxRetry. Meanwhile Resolve refuses its
-// runs with EUNAVAILABLE (pending, failing) or EINVALID (absent). The returned channel
-// is closed when every engine is ready or ctx has ended (absent engines are looked for
-// until then); ReadyC tells when one engine is.
-func (r *Registry) Watch(ctx context.Context, log *slog.Logger, cfg WatchConfig) <-chan struct{} {
+// runs with EUNAVAILABLE (pending, failing) or EINVALID (absent). checked is closed once
+// every engine has been checked at least once (none is pending); done once every engine
+// is ready or ctx has ended (absent engines are looked for until then). ReadyC tells
+// when one engine is ready.
+func (r *Registry) Watch(ctx context.Context, log *slog.Logger, cfg WatchConfig) (checked, done <-chan struct{}) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -241,25 +248,30 @@ func (r *Registry) Watch(ctx context.Context, log *slog.Logger, cfg WatchConfig)
 	for _, e := range es {
 		r.setStatus(e.Name(), status{state: StatePending})
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
+	checkedC, doneC := make(chan struct{}), make(chan struct{})
+	var first, all sync.WaitGroup
 	for _, e := range es {
-		wg.Add(1)
+		first.Add(1)
+		all.Add(1)
 		go func() {
-			defer wg.Done()
-			r.watch(ctx, log.With("component", "engines", "engine", e.Name()), e, cfg)
+			defer all.Done()
+			r.watch(ctx, log.With("component", "engines", "engine", e.Name()), e, cfg, first.Done)
 		}()
 	}
-	go func() { wg.Wait(); close(done) }()
-	return done
+	go func() { first.Wait(); close(checkedC) }()
+	go func() { all.Wait(); close(doneC) }()
+	return checkedC, doneC
 }
 
-// watch checks e until it is ready or ctx ends.
-func (r *Registry) watch(ctx context.Context, log *slog.Logger, e wes.Engine, cfg WatchConfig) {
-	wait := cfg.FirstRetry
+// watch checks e until it is ready or ctx ends; firstDone is called once, after the
+// first check.
+func (r *Registry) watch(ctx context.Context, log *slog.Logger, e wes.Engine, cfg WatchConfig, firstDone func()) {
+	var once sync.Once
+	defer once.Do(firstDone)
+	wait, timeout := cfg.FirstRetry, cfg.Timeout
 	for attempt := 1; ; attempt++ {
 		started := time.Now()
-		st := r.check(ctx, e, cfg.Timeout)
+		st := r.check(ctx, e, timeout)
 		if ctx.Err() != nil {
 			return
 		}
@@ -269,10 +281,12 @@ func (r *Registry) watch(ctx context.Context, log *slog.Logger, e wes.Engine, cf
 		}
 		st.next = time.Now().Add(wait)
 		r.setStatus(e.Name(), st)
+		once.Do(firstDone)
 		switch {
 		case st.state == StateFailing:
 			log.Warn("engine version discovery failed; its runs are refused with 503 until it succeeds",
-				"err", st.err, "attempt", attempt, "retry_in", wait)
+				"err", st.err, "attempt", attempt, "took", time.Since(started).Round(time.Millisecond), "retry_in", wait)
+			timeout = min(2*timeout, cfg.MaxTimeout)
 		case attempt == 1:
 			log.Warn("engine not installed; it is not offered", "err", st.err, "looked_for_again_in", wait)
 		default:

@@ -81,7 +81,7 @@ func TestWatchWaitsForASlowVersion(t *testing.T) {
 	r := engines.NewRegistry(snakemake.New(snakemake.Config{Binary: bin}, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := r.Watch(ctx, nil, engines.WatchConfig{})
+	_, done := r.Watch(ctx, nil, engines.WatchConfig{})
 
 	waitFor(t, "the first --version call", func() bool { return callCount(calls) == 1 })
 	if st := r.State(snakemake.Name); st != engines.StatePending {
@@ -130,7 +130,7 @@ func TestWatchRetriesAFailingVersion(t *testing.T) {
 			r := engines.NewRegistry(snakemake.New(snakemake.Config{Binary: bin}, nil))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			done := r.Watch(ctx, nil, engines.WatchConfig{Timeout: tc.timeout, FirstRetry: 10 * time.Millisecond, MaxRetry: 50 * time.Millisecond})
+			_, done := r.Watch(ctx, nil, engines.WatchConfig{Timeout: tc.timeout, FirstRetry: 10 * time.Millisecond, MaxRetry: 50 * time.Millisecond})
 			waitFor(t, "a second attempt", func() bool { return callCount(calls) >= 2 })
 			if st := r.State(snakemake.Name); st != engines.StateFailing && st != engines.StatePending {
 				t.Fatalf("state = %s", st)
@@ -207,5 +207,30 @@ func TestDiscoverMissingProgram(t *testing.T) {
 	_, _, err := r.Resolve(cwl.WorkflowType, "v1.2", "", "")
 	if !wes.IsCode(err, wes.EINVALID) || !strings.Contains(wes.ErrorMessage(err), "installed: none") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// An engine whose --version is always slower than the first check's timeout (the issue's
+// 35 s against 30 s) is still found: each failed check gives the next one twice as long.
+func TestWatchGivesASlowEngineLonger(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "snakemake")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nsleep 0.5\necho 7.32.4\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := engines.NewRegistry(snakemake.New(snakemake.Config{Binary: bin}, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	checked, done := r.Watch(ctx, nil, engines.WatchConfig{Timeout: 100 * time.Millisecond, FirstRetry: 10 * time.Millisecond})
+	select {
+	case <-checked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first check did not end")
+	}
+	if st := r.State(snakemake.Name); st != engines.StateFailing {
+		t.Fatalf("state after a first check that timed out = %s", st)
+	}
+	waitDone(t, done)
+	if st := r.State(snakemake.Name); st != engines.StateReady {
+		t.Fatalf("state = %s", st)
 	}
 }

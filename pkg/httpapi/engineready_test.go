@@ -43,7 +43,7 @@ func watchEngines(t *testing.T) (reg *engines.Registry, release string, ready <-
 	reg.SetProbes(map[string]engines.Probe{nextflow.Name: {Binary: filepath.Join(t.TempDir(), "nextflow")}})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	done := reg.Watch(ctx, nil, engines.WatchConfig{})
+	_, done := reg.Watch(ctx, nil, engines.WatchConfig{})
 	t.Cleanup(func() { cancel(); <-done })
 	return reg, release, reg.ReadyC(snakemake.Name)
 }

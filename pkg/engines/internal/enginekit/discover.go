@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// DiscoverTimeout bounds one `<engine> --version` call: a missing or broken engine must
-// not hold up the server's start.
+// DiscoverTimeout bounds one `<engine> --version` call whose context has no deadline
+// of its own: a missing or broken engine must not hold up the server's start. A
+// caller's deadline wins (the engine registry gives a retried check longer).
 const DiscoverTimeout = 30 * time.Second
 
 var versionRE = regexp.MustCompile(`\d+(?:\.\d+)+`)
@@ -18,8 +19,11 @@ var versionRE = regexp.MustCompile(`\d+(?:\.\d+)+`)
 // DiscoverVersion runs binary with args (for example "--version") and returns the first
 // dotted version number in its output.
 func DiscoverVersion(ctx context.Context, binary string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, DiscoverTimeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DiscoverTimeout)
+		defer cancel()
+	}
 	cmd := exec.CommandContext(ctx, binary, args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
