@@ -11,6 +11,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -62,7 +63,7 @@ func (c *Catalog) Authorize(p *wes.Principal, workflowID string, params json.Raw
 		default:
 			continue
 		}
-		denied = append(denied, fmt.Sprintf("%s: you may not use dataset %q", FieldPath(r.loc), r.id))
+		denied = append(denied, fmt.Sprintf("%s: you may not use dataset %q", engines.FieldPath(r.loc), r.id))
 	}
 	if len(denied) > 0 {
 		return nil, &wes.Error{Code: wes.EFORBIDDEN, Err: cause,
@@ -160,7 +161,7 @@ func addRef(refs []datasetRef, problems []string, loc []string, v any) ([]datase
 		return refs, problems // a type error the schema reported
 	}
 	if !IDPattern.MatchString(s) {
-		return refs, append(problems, FieldPath(loc)+": must be a dataset id (1 to 64 of a-z 0-9 . _ -), never a path or URL")
+		return refs, append(problems, engines.FieldPath(loc)+": must be a dataset id (1 to 64 of a-z 0-9 . _ -), never a path or URL")
 	}
 	return append(refs, datasetRef{loc: loc, id: s}), problems
 }
@@ -182,7 +183,7 @@ func (e *Entry) rawPaths(v any, loc []string) []string {
 				return nil
 			}
 		}
-		return []string{FieldPath(loc) + ": looks like a file path or URL; inputs refer to datasets by id, never by path"}
+		return []string{engines.FieldPath(loc) + ": looks like a file path or URL; inputs refer to datasets by id, never by path"}
 	case map[string]any:
 		var out []string
 		for _, k := range sortedKeys(x) {

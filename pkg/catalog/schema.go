@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/spe4hd/enclave/pkg/engines"
 )
 
 // DatasetKeyword marks a params_schema property as a dataset reference.
@@ -176,43 +177,24 @@ func validationProblems(err error) []string {
 	return out
 }
 
-// FieldPath renders an instance location as workflow_params.a.b[0].
-func FieldPath(loc []string) string {
-	var b strings.Builder
-	b.WriteString("workflow_params")
-	for _, tok := range loc {
-		switch {
-		case isIndex(tok):
-			b.WriteString("[" + tok + "]")
-		case plainName.MatchString(tok):
-			b.WriteString("." + tok)
-		default: // a key a client made up: quoted, and cut short
-			b.WriteString("[" + strconv.Quote(clip(tok)) + "]")
-		}
-	}
-	return b.String()
-}
-
-var plainName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
-
 func isIndex(tok string) bool {
 	_, err := strconv.Atoi(tok)
 	return err == nil && !strings.HasPrefix(tok, "-") && !strings.HasPrefix(tok, "+")
 }
 
 func describe(loc []string, k jsonschema.ErrorKind) []string {
-	field := FieldPath(loc)
+	field := engines.FieldPath(loc)
 	switch k := k.(type) {
 	case *kind.Required:
 		var out []string
 		for _, m := range k.Missing {
-			out = append(out, FieldPath(append(loc[:len(loc):len(loc)], m))+": is required")
+			out = append(out, engines.FieldPath(append(loc[:len(loc):len(loc)], m))+": is required")
 		}
 		return out
 	case *kind.AdditionalProperties:
 		var out []string
 		for _, p := range k.Properties {
-			out = append(out, FieldPath(append(loc[:len(loc):len(loc)], p))+": is not a parameter of this workflow")
+			out = append(out, engines.FieldPath(append(loc[:len(loc):len(loc)], p))+": is not a parameter of this workflow")
 		}
 		return out
 	case *kind.Type:

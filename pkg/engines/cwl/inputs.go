@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/engines/internal/enginekit"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -84,7 +85,7 @@ func resolveRefs(tree *enginekit.Tree, v any, loc []string) (changed bool, err e
 		}
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if strings.HasPrefix(k, "$") {
-				return false, wes.Errorf(wes.EINVALID, "%s: CWL directives such as $include and $import are not accepted in workflow_params", enginekit.FieldPath(at(k)))
+				return false, wes.Errorf(wes.EINVALID, "%s: CWL directives such as $include and $import are not accepted in workflow_params", engines.FieldPath(at(k)))
 			}
 			if s, ok := x[k].(string); ok && (k == "path" || k == "location") {
 				ref, err := resolveRef(s, at(k))
@@ -120,14 +121,14 @@ func resolveRef(s string, loc []string) (string, error) {
 		return s, nil
 	}
 	if s == "" {
-		return "", wes.Errorf(wes.EINVALID, "%s is empty; name an attached file by its path relative to the attachments, or give an absolute URL", enginekit.FieldPath(loc))
+		return "", wes.Errorf(wes.EINVALID, "%s is empty; name an attached file by its path relative to the attachments, or give an absolute URL", engines.FieldPath(loc))
 	}
 	dec, err := url.PathUnescape(s)
 	if err != nil {
-		return "", wes.Errorf(wes.EINVALID, "%s: %s is not a valid URI reference (a %% must start an escape such as %%20)", enginekit.FieldPath(loc), enginekit.Quote(s))
+		return "", wes.Errorf(wes.EINVALID, "%s: %s is not a valid URI reference (a %% must start an escape such as %%20)", engines.FieldPath(loc), engines.QuoteValue(s))
 	}
 	if enginekit.HasDotDot(s) || enginekit.HasDotDot(dec) {
-		return "", wes.Errorf(wes.EINVALID, "%s: %s has a .. segment; a relative path names an attached file and may not leave the run's directory", enginekit.FieldPath(loc), enginekit.Quote(s))
+		return "", wes.Errorf(wes.EINVALID, "%s: %s has a .. segment; a relative path names an attached file and may not leave the run's directory", engines.FieldPath(loc), engines.QuoteValue(s))
 	}
 	if uriScheme.MatchString(s) {
 		return s, nil
@@ -151,15 +152,15 @@ func checkStaged(tree *enginekit.Tree, class, s string, loc []string) error {
 	mode, ok, err := tree.Lookup(p)
 	switch {
 	case errors.Is(err, enginekit.ErrLink):
-		return wes.Errorf(wes.EINVALID, "%s: %s passes through a link; inputs must be attached regular files and directories", enginekit.FieldPath(loc), enginekit.Quote(s))
+		return wes.Errorf(wes.EINVALID, "%s: %s passes through a link; inputs must be attached regular files and directories", engines.FieldPath(loc), engines.QuoteValue(s))
 	case err != nil:
 		return err
 	case !ok:
-		return wes.Errorf(wes.EINVALID, "%s: %s names no file of the run; attach it as a workflow_attachment with that name (paths are relative to the attachments)", enginekit.FieldPath(loc), enginekit.Quote(s))
+		return wes.Errorf(wes.EINVALID, "%s: %s names no file of the run; attach it as a workflow_attachment with that name (paths are relative to the attachments)", engines.FieldPath(loc), engines.QuoteValue(s))
 	case class == "File" && !mode.IsRegular():
-		return wes.Errorf(wes.EINVALID, "%s: %s is not a regular file", enginekit.FieldPath(loc), enginekit.Quote(s))
+		return wes.Errorf(wes.EINVALID, "%s: %s is not a regular file", engines.FieldPath(loc), engines.QuoteValue(s))
 	case class == "Directory" && !mode.IsDir():
-		return wes.Errorf(wes.EINVALID, "%s: %s is not a directory", enginekit.FieldPath(loc), enginekit.Quote(s))
+		return wes.Errorf(wes.EINVALID, "%s: %s is not a directory", engines.FieldPath(loc), engines.QuoteValue(s))
 	}
 	return nil
 }

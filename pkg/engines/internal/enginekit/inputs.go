@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -48,33 +49,6 @@ func DecodeValue(raw json.RawMessage) (any, error) {
 	return v, nil
 }
 
-// FieldPath renders a location in workflow_params as workflow_params.a.b[0], for messages.
-func FieldPath(loc []string) string {
-	var b strings.Builder
-	b.WriteString("workflow_params")
-	for _, tok := range loc {
-		switch {
-		case isIndex(tok):
-			b.WriteString("[" + tok + "]")
-		case plainName.MatchString(tok):
-			b.WriteString("." + tok)
-		default: // a key a client made up: quoted and cut short
-			b.WriteString("[" + Quote(tok) + "]")
-		}
-	}
-	return b.String()
-}
-
-var plainName = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_-]{0,63}$`)
-
-func isIndex(tok string) bool {
-	_, err := strconv.Atoi(tok)
-	return err == nil && !strings.HasPrefix(tok, "-") && !strings.HasPrefix(tok, "+")
-}
-
-// Quote quotes a client's value for a message, cut to 64 bytes.
-func Quote(s string) string { return strconv.Quote(truncate(s, 64)) }
-
 // CheckPlainInputs is the input check of engines that hand workflow_params to the
 // workflow as they are (Snakemake's config, Nextflow's params) and run in the work dir,
 // where a relative path already resolves. Any string may be a path there, so every
@@ -102,10 +76,10 @@ func checkStrings(tree *Tree, v any, loc []string) error {
 			return nil
 		}
 		if HasDotDot(x) {
-			return wes.Errorf(wes.EINVALID, "%s: %s has a .. segment; a relative path names a file of the run (an attachment, or one the workflow writes) and may not leave the run's directory", FieldPath(loc), Quote(x))
+			return wes.Errorf(wes.EINVALID, "%s: %s has a .. segment; a relative path names a file of the run (an attachment, or one the workflow writes) and may not leave the run's directory", engines.FieldPath(loc), engines.QuoteValue(x))
 		}
 		if _, _, err := tree.Lookup(x); errors.Is(err, ErrLink) {
-			return wes.Errorf(wes.EINVALID, "%s: %s passes through a link; inputs must be attached regular files", FieldPath(loc), Quote(x))
+			return wes.Errorf(wes.EINVALID, "%s: %s passes through a link; inputs must be attached regular files", engines.FieldPath(loc), engines.QuoteValue(x))
 		} else if err != nil {
 			return err
 		}
