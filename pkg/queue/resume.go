@@ -84,7 +84,9 @@ func (c *Client) orphaned(ctx context.Context, id string) (bool, error) {
 }
 
 // keepAlive sets the alive key of a task the worker runs and renews it until the returned
-// function is called, which deletes it.
+// function is called; the key is then deleted in the background. The step must not wait
+// for that: until it returns, asynq does not acknowledge the task, and an enqueue of the
+// same step meanwhile finds it still running and does nothing.
 func (w *Worker) keepAlive(taskID string) func() {
 	if taskID == "" {
 		return func() {}
@@ -99,25 +101,20 @@ func (w *Worker) keepAlive(taskID string) func() {
 		}
 	}
 	set()
-	stopped := make(chan struct{})
 	go func() {
-		defer close(stopped)
 		t := time.NewTicker(aliveEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
+				dctx, done := context.WithTimeout(context.Background(), aliveEvery)
+				defer done()
+				_ = w.rc.Del(dctx, key).Err() // it expires anyway
 				return
 			case <-t.C:
 				set()
 			}
 		}
 	}()
-	return func() {
-		cancel()
-		<-stopped
-		dctx, done := context.WithTimeout(context.Background(), aliveEvery)
-		defer done()
-		_ = w.rc.Del(dctx, key).Err() // it expires anyway
-	}
+	return cancel
 }
