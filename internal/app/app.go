@@ -61,10 +61,12 @@ type App struct {
 
 	listener net.Listener
 	srv      *http.Server
+	up       startup // how far Run has come (see Ready)
 }
 
 // New builds every part the roles need and opens the listener (so Addr is known), but
-// starts nothing that runs work: Run does.
+// starts nothing that runs work: Run does. It does not need Redis to answer yet (Run
+// waits for it), except to audit a catalogue it refuses.
 func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) (a *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -72,7 +74,7 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 	if cfg.Embedded() && roles.API && !roles.Worker {
 		return nil, errors.New("worker.in_process: the embedded store (no redis.addr) needs the worker in the server process")
 	}
-	a = &App{cfg: cfg, roles: roles, log: log}
+	a = &App{cfg: cfg, roles: roles, log: log, up: newStartup()}
 	built := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
@@ -99,15 +101,12 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 		log.Warn("no redis.addr configured: runs are kept in an in-process store and are lost when the server stops")
 	}
 	a.rdb = redis.NewClient(ropt)
-	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis at %s: %w", ropt.Addr, err)
-	}
 	asynqOpt := asynq.RedisClientOpt{Addr: ropt.Addr, Username: ropt.Username, Password: ropt.Password, DB: ropt.DB}
 
 	a.store = redisstore.New(a.rdb, redisstore.Options{Prefix: cfg.Redis.KeyPrefix})
 	a.dispatch = queue.NewClient(asynqOpt, cfg.Redis.Queue)
 	a.engines = newEngines(cfg, log)
-	a.engines.Discover(ctx, log)
+	a.engines.SetProbes(engineProbes(cfg))
 	if err := a.buildZone(ctx); err != nil {
 		return nil, err
 	}
@@ -280,7 +279,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server.addr: %w", err)
 	}
-	a.srv = &http.Server{Handler: h, ReadHeaderTimeout: s.ReadHeaderTimeout}
+	a.srv = &http.Server{Handler: a.handler(h), ReadHeaderTimeout: s.ReadHeaderTimeout}
 	return nil
 }
 
@@ -292,46 +291,52 @@ func (a *App) Addr() string {
 	return a.listener.Addr().String()
 }
 
-// Run serves until ctx ends, then shuts down in this order: stop taking HTTP requests
-// (in-flight ones get server.shutdown_timeout), stop the reconciler and the retention sweeper, let the worker finish
-// or hand back its in-flight steps, then close the queue client and the store. Running
-// jobs are not touched: they belong to the executor and the next worker re-attaches.
+// Run serves until ctx ends. It starts in this order: the HTTP listener (until start-up
+// is over, /readyz and /healthz answer at once and other requests wait for it, see
+// handler), the engines' version discovery (in
+// the background, retried until each engine answers), waiting for Redis (down or still
+// loading: retried with backoff for redis.startup_timeout), the catalogue load's audit
+// event, the worker, the reconciler and the retention sweeper; start-up is over once
+// every engine has had its first check too. It shuts down in this order: stop taking
+// HTTP requests (in-flight ones get server.shutdown_timeout), stop the reconciler, the
+// retention sweeper and discovery, let the worker finish or hand back its in-flight
+// steps, then close the queue client and the store. Running jobs are not touched: they
+// belong to the executor and the next worker re-attaches.
 func (a *App) Run(ctx context.Context) error {
 	defer a.closeBackends()
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
-	rctx, stopReconciler := context.WithCancel(context.Background())
-	defer stopReconciler()
+	bg, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
 
-	if a.worker != nil {
-		if err := a.worker.Start(); err != nil {
-			return fmt.Errorf("worker: %w", err)
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); a.runner.RunReconciler(rctx) }()
-		if a.cfg.Zone.Retention > 0 {
-			wg.Add(1)
-			go func() { defer wg.Done(); a.runner.RunRetention(rctx) }()
-		}
-		a.log.Info("worker started", "queue", a.cfg.Redis.Queue, "concurrency", a.cfg.Worker.Concurrency)
-	}
 	if a.srv != nil {
 		go func() {
 			if err := a.srv.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}()
-		a.log.Info("WES API listening", "addr", "http://"+a.Addr()+"/ga4gh/wes/v1")
 	}
+	checked, discovered := a.engines.Watch(bg, a.log, engines.WatchConfig{MaxRetry: a.cfg.Engines.DiscoveryRetryMax})
 
-	a.reloadCatalogOnSIGHUP(ctx)
-
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
+	err := a.start(ctx, bg, &wg, checked)
+	if err == nil {
+		a.up.finish()
+		a.reloadCatalogOnSIGHUP(ctx)
+		if a.srv != nil {
+			a.log.Info("WES API listening", "addr", "http://"+a.Addr()+"/ga4gh/wes/v1")
+		}
+		if ok, waiting := a.Ready(); !ok {
+			a.log.Warn("started, but not ready", "waiting_for", waiting)
+		}
+		select {
+		case <-ctx.Done():
+		case err = <-errc:
+		}
+	} else if ctx.Err() != nil {
+		err = nil // stopped while starting: not a failure
 	}
 	a.log.Info("shutting down")
+	close(a.up.stopC)
 	if a.srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
 		if e := a.srv.Shutdown(sctx); e != nil {
@@ -339,12 +344,44 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		cancel()
 	}
-	stopReconciler()
+	stopBackground()
 	wg.Wait()
+	<-discovered
 	if a.worker != nil {
 		a.worker.Shutdown()
 	}
 	return err
+}
+
+// start waits for Redis, audits the catalogue load, starts the worker and its
+// background loops (on bg, counted in wg), and waits until every engine has had its
+// first check.
+func (a *App) start(ctx, bg context.Context, wg *sync.WaitGroup, checked <-chan struct{}) error {
+	if err := a.waitRedis(ctx); err != nil {
+		return err
+	}
+	if z := a.zone; z.catalog != nil {
+		auditCatalog(ctx, z.catalog, a.cfg.Zone.Catalog, z.audit, a.log)
+	}
+	if a.worker != nil {
+		if err := a.worker.Start(); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		a.up.worker.Store(true)
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runner.RunReconciler(bg) }()
+		if a.cfg.Zone.Retention > 0 {
+			wg.Add(1)
+			go func() { defer wg.Done(); a.runner.RunRetention(bg) }()
+		}
+		a.log.Info("worker started", "queue", a.cfg.Redis.Queue, "concurrency", a.cfg.Worker.Concurrency)
+	}
+	select {
+	case <-checked:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 func (a *App) closeBackends() {

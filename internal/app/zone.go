@@ -46,13 +46,18 @@ func (a *App) buildZone(ctx context.Context) error {
 			if errors.As(err, &le) {
 				r.SHA256 = le.SHA256
 			}
-			recordCatalog(ctx, z.audit, a.log, path, actionCatalogLoad, r)
+			// The refusal is audited before the process exits, Redis permitting.
+			if werr := a.waitRedis(ctx); werr != nil {
+				a.log.Error("the refused catalogue cannot be audited", "err", werr)
+			} else {
+				recordCatalog(ctx, z.audit, a.log, path, actionCatalogLoad, r)
+			}
 			return fmt.Errorf("zone.catalog: %w", err)
 		}
 		z.catalog = h
 		n, m := h.Catalog().Len()
 		a.log.Info("catalogue loaded", "workflows", n, "datasets", m)
-		auditCatalog(ctx, h, path, z.audit, a.log)
+		// Its audit event is written by Run, once Redis answers.
 	}
 	store, err := newResultStore(ctx, a.cfg, a.log)
 	if err != nil {
