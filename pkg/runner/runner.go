@@ -39,7 +39,8 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// StuckAfter is how long a run may sit in QUEUED, INITIALIZING (without a job) or
 	// CANCELING before the reconciler enqueues its step again. Enqueueing is idempotent,
-	// so this only limits churn. Default 10s.
+	// and a step whose worker died is enqueued afresh (queue.Client), so this bounds how
+	// soon such a step resumes. Default 10s.
 	StuckAfter time.Duration
 	Logger     *slog.Logger
 	// Now returns the current time (tests). Default time.Now.
