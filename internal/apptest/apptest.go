@@ -71,7 +71,9 @@ func Start(tb testing.TB, cfg config.Config) string {
 
 	addr := a.Addr()
 	hc := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(10 * time.Second)
+	// /healthz answers 200 once start-up is over: Redis answered and every engine's
+	// version was asked for (a few seconds on a loaded machine).
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := hc.Get("http://" + addr + "/healthz")
 		if err == nil {
@@ -82,7 +84,7 @@ func Start(tb testing.TB, cfg config.Config) string {
 			err = errors.New(resp.Status)
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("enclave did not answer /healthz within 10s: %v", err)
+			tb.Fatalf("enclave did not answer /healthz within 60s: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
 	}
