@@ -15,7 +15,8 @@ setup: ## install what tests need (Debian packages, Go tools); idempotent
 build: ## build bin/enclave
 	$(GO) build -o $(BIN) ./cmd/enclave
 
-run: build ## run the embedded default server on 127.0.0.1:8080 (no external services) with the example catalogue
+run: build ## run the embedded default server on 127.0.0.1:8080 (no external services) with the example catalogue; installs snakemake and cwltool first when missing (as root)
+	@scripts/engines.sh
 	ENCLAVE_ZONE_CATALOG=examples/catalog/catalog.yaml $(BIN) server
 
 generate: ## regenerate api/ from openapi/wes.yaml
