@@ -151,6 +151,18 @@ func TestSealedEngineNotReady(t *testing.T) {
 	if got := listed(); got["cohort-count-smk"] || !got["cohort-count-cwl"] {
 		t.Errorf("catalogue while snakemake is being checked = %v", got)
 	}
+	types := func() (map[string]api.WorkflowTypeVersion, map[string]api.WorkflowEngineVersion) {
+		t.Helper()
+		res, err := h.client.GetServiceInfoWithResponse(context.Background())
+		if err != nil || res.JSON200 == nil {
+			t.Fatalf("service-info: %v %s", err, res.Body)
+		}
+		return res.JSON200.WorkflowTypeVersions, res.JSON200.WorkflowEngineVersions
+	}
+	if tv, ev := types(); len(tv["SMK"].WorkflowTypeVersion) != 0 || len(ev[snakemake.Name].WorkflowEngineVersion) != 0 ||
+		len(tv["CWL"].WorkflowTypeVersion) == 0 {
+		t.Errorf("sealed service-info while snakemake is being checked: %v %v", tv, ev)
+	}
 	ct, body := form(t, field("workflow_url", "cohort-count-smk"), field("workflow_params", `{"cohort": "cohort-demo"}`))
 	st, b, hdr := h.do(http.MethodPost, BasePath+"/runs", "alice", ct, body)
 	wantUnavailable(t, st, b, hdr, "cannot run right now")
@@ -158,5 +170,8 @@ func TestSealedEngineNotReady(t *testing.T) {
 	releaseEngine(t, release, done)
 	if got := listed(); !got["cohort-count-smk"] {
 		t.Errorf("catalogue after discovery = %v", got)
+	}
+	if tv, ev := types(); len(tv["SMK"].WorkflowTypeVersion) == 0 || len(ev[snakemake.Name].WorkflowEngineVersion) == 0 {
+		t.Errorf("sealed service-info after discovery: %v %v", tv, ev)
 	}
 }

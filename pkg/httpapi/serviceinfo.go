@@ -145,11 +145,9 @@ func (s *server) GetOpenAPIDocument(context.Context, api.GetOpenAPIDocumentReque
 func (s *server) sealedServiceInfo(ctx context.Context, out *api.GetServiceInfo200JSONResponse) {
 	cat := s.currentCatalog()
 	types := cat.WorkflowTypes()
-	for t, vs := range types {
-		out.WorkflowTypeVersions[t] = api.WorkflowTypeVersion{WorkflowTypeVersion: vs}
-	}
 	for _, e := range s.deps.Engines.Available() {
-		if _, ok := types[e.WorkflowType()]; ok {
+		if vs, ok := types[e.WorkflowType()]; ok {
+			out.WorkflowTypeVersions[e.WorkflowType()] = api.WorkflowTypeVersion{WorkflowTypeVersion: vs}
 			out.WorkflowEngineVersions[e.Name()] = api.WorkflowEngineVersion{WorkflowEngineVersion: slices.Clone(e.Versions())}
 		}
 	}
