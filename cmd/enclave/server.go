@@ -14,7 +14,11 @@ func newServerCmd(g *globals) *cobra.Command {
 		Short: "Run the WES API server (and, by default, a worker in the same process)",
 		Long: `Run the WES API server. With no configuration at all this is the embedded default:
 an in-process store, the local executor, data under ./enclave-data, bound to 127.0.0.1:8080,
-authentication off. Point redis.addr at a Redis server for anything that must survive a restart.`,
+authentication off. Point redis.addr at a Redis server for anything that must survive a restart.
+
+A Redis that is down or still loading its data set at start is waited for (redis.startup_timeout,
+default 5m); GET /readyz says what the server waits for (Redis, an engine whose version is still
+being discovered), and /healthz answers 200 once start-up is over.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.loadConfig()
@@ -35,8 +39,9 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker: take run steps from the queue and watch running jobs",
-		Long:  "Run a worker only. It needs redis.addr: the embedded store lives inside a server process.",
-		Args:  cobra.NoArgs,
+		Long: "Run a worker only. It needs redis.addr: the embedded store lives inside a server process.\n" +
+			"A Redis that is down or still loading its data set at start is waited for (redis.startup_timeout, default 5m).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.loadConfig()
 			if err != nil {
