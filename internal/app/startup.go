@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
@@ -66,9 +68,14 @@ func (a *App) waitRedis(ctx context.Context) error {
 	limit := a.cfg.Redis.StartupTimeout
 	began := time.Now()
 	wait := redisFirstWait
+	// A client of its own that tries each PING once: the waits here are the retries.
+	opt := *a.rdb.Options()
+	opt.MaxRetries, opt.DialerRetries = -1, 1
+	c := redis.NewClient(&opt)
+	defer c.Close()
 	for attempt := 1; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
-		err := a.rdb.Ping(pctx).Err()
+		err := c.Ping(pctx).Err()
 		cancel()
 		if err == nil {
 			if attempt > 1 {
