@@ -102,10 +102,10 @@ func startEnclave(ctx context.Context, cfg config.Config, roles app.Roles, log *
 	rctx, cancel := context.WithCancel(context.Background())
 	e := &enclave{app: a, cfg: cfg, cancel: cancel, done: make(chan error, 1)}
 	go func() { e.done <- a.Run(rctx) }()
-	// Run opens nothing new: the listener is already bound, so the API answers as soon
-	// as Serve runs. Wait for that rather than guess.
+	// /healthz answers 200 once start-up is over: Redis answered, the worker started and
+	// every engine was checked once (up to the first check's 30 s). Wait for that.
 	c := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := c.Get(e.url() + "/healthz")
 		if err == nil {
@@ -116,7 +116,7 @@ func startEnclave(ctx context.Context, cfg config.Config, roles app.Roles, log *
 		}
 		if time.Now().After(deadline) {
 			e.stop()
-			return nil, fmt.Errorf("enclave on %s did not answer /healthz: %v", a.Addr(), err)
+			return nil, fmt.Errorf("enclave on %s did not finish starting (/healthz): %v", a.Addr(), err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
