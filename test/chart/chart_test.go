@@ -235,9 +235,13 @@ func checkMounts(t *testing.T, m manifests, p podSpec) {
 
 func checkServerProbes(t *testing.T, c container) {
 	t.Helper()
-	for name, p := range map[string]*probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
-		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port != "http" {
-			t.Errorf("server %s probe is not GET /healthz on port http: %+v", name, p)
+	for name, want := range map[string]struct {
+		p    *probe
+		path string
+	}{"startup": {c.StartupProbe, "/healthz"}, "liveness": {c.LivenessProbe, "/healthz"}, "readiness": {c.ReadinessProbe, "/readyz"}} {
+		p := want.p
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != want.path || p.HTTPGet.Port != "http" {
+			t.Errorf("server %s probe is not GET %s on port http: %+v", name, want.path, p)
 		}
 	}
 }
