@@ -1,8 +1,6 @@
 package nextflow
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"path"
 	"regexp"
@@ -63,14 +61,11 @@ func ProcessNames(wf engines.Workflow) map[string]bool {
 }
 
 func readPipeline(files *enginekit.WorkflowFiles, rel string, names map[string]bool) {
-	data, ok := files.Read(rel)
+	lines, ok := files.Lines(rel)
 	if !ok {
 		return
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), enginekit.MaxWorkflowFileBytes)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range lines {
 		if m := declRE.FindStringSubmatch(line); m != nil {
 			names[m[1]] = true
 			continue

@@ -1,8 +1,6 @@
 package snakemake
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"regexp"
 	"strconv"
@@ -59,14 +57,11 @@ type ruleParser struct {
 }
 
 func (p *ruleParser) file(rel string) {
-	data, ok := p.files.Read(rel)
+	lines, ok := p.files.Lines(rel)
 	if !ok {
 		return
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), enginekit.MaxWorkflowFileBytes)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range lines {
 		switch {
 		case declRE.MatchString(line):
 			p.count++

@@ -1,6 +1,8 @@
 package enginekit
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -51,6 +53,22 @@ func (w *WorkflowFiles) Close() {
 	if w.root != nil {
 		w.root.Close()
 	}
+}
+
+// Lines is Read split into lines, as bufio.ScanLines splits them (a line may be as long
+// as the file).
+func (w *WorkflowFiles) Lines(rel string) ([]string, bool) {
+	data, ok := w.Read(rel)
+	if !ok {
+		return nil, false
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), MaxWorkflowFileBytes)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines, true
 }
 
 // Read returns the content of the file at rel, or false when it may not be read (see
