@@ -268,8 +268,8 @@ func (a *App) buildAPI(ctx context.Context) error {
 		},
 		DefaultExecutor: a.cfg.Executor.Default, AuthMode: a.cfg.Auth.Mode,
 		Mode: a.cfg.Zone.Mode, OutputURLTTL: a.cfg.Zone.OutputURLTTL, PresignedURLs: a.cfg.Zone.Results.PresignedURLs,
-		EgressLimits: a.zone.limits,
-	}, httpapi.Deps{Store: a.store, Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
+		EgressLimits: a.zone.limits, IdempotencyWindow: s.IdempotencyWindow,
+	}, httpapi.Deps{Store: a.store, Idempotency: a.store, Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
 		Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
 		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI})
 	if err != nil {

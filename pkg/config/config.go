@@ -66,6 +66,10 @@ type ServerConfig struct {
 	// MaxRequestBytes limits the size of a request body (all attachments included).
 	// Default 256MiB.
 	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
+	// IdempotencyWindow is how long the Idempotency-Key of a POST /runs is remembered:
+	// the same owner sending the same key within it gets the run the first request
+	// created. Default 24h.
+	IdempotencyWindow time.Duration `yaml:"idempotency_window"`
 	// MaxParts limits the number of parts in a multipart run request. Default 1000.
 	MaxParts int `yaml:"max_parts"`
 	// MaxAttachmentBytes limits the size of each attached file. Default 100MiB.
@@ -500,6 +504,7 @@ func Default() Config {
 			ShutdownTimeout:    20 * time.Second,
 			MaxRequestBytes:    256 << 20,
 			MaxParts:           1000,
+			IdempotencyWindow:  24 * time.Hour,
 			MaxAttachmentBytes: 100 << 20,
 			DefaultPageSize:    50,
 			MaxPageSize:        500,

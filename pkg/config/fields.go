@@ -27,6 +27,7 @@ func (c *Config) fields() []field {
 		{"server.read_header_timeout", &c.Server.ReadHeaderTimeout, "How long a client may take to send the request headers.", false},
 		{"server.shutdown_timeout", &c.Server.ShutdownTimeout, "How long in-flight requests get to end on shutdown.", false},
 		{"server.max_request_bytes", &c.Server.MaxRequestBytes, "Largest request body, all attachments included (e.g. 256MiB).", false},
+		{"server.idempotency_window", &c.Server.IdempotencyWindow, "How long a POST /runs Idempotency-Key is remembered per owner (a retry with the same key gets the same run).", false},
 		{"server.max_parts", &c.Server.MaxParts, "Most parts in one multipart run request.", false},
 		{"server.max_attachment_bytes", &c.Server.MaxAttachmentBytes, "Largest single attached file.", false},
 		{"server.default_page_size", &c.Server.DefaultPageSize, "Page size of the list operations when the client gives none.", false},

@@ -38,6 +38,7 @@ func (c Config) Validate() error {
 	}
 	v.positiveDuration("server.read_header_timeout", s.ReadHeaderTimeout)
 	v.positiveDuration("server.shutdown_timeout", s.ShutdownTimeout)
+	v.positiveDuration("server.idempotency_window", s.IdempotencyWindow)
 	v.check("server.max_request_bytes", s.MaxRequestBytes > 0, "must be more than 0")
 	v.check("server.max_attachment_bytes", s.MaxAttachmentBytes > 0, "must be more than 0")
 	v.check("server.max_attachment_bytes", s.MaxAttachmentBytes <= 0 || s.MaxRequestBytes <= 0 || s.MaxAttachmentBytes <= s.MaxRequestBytes,

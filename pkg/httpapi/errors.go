@@ -49,6 +49,12 @@ func (s *server) abortWithError(c *gin.Context, err error) {
 		s.log.Warn("backend unavailable", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	case code == wes.EUNAUTHORIZED:
 		c.Header("WWW-Authenticate", `Bearer realm="enclave"`)
+	case code == wes.ECONFLICT:
+		// A conflict that passes (a submission still in progress) says when to retry.
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) {
+			c.Header("Retry-After", retryAfter(err))
+		}
 	}
 	// A safety net: no message names where the zone keeps its data.
 	writeErrorResponse(c, st, s.zoneRewriter(nil).String(msg))

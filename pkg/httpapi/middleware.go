@@ -33,6 +33,10 @@ func (s *server) requestContext(c *gin.Context) {
 	if p != nil {
 		ctx = wes.NewContextWithPrincipal(ctx, p)
 	}
+	// The strict handlers see only the body and parameters the API declares.
+	if v, ok := c.Request.Header[IdempotencyHeader]; ok {
+		ctx = context.WithValue(ctx, idemKeyCtx{}, strings.Join(v, ","))
+	}
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 }

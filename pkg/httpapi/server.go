@@ -76,6 +76,9 @@ type Config struct {
 	// EgressLimits are the deployment's output limits (zero fields: egress.DefaultLimits);
 	// approving held outputs re-checks them. Use the runner's value.
 	EgressLimits egress.Limits
+	// IdempotencyWindow is how long a POST /runs Idempotency-Key is remembered (with
+	// Deps.Idempotency). Default 24 hours.
+	IdempotencyWindow time.Duration
 }
 
 // Modes of Config.Mode.
@@ -118,6 +121,9 @@ type Deps struct {
 	// wes.Anonymous.
 	Authenticate func(*http.Request) (*wes.Principal, error)
 	Logger       *slog.Logger
+	// Idempotency remembers the Idempotency-Key of each owner's submissions; nil
+	// ignores the header (every POST /runs makes a new run).
+	Idempotency wes.IdempotencyStore
 
 	// Catalog is the sealed zone's catalogue of validated workflows, datasets and usage
 	// policy. Required in ModeSealed; in ModeOpen it only feeds the /catalog endpoints.
@@ -227,6 +233,7 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("httpapi: Config.OutputURLTTL %s must not be negative", c.OutputURLTTL)
 	}
 	setInt(&c.OutputURLTTL, DefaultOutputURLTTL)
+	setInt(&c.IdempotencyWindow, DefaultIdempotencyWindow)
 	si := &c.ServiceInfo
 	setStr(&si.ID, "org.spe4hd.enclave")
 	setStr(&si.Name, "Enclave")

@@ -33,6 +33,12 @@ func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObje
 	if !p.HasRole(wes.RoleResearcher) {
 		return nil, wes.Errorf(wes.EFORBIDDEN, "submitting runs needs the %s role; ask the service's operators for it", wes.RoleResearcher)
 	}
+	idemKey, hasIdemKey := idemKeyFrom(ctx)
+	if hasIdemKey {
+		if err := checkIdemKey(idemKey); err != nil {
+			return nil, err
+		}
+	}
 	u, err := uuid.NewV7()
 	if err != nil {
 		return nil, wes.Internal(err, "could not make a run id")
@@ -57,6 +63,36 @@ func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObje
 	form, err := s.readRunForm(req.Body, root)
 	if err != nil {
 		return nil, err
+	}
+	var claim wes.IdemClaim
+	if hasIdemKey && s.deps.Idempotency != nil {
+		if claim.Hash, err = requestHash(form, root); err != nil {
+			return nil, err
+		}
+		claim.RunID = id
+		res, err := s.claimIdemKey(ctx, p.Subject, idemKey, claim)
+		if err != nil {
+			return nil, err
+		}
+		if res.repeat != "" {
+			// The run exists already; this request's files are removed by the defer above.
+			s.log.Info("repeated submission answered with the earlier run", "run_id", res.repeat, "owner", p.Subject)
+			return api.RunWorkflow200JSONResponse{RunId: res.repeat}, nil
+		}
+		defer func() {
+			// Not stored: the key is free again for a retry. Stored: it names this run.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
+			defer cancel()
+			var err error
+			if stored {
+				err = s.deps.Idempotency.Complete(rctx, p.Subject, idemKey, claim, s.cfg.IdempotencyWindow)
+			} else {
+				err = s.deps.Idempotency.Release(rctx, p.Subject, idemKey, id)
+			}
+			if err != nil {
+				s.log.Warn("could not update an idempotency key; it expires on its own", "run_id", id, "err", err)
+			}
+		}()
 	}
 	sub.workflow = form.fields["workflow_url"]
 	zoned := s.catalogueRun(form)
@@ -111,6 +147,13 @@ func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObje
 		return nil, errAuditDown
 	}
 	if err := s.deps.Store.Create(sctx, run); err != nil {
+		// The trail already says "ok": it gets the real outcome as a follow-up event
+		// (besides the run.refuse the deferred auditRefusal records).
+		// Should that append fail too, the trail is left claiming a run that does not
+		// exist (never the other way round), and the server log has both errors.
+		fail := runEvent(p.Subject, actionSubmit, "error", run)
+		fail.Reason = wes.ErrorMessage(err)
+		_ = s.record(sctx, fail)
 		return nil, err
 	}
 	stored = true
