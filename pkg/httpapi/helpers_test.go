@@ -152,7 +152,7 @@ func newHarness(t *testing.T, edit ...func(*Config, *Deps)) *harness {
 	cfg := Config{DataDir: h.dataDir, DefaultPageSize: 3, MaxPageSize: 20, AuthMode: "oidc",
 		MaxParts: 20, MaxAttachmentBytes: 1024, MaxRequestBytes: 64 << 10,
 		ServiceInfo: ServiceInfo{Version: "1.2.3", Tags: map[string]string{"site": "test", "auth_mode": "spoofed"}}}
-	deps := Deps{Store: h.store, Dispatcher: h.disp, Engines: engines.NewRegistry(testEngine{"tester"}),
+	deps := Deps{Store: h.store, Idempotency: h.store, Dispatcher: h.disp, Engines: engines.NewRegistry(testEngine{"tester"}),
 		Authenticate: testAuth, Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range edit {
 		f(&cfg, &deps)
