@@ -47,6 +47,7 @@ func (r *fakeRun) stdout() string { return strings.Join(r.chunks[:min(r.step+1, 
 type submission struct {
 	fields map[string]string
 	files  map[string]string // attachment name (raw, with sub-directories) → content
+	key    string            // the Idempotency-Key header
 }
 
 func newFakeWES(t *testing.T, prefix string) *fakeWES {
@@ -170,7 +171,7 @@ func (f *fakeWES) submit(w http.ResponseWriter, req *http.Request) {
 		writeJSONResponse(w, http.StatusBadRequest, api.ErrorResponse{Msg: "not multipart", StatusCode: 400})
 		return
 	}
-	s := submission{fields: map[string]string{}, files: map[string]string{}}
+	s := submission{fields: map[string]string{}, files: map[string]string{}, key: req.Header.Get("Idempotency-Key")}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {

@@ -119,8 +119,13 @@ func decoded[T any](v *T, hr *http.Response, body []byte) (T, error) {
 	return *v, nil
 }
 
-func (c *wesClient) submit(ctx context.Context, contentType string, body io.Reader) (string, error) {
-	r, err := c.api.RunWorkflowWithBodyWithResponse(ctx, contentType, body)
+// submit posts a run with Idempotency-Key key, so a retry of the same submission (same
+// key) cannot make a second run.
+func (c *wesClient) submit(ctx context.Context, key, contentType string, body io.Reader) (string, error) {
+	r, err := c.api.RunWorkflowWithBodyWithResponse(ctx, contentType, body, func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Idempotency-Key", key)
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}

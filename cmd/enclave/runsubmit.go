@@ -11,22 +11,24 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
 
 // submitOptions are the flags of `enclave run submit`.
 type submitOptions struct {
-	baseDir      string
-	attach       []string
-	typ, typeVer string
-	engine       string
-	engineVer    string
-	paramsFile   string
-	params       []string
-	tags         []string
-	engineParams []string
-	dryRun       bool
-	workflowID   string
+	idempotencyKey string
+	baseDir        string
+	attach         []string
+	typ, typeVer   string
+	engine         string
+	engineVer      string
+	paramsFile     string
+	params         []string
+	tags           []string
+	engineParams   []string
+	dryRun         bool
+	workflowID     string
 }
 
 func newRunSubmitCmd(o *runOptions) *cobra.Command {
@@ -78,7 +80,16 @@ value (--param threads:=4, --param 'samples:=["a","b"]').`,
 	f.StringArrayVar(&s.engineParams, "engine-param", nil, "a workflow engine parameter: name=value (repeatable)")
 	f.BoolVar(&s.dryRun, "dry-run", false, "print the form fields and attachment names instead of submitting")
 	f.StringVar(&s.workflowID, "workflow-id", "", "run this catalogue workflow (enclave catalog list) instead of a WORKFLOW_FILE")
+	f.StringVar(&s.idempotencyKey, "idempotency-key", "", "Idempotency-Key to send: a retry with the same key gets the first run, never a second (default: a random one)")
 	return cmd
+}
+
+// idemKey is --idempotency-key, or a fresh random key for this submission.
+func (s *submitOptions) idemKey() string {
+	if s.idempotencyKey == "" {
+		s.idempotencyKey = uuid.NewString()
+	}
+	return s.idempotencyKey
 }
 
 // checkForm checks that the command line names either a workflow file or a catalogue
@@ -129,7 +140,7 @@ func (s *submitOptions) runCatalog(cmd *cobra.Command, o *runOptions) error {
 	if err := writeMultipart(mw, fields, nil); err != nil {
 		return err
 	}
-	id, err := c.submit(cmd.Context(), mw.FormDataContentType(), &body)
+	id, err := c.submit(cmd.Context(), s.idemKey(), mw.FormDataContentType(), &body)
 	if err != nil {
 		return err
 	}
@@ -161,7 +172,7 @@ func (s *submitOptions) run(cmd *cobra.Command, o *runOptions, workflow string) 
 		defer close(done)
 		pw.CloseWithError(writeMultipart(mw, fields, files))
 	}()
-	id, err := c.submit(cmd.Context(), mw.FormDataContentType(), pr)
+	id, err := c.submit(cmd.Context(), s.idemKey(), mw.FormDataContentType(), pr)
 	_ = pr.Close() // stops the writer if the server answered before reading everything
 	<-done
 	if err != nil {

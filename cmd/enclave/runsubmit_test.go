@@ -162,3 +162,25 @@ func TestRunSubmitDryRun(t *testing.T) {
 		t.Errorf("dry run printed\n%s\nwant\n%s", out, want)
 	}
 }
+
+func TestRunSubmitSendsIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	f := newFakeWES(t, wesBasePath)
+	dir := project(t, map[string]string{"Snakefile": "rule all: pass\n"})
+	env := []string{"ENCLAVE_URL=" + f.url(), "ENCLAVE_TOKEN=" + secretToken}
+	submit := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"run", "submit", filepath.Join(dir, "Snakefile"), "--type", "SMK", "--type-version", "1.0"}, extra...)
+		if _, errOut, code := cli(t, env, args...); code != 0 {
+			t.Fatalf("submit: exit %d, stderr %q", code, errOut)
+		}
+		return f.lastSubmission(t).key
+	}
+	a, b := submit(), submit()
+	if a == "" || b == "" || a == b {
+		t.Errorf("default keys %q and %q: want two different random keys", a, b)
+	}
+	if k := submit("--idempotency-key", "mine-1"); k != "mine-1" {
+		t.Errorf("--idempotency-key sent %q", k)
+	}
+}
