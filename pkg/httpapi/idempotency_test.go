@@ -139,6 +139,9 @@ func (g *gatedStore) Create(ctx context.Context, r *wes.Run) error {
 func TestIdempotencyKeyWhileInProgress(t *testing.T) {
 	g := &gatedStore{entered: make(chan struct{}), release: make(chan struct{})}
 	h := newHarness(t, func(_ *Config, d *Deps) { g.RunStore = d.Store; d.Store = g })
+	// Released on every way out, so a failing check does not leave a handler blocked.
+	release := sync.OnceFunc(func() { close(g.release) })
+	defer release()
 	var first string
 	done := make(chan struct{})
 	go func() {
@@ -156,7 +159,7 @@ func TestIdempotencyKeyWhileInProgress(t *testing.T) {
 	if msg := errorBody(t, st, b).Msg; st != http.StatusConflict || !strings.Contains(msg, "in progress") || hdr.Get("Retry-After") == "" {
 		t.Errorf("duplicate while the first is stored: %d %s (Retry-After %q)", st, b, hdr.Get("Retry-After"))
 	}
-	close(g.release)
+	release()
 	<-done
 	again := h.keyedRun("alice", "slow", validRun()...)
 	if again != first || h.runCount("alice") != 1 {
@@ -190,6 +193,7 @@ func TestIdempotencyKeyConcurrentDuplicates(t *testing.T) {
 	for _, id := range ids {
 		if id != "" && id != ids[0] && ids[0] != "" {
 			t.Errorf("answers name different runs: %v", ids)
+			break
 		}
 	}
 }
