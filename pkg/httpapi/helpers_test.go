@@ -181,9 +181,18 @@ func asUser(subject string) api.RequestEditorFn {
 // do sends a request as user ("" = no credentials) and returns status and body.
 func (h *harness) do(method, path, user, contentType string, body io.Reader) (int, []byte, http.Header) {
 	h.t.Helper()
+	return h.doWith(method, path, user, contentType, body, nil)
+}
+
+// doWith is do with extra request headers.
+func (h *harness) doWith(method, path, user, contentType string, body io.Reader, extra http.Header) (int, []byte, http.Header) {
+	h.t.Helper()
 	req, err := http.NewRequest(method, h.srv.URL+path, body)
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	for k, vs := range extra {
+		req.Header[k] = vs
 	}
 	if user != "" {
 		req.Header.Set("Authorization", "Bearer "+user)

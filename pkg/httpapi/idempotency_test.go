@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,23 +20,7 @@ import (
 func (h *harness) postKeyed(user, key string, parts ...part) (int, []byte, http.Header) {
 	h.t.Helper()
 	ct, body := form(h.t, parts...)
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+BasePath+"/runs", body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+user)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set(IdempotencyHeader, key)
-	resp, err := h.srv.Client().Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return resp.StatusCode, b, resp.Header
+	return h.doWith(http.MethodPost, BasePath+"/runs", user, ct, body, http.Header{IdempotencyHeader: {key}})
 }
 
 func runIDOf(t *testing.T, st int, b []byte) string {
