@@ -252,17 +252,6 @@ func (r *running) readyz(t *testing.T) (int, []string) {
 	return st, v.WaitingFor
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // redisServer starts the real redis-server on addr with its data in dir, and stops it
 // at the end of the test.
 func redisServer(t *testing.T, addr, dir string, extra ...string) *exec.Cmd {

@@ -13,13 +13,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/spe4hd/enclave/internal/testutil"
 )
 
 // The issue's case: a server (and its worker) started while Redis is down waits for it,
 // logging each wait, not ready meanwhile, and serves once a real redis-server comes up
 // on its address; it used to exit with "connection refused".
 func TestStartWaitsForRedisDown(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	cfg := testConfig(t, addr)
 	log := newLogTap()
 	r := runApp(t, cfg, Roles{API: true, Worker: true}, log.logger())
@@ -58,7 +60,7 @@ func TestStartWaitsForRedisDown(t *testing.T) {
 // dataset in memory") waits until it has loaded, then takes steps. The real
 // redis-server is slowed down to a crawl (key-load-delay) until the test lets it go.
 func TestWorkerWaitsForRedisLoading(t *testing.T) {
-	addr, dir := freeAddr(t), t.TempDir()
+	addr, dir := testutil.FreeAddr(t), t.TempDir()
 	writeAOF(t, addr, dir, 600)
 	redisServer(t, addr, dir, "--appendonly", "yes", "--key-load-delay", "100000", "--loading-process-events-interval-bytes", "1024")
 	pingUntil(t, addr, "LOADING", func(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "LOADING") })
@@ -128,7 +130,7 @@ func writeAOF(t *testing.T, addr, dir string, n int) {
 // A Redis that does not come within redis.startup_timeout ends the process with an
 // error that names the setting.
 func TestStartGivesUpOnRedis(t *testing.T) {
-	cfg := testConfig(t, freeAddr(t))
+	cfg := testConfig(t, testutil.FreeAddr(t))
 	cfg.Redis.StartupTimeout = time.Second
 	log := newLogTap()
 	a, err := New(context.Background(), cfg, Roles{Worker: true}, log.logger())

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -79,20 +78,9 @@ func newDeployment(t *testing.T) *deployment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &deployment{t: t, dir: dir, logDir: t.TempDir(), addr: freeAddr(t)}
+	d := &deployment{t: t, dir: dir, logDir: t.TempDir(), addr: testutil.FreeAddr(t)}
 	d.api = newWESAPI(t, d.addr)
 	return d
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // URL is the server's root URL, as given to `enclave run --url`.
