@@ -46,13 +46,20 @@ const (
 )
 
 // addStateEffects appends to run, inside the store update that just set its state, the
-// effects that must follow: the clean-up of its job when ex can clean up (nil: none), and
+// effects that must follow: the release of its executor slot when it ended and its
+// executor has a limit, the clean-up of its job when ex can clean up (nil: none), and
 // the audit event of the new state with Enclave's reason when an audit trail is
 // configured. It returns their ids, for the step to do them itself (drainOwn).
 func (r *Runner) addStateEffects(run *wes.Run, reason string, ex wes.Executor) []string {
 	v := run.Version + 1 // the version this update stores: unique per run
 	now := r.now()
 	var ids []string
+	if run.State.Terminal() && r.limit(run.Executor) > 0 {
+		// First, so that a slow clean-up does not keep the next run waiting.
+		id := fmt.Sprintf("%d-release", v)
+		run.Effects = append(run.Effects, wes.Effect{ID: id, Kind: wes.EffectRelease, NotBefore: now.Add(effectGrace)})
+		ids = append(ids, id)
+	}
 	if _, ok := ex.(wes.Cleaner); ok && run.Handle != nil {
 		id := fmt.Sprintf("%d-cleanup", v)
 		run.Effects = append(run.Effects, wes.Effect{ID: id, Kind: wes.EffectCleanup, NotBefore: now.Add(effectGrace)})
@@ -187,6 +194,8 @@ func (r *Runner) doEffect(ctx context.Context, run *wes.Run, e wes.Effect) (ok b
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 		defer cancel()
 		return true, r.cfg.Audit.Record(actx, *e.Event)
+	case wes.EffectRelease:
+		return r.release(ctx, run)
 	case wes.EffectCleanup:
 		if run.Handle == nil {
 			return true, nil

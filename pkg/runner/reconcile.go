@@ -35,10 +35,17 @@ func (r *Runner) RunReconciler(ctx context.Context) {
 // waiting for the queue's own recovery. Every enqueue is idempotent, so several workers
 // reconciling at once do no harm.
 //
+// With admission control it also frees the slots of runs that are no longer live and
+// leaves runs that wait for a slot alone (admission.go).
+//
 // It also does the side effects that steps left undone in runs' outboxes (effects.go):
 // those of live runs as it reads them, those of runs that ended meanwhile from the store's
 // list of runs with pending effects.
 func (r *Runner) Reconcile(ctx context.Context) error {
+	holders, err := r.admissionSnapshot(ctx) // before Active: see admissionSnapshot
+	if err != nil {
+		return err
+	}
 	ids, err := r.store.Active(ctx)
 	if err != nil {
 		return err
@@ -49,7 +56,7 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 	}
 	slices.Sort(pending)
 	live := map[string][]*wes.Run{} // executor name → runs with a job
-	var withEffects []*wes.Run
+	var withEffects, stuckStarts []*wes.Run
 	now := r.now()
 	for _, id := range ids {
 		run, err := r.store.Get(ctx, id)
@@ -73,8 +80,18 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		case run.Handle != nil:
 			live[run.Handle.Executor] = append(live[run.Handle.Executor], run)
 		case stuck:
-			r.enqueue(ctx, "start", id, r.dispatch.Start)
+			stuckStarts = append(stuckStarts, run)
 		}
+	}
+	for _, id := range r.notWaiting(ctx, stuckStarts) {
+		r.enqueue(ctx, "start", id, r.dispatch.Start)
+	}
+	if holders != nil {
+		isLive := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			isLive[id] = true
+		}
+		r.healAdmission(ctx, holders, isLive)
 	}
 	for name, runs := range live {
 		if r.backoff.waiting(name, now) {

@@ -59,6 +59,12 @@ type Config struct {
 	// and a workflow's own limits win over both.
 	Egress egress.Limits
 
+	// Admission hands out executor slots; MaxRunning is each executor's number of them
+	// (by executor name; absent or 0: no limit). Runs beyond it stay QUEUED in a line fair
+	// across owners until a run of theirs ends (admission.go). Both unset: no limits.
+	Admission  wes.Admission
+	MaxRunning map[string]int
+
 	// Retention is how long after it ended a run keeps its files and released outputs;
 	// RunRetention then deletes them as DELETE /runs/{id} does. 0 keeps them for ever.
 	Retention time.Duration

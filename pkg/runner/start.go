@@ -27,9 +27,15 @@ var errStop = errors.New("stop")
 // back that job (or starts one that is stopped at once), stores its Handle and cancels it,
 // so that a cancelled run never leaves an orphaned job behind.
 //
+// A run of an executor with a MaxRunning limit first needs a slot (admission.go); without
+// one the step ends and the run stays QUEUED until it is let in.
+//
 // RUNNING is stored with its audit event in the run's outbox (effects.go).
 func (r *Runner) Start(ctx context.Context, id string) error {
 	log := r.log.With("run_id", id, "step", "start")
+	if ok, err := r.admit(ctx, id); err != nil || !ok {
+		return err // no slot yet: the run waits in QUEUED until one frees up
+	}
 	var giveUp bool
 	var effects []string
 	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {

@@ -87,6 +87,9 @@ const (
 	// EffectCleanup releases the backend resources of the run's ended job (Cleaner),
 	// found through Run.Handle.
 	EffectCleanup EffectKind = "cleanup"
+	// EffectRelease frees the run's executor slot (Admission) once it has ended, and
+	// lets the next waiting runs in.
+	EffectRelease EffectKind = "release"
 )
 
 // Effect is one side effect that must follow a state change of its run: an audit event
