@@ -205,6 +205,7 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		DataDir: a.cfg.DataDir, MaxStartAttempts: w.MaxStartAttempts, ReconcileInterval: w.ReconcileInterval,
 		Logger: a.log, Catalog: a.zone.catalog, Results: a.zone.results, Audit: a.zone.audit, Egress: a.zone.limits,
 		Retention: a.cfg.Zone.Retention, RetentionInterval: a.cfg.Zone.RetentionInterval,
+		Admission: a.store.Admission(), MaxRunning: a.cfg.MaxRunning(),
 	}, a.store, a.dispatch, execs, a.engines)
 	if err != nil {
 		return err
@@ -214,6 +215,18 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		TaskTimeout: w.StepTimeout, Logger: a.log.With("component", "worker"),
 	}, a.runner)
 	return nil
+}
+
+// maxRunning is the max_running of each enabled executor that has one.
+func (a *App) maxRunning() map[string]int {
+	out := map[string]int{}
+	all := a.cfg.MaxRunning()
+	for _, name := range a.cfg.EnabledExecutors() {
+		if n := all[name]; n > 0 {
+			out[name] = n
+		}
+	}
+	return out
 }
 
 // confinement says how each executor confines jobs, for service-info: the executors of
@@ -264,12 +277,12 @@ func (a *App) buildAPI(ctx context.Context) error {
 			OrganizationName: si.Organization.Name, OrganizationURL: si.Organization.URL,
 			ContactURL: si.ContactURL, DocumentationURL: si.DocumentationURL, Environment: si.Environment,
 			Version: Version, AuthInstructionsURL: si.AuthInstructionsURL,
-			Confinement: a.confinement(),
+			Confinement: a.confinement(), MaxRunning: a.maxRunning(),
 		},
 		DefaultExecutor: a.cfg.Executor.Default, AuthMode: a.cfg.Auth.Mode,
 		Mode: a.cfg.Zone.Mode, OutputURLTTL: a.cfg.Zone.OutputURLTTL, PresignedURLs: a.cfg.Zone.Results.PresignedURLs,
 		EgressLimits: a.zone.limits, IdempotencyWindow: s.IdempotencyWindow,
-	}, httpapi.Deps{Store: a.store, Idempotency: a.store, Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
+	}, httpapi.Deps{Store: a.store, Idempotency: a.store, Admission: a.store.Admission(), Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
 		Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
 		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI})
 	if err != nil {

@@ -175,6 +175,9 @@ type TESExecutorConfig struct {
 	BackendParameters []string `yaml:"backend_parameters"`
 	// Timeout bounds each request to the TES server. Default 30s.
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxRunning caps the runs with a TES task at once; more wait QUEUED in Enclave.
+	// Default 0: no cap (the TES server queues tasks itself).
+	MaxRunning int `yaml:"max_running"`
 }
 
 // KubernetesExecutorConfig configures the kubernetes executor. It is registered only
@@ -230,6 +233,9 @@ type KubernetesExecutorConfig struct {
 	// SplitLogStreams reads stdout and stderr apart (needs the PodLogsQuerySplitStreams
 	// feature gate). Default false: one interleaved stream goes to stdout.
 	SplitLogStreams bool `yaml:"split_log_streams"`
+	// MaxRunning caps the runs with a Job at once; more wait QUEUED in Enclave. Default
+	// 0: no cap (the scheduler queues pods itself).
+	MaxRunning int `yaml:"max_running"`
 }
 
 // DockerExecutorConfig configures the docker executor. It is registered only when
@@ -250,6 +256,9 @@ type DockerExecutorConfig struct {
 	// when that path, symlinks resolved, is inside one of these; nothing else of the
 	// zone's data is mounted. Default [] (runs that read datasets are refused).
 	DatasetRoots []string `yaml:"dataset_roots"`
+	// MaxRunning is how many runs may have a container at once; more wait QUEUED. 0: no
+	// limit. Default 8.
+	MaxRunning int `yaml:"max_running"`
 }
 
 // SlurmExecutorConfig configures the slurm executor. It is registered only when Enabled
@@ -296,6 +305,9 @@ type SlurmExecutorConfig struct {
 	// LoginKeys gives logins their own private keys, as "login=/path/to/key" entries.
 	// Default []: every login uses ssh.key_file.
 	LoginKeys []string `yaml:"login_keys"`
+	// MaxRunning caps the runs with a batch job at once; more wait QUEUED in Enclave.
+	// Default 0: no cap (SLURM queues jobs itself).
+	MaxRunning int `yaml:"max_running"`
 }
 
 // SlurmSSHConfig is the SSH connection to a SLURM login node.
@@ -330,6 +342,9 @@ type LocalExecutorConfig struct {
 	// dir is handed to it and their datasets must be readable by it. Default
 	// "61234:61234"; never root.
 	JobUser string `yaml:"job_user"`
+	// MaxRunning is how many of this executor's runs may hold a job at once; more wait
+	// QUEUED in a line fair across owners (runner/admission.go). 0: no limit. Default 8.
+	MaxRunning int `yaml:"max_running"`
 }
 
 // EnginesConfig configures each workflow engine.
@@ -522,8 +537,8 @@ func Default() Config {
 		DataDir: "./enclave-data",
 		Executor: ExecutorConfig{
 			Default: "local",
-			Local:   LocalExecutorConfig{Grace: 10 * time.Second, JobUser: "61234:61234"},
-			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second, DatasetRoots: []string{}},
+			Local:   LocalExecutorConfig{Grace: 10 * time.Second, JobUser: "61234:61234", MaxRunning: 8},
+			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second, DatasetRoots: []string{}, MaxRunning: 8},
 			Slurm: SlurmExecutorConfig{Mode: "ssh", SSH: SlurmSSHConfig{KeepAlive: 30 * time.Second},
 				AllowedPartitions: []string{}, AllowedAccounts: []string{}, AllowedQOS: []string{},
 				Workspace: "shared", RemoteCleanup: true, CollectMaxFiles: 100_000, CollectMaxBytes: 100 << 30,
@@ -561,6 +576,13 @@ func Default() Config {
 			Environment:      "dev",
 		},
 	}
+}
+
+// MaxRunning is each executor's max_running, by executor name (runner.Config.MaxRunning).
+func (c Config) MaxRunning() map[string]int {
+	x := c.Executor
+	return map[string]int{"local": x.Local.MaxRunning, "docker": x.Docker.MaxRunning, "slurm": x.Slurm.MaxRunning,
+		"kubernetes": x.Kubernetes.MaxRunning, "tes": x.TES.MaxRunning}
 }
 
 // Embedded reports whether no Redis address is configured, so the server keeps runs and

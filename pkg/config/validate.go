@@ -108,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	v.check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
 	validateLocal(v, c.Executor.Local)
+	for name, n := range c.MaxRunning() {
+		v.check("executor."+name+".max_running", n >= 0, "must not be negative: 0 means no limit")
+	}
 
 	e := c.Engines
 	v.binary("engines.snakemake.binary", e.Snakemake.Binary)

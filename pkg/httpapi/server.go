@@ -109,6 +109,9 @@ type ServiceInfo struct {
 	// Confinement says, per executor name, how that executor confines jobs; shown as
 	// executor_confinement. nil shows nothing.
 	Confinement map[string]wes.Confinement
+	// MaxRunning is the max_running of each enabled executor that has one (> 0); shown
+	// as executor_admission, with Deps.Admission's counts for callers who see all runs.
+	MaxRunning map[string]int
 }
 
 // Deps are the collaborators the handlers use.
@@ -124,6 +127,9 @@ type Deps struct {
 	// Idempotency remembers the Idempotency-Key of each owner's submissions; nil
 	// ignores the header (every POST /runs makes a new run).
 	Idempotency wes.IdempotencyStore
+	// Admission counts the runs holding and waiting for executor slots (service-info);
+	// nil shows only the limits.
+	Admission wes.Admission
 
 	// Catalog is the sealed zone's catalogue of validated workflows, datasets and usage
 	// policy. Required in ModeSealed; in ModeOpen it only feeds the /catalog endpoints.

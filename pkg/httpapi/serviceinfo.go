@@ -41,6 +41,7 @@ func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequest
 		AuthInstructionsUrl:             si.AuthInstructionsURL,
 		Tags:                            s.serviceTags(),
 		ExecutorConfinement:             executorConfinement(si.Confinement),
+		ExecutorAdmission:               s.executorAdmission(ctx),
 	}
 	if s.sealed() {
 		s.sealedServiceInfo(ctx, &out)
@@ -81,6 +82,31 @@ func executorConfinement(in map[string]wes.Confinement) map[string]api.ExecutorC
 			ec.Mechanisms = []string{}
 		}
 		out[name] = ec
+	}
+	return out
+}
+
+// executorAdmission shows each limited executor's max_running and, to callers who see
+// every run, how many runs hold its slots and wait for one: others' activity is not a
+// researcher's to see. A count that cannot be read is left out rather than failing
+// service-info.
+func (s *server) executorAdmission(ctx context.Context) map[string]api.ExecutorAdmission {
+	if len(s.cfg.ServiceInfo.MaxRunning) == 0 {
+		return nil
+	}
+	p := wes.PrincipalFromContext(ctx)
+	seesAll := p != nil && ownerFilter(p) == ""
+	out := make(map[string]api.ExecutorAdmission, len(s.cfg.ServiceInfo.MaxRunning))
+	for name, n := range s.cfg.ServiceInfo.MaxRunning {
+		a := api.ExecutorAdmission{MaxRunning: n}
+		if seesAll && s.deps.Admission != nil {
+			if running, waiting, err := s.deps.Admission.Occupancy(ctx, name); err == nil {
+				a.Running, a.Waiting = running, waiting
+			} else {
+				s.log.Warn("cannot count the executor's slots for service-info", "executor", name, "err", err)
+			}
+		}
+		out[name] = a
 	}
 	return out
 }
