@@ -170,3 +170,52 @@ func TestAdmissionHealsAfterCrash(t *testing.T) {
 		t.Fatalf("alice's second and bob's run are %v, want RUNNING and QUEUED (one slot)", got)
 	}
 }
+
+// TestAdmissionRoundTrips measures what admission control costs the run store: the start
+// step reads the run and asks for a slot (one script), and the terminal state's release
+// is one script more. Logged with go test -v -run TestAdmissionRoundTrips.
+func TestAdmissionRoundTrips(t *testing.T) {
+	measure := func(limited bool) (start, finalize []string) {
+		e := newEnv(t, withAudit())
+		if limited {
+			e = newLimitedEnv(t, 4, withAudit())
+		}
+		rt := counted(t, e)
+		if limited {
+			e.cfg.Admission = e.store.Admission() // on the counted client
+			e.r = e.newRunner(t, nil)
+		}
+		ctx := t.Context()
+		id := e.newRun(t, []string{"fake", "sleep=1m"})
+		// Load the scripts into Redis first, as any earlier run would have: a fresh
+		// Redis answers the first EVALSHA with NOSCRIPT and costs one more trip, once.
+		adm := e.store.Admission()
+		if _, _, err := adm.Acquire(ctx, wes.Ticket{Executor: "warm-up", Owner: "x", RunID: "x"}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := adm.Release(ctx, "warm-up", 1, "x"); err != nil {
+			t.Fatal(err)
+		}
+		rt.take()
+		if err := e.r.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		start = rt.take()
+		e.clock.advance(2 * time.Minute)
+		if err := e.r.Finalize(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		finalize = rt.take()
+		return start, finalize
+	}
+	start0, fin0 := measure(false)
+	start1, fin1 := measure(true)
+	t.Logf("start:    %d round trips without a limit, %d with %q", len(start0), len(start1), start1)
+	t.Logf("finalize: %d round trips without a limit, %d with %q", len(fin0), len(fin1), fin1)
+	if d := len(start1) - len(start0); d != 2 {
+		t.Errorf("admission adds %d round trips to start, want 2 (a read and the acquire script)", d)
+	}
+	if d := len(fin1) - len(fin0); d != 1 {
+		t.Errorf("admission adds %d round trips to finalize, want 1 (the release script)", d)
+	}
+}
