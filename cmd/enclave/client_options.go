@@ -2,21 +2,26 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
-// newRunOptions returns the client options of a command that talks to a server.
-func newRunOptions(g *globals) *runOptions {
-	// No overall client timeout: uploads and downloads can take long. A server that
-	// accepts a request but never answers is cut off by the header timeout instead.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = 2 * time.Minute
-	return &runOptions{g: g, hc: &http.Client{Transport: tr}}
+// defaultURL is the server `enclave server` starts with no configuration.
+const defaultURL = "http://127.0.0.1:8080"
+
+// runOptions are the flags every command that talks to a server shares.
+type runOptions struct {
+	g      *globals
+	url    string // --url, else $ENCLAVE_URL, else defaultURL
+	token  string // --token, else $ENCLAVE_TOKEN, else the one enclave login stored
+	output string // --output: json or table
 }
+
+// newRunOptions returns the client options of a command that talks to a server.
+func newRunOptions(g *globals) *runOptions { return &runOptions{g: g} }
 
 // addFlags adds --url, --token and --output to fs.
 func (o *runOptions) addFlags(fs *pflag.FlagSet) {
@@ -31,4 +36,31 @@ func (o *runOptions) checkOutput(*cobra.Command, []string) error {
 		return fmt.Errorf("--output %q: want json or table", o.output)
 	}
 	return nil
+}
+
+func (o *runOptions) json() bool { return o.output == "json" }
+
+// client returns a client for the chosen server. Defaults come from the environment
+// here, not as flag defaults, so that --help never shows the token.
+func (o *runOptions) client() (*wesclient.Client, error) {
+	u := o.url
+	if u == "" {
+		u = o.g.getenv("ENCLAVE_URL")
+	}
+	if u == "" {
+		u = defaultURL
+	}
+	t := o.token
+	if t == "" {
+		t = o.g.getenv("ENCLAVE_TOKEN")
+	}
+	var ts wesclient.TokenSource = wesclient.StaticToken(t)
+	if t == "" {
+		ts = &loginToken{g: o.g}
+	}
+	c, err := wesclient.New(u, wesclient.WithTokenSource(ts))
+	if err != nil {
+		return nil, fmt.Errorf("--url: %w", err)
+	}
+	return c, nil
 }

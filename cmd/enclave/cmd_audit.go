@@ -11,6 +11,7 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/audit"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // `enclave audit`: read, export and verify a server's hash-chained audit trail.
@@ -59,9 +60,9 @@ func newAuditListCmd(o *runOptions) *cobra.Command {
 				return err
 			}
 			var out api.AuditPage
-			out.Entries, out.NextCursor, err = followPages(q.Cursor, all, "cursor", func(cur string) ([]api.AuditEntry, string, error) {
+			out.Entries, out.NextCursor, err = wesclient.FollowPages(q.Cursor, all, "cursor", func(cur string) ([]api.AuditEntry, string, error) {
 				q.Cursor = cur
-				page, err := c.queryAudit(cmd.Context(), q)
+				page, err := c.QueryAudit(cmd.Context(), q)
 				return page.Entries, page.NextCursor, err
 			})
 			if err != nil {
@@ -138,16 +139,16 @@ by you only). Check it with enclave audit verify FILE. The export is itself audi
 			if err != nil {
 				return err
 			}
-			resp, err := c.exportAudit(cmd.Context())
+			export, err := c.ExportAudit(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer resp.Body.Close()
+			defer export.Close()
 			if t == nil {
-				_, err = io.Copy(cmd.OutOrStdout(), resp.Body)
+				_, err = io.Copy(cmd.OutOrStdout(), export)
 				return err
 			}
-			n, _, err := t.write(resp.Body, "")
+			n, _, err := t.write(export, "")
 			if err != nil {
 				return err
 			}
@@ -201,11 +202,11 @@ func auditSource(cmd *cobra.Command, o *runOptions, args []string) (io.Reader, f
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := c.exportAudit(cmd.Context())
+	export, err := c.ExportAudit(cmd.Context())
 	if err != nil {
 		return nil, nil, err
 	}
-	return resp.Body, func() { _ = resp.Body.Close() }, nil
+	return export, func() { _ = export.Close() }, nil
 }
 
 func writeVerifyReport(w io.Writer, o *runOptions, rep audit.Report) error {

@@ -29,7 +29,7 @@ with enclave run submit --workflow-id ID; -o json shows each workflow's paramete
 			if err != nil {
 				return err
 			}
-			l, err := c.catalogWorkflows(cmd.Context())
+			l, err := c.CatalogWorkflows(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -57,7 +57,7 @@ with enclave run submit --workflow-id ID; -o json shows each workflow's paramete
 			if err != nil {
 				return err
 			}
-			l, err := c.catalogDatasets(cmd.Context())
+			l, err := c.CatalogDatasets(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -4,53 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"sort"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
-
-// defaultURL is the server `enclave server` starts with no configuration.
-const defaultURL = "http://127.0.0.1:8080"
-
-// runOptions are the flags every `enclave run` command shares.
-type runOptions struct {
-	g      *globals
-	url    string // --url, else $ENCLAVE_URL, else defaultURL
-	token  string // --token, else $ENCLAVE_TOKEN
-	output string // --output: json or table
-	hc     *http.Client
-}
-
-// client returns a client for the chosen server. Defaults come from the environment
-// here, not as flag defaults, so that --help never shows the token.
-func (o *runOptions) client() (*wesClient, error) {
-	u := o.url
-	if u == "" {
-		u = o.g.getenv("ENCLAVE_URL")
-	}
-	if u == "" {
-		u = defaultURL
-	}
-	t := o.token
-	if t == "" {
-		t = o.g.getenv("ENCLAVE_TOKEN")
-	}
-	if t == "" {
-		var err error
-		if t, err = storedToken(o.g); err != nil {
-			return nil, err
-		}
-	}
-	return newWESClient(u, t, o.hc)
-}
-
-func (o *runOptions) json() bool { return o.output == "json" }
 
 func newRunCmd(g *globals) *cobra.Command {
 	o := newRunOptions(g)
@@ -60,7 +21,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		Long: `Submit and follow workflow runs on any GA4GH WES 1.1 server.
 
 The server is --url, else $ENCLAVE_URL, else ` + defaultURL + `. A URL without a path
-gets the standard WES base path ` + wesBasePath + `. The bearer token is --token, else
+gets the standard WES base path ` + wesclient.BasePath + `. The bearer token is --token, else
 $ENCLAVE_TOKEN, else the one ` + "`enclave login`" + ` stored; prefer the variable or the login to the
 flag, as other users of the machine can see command lines.`,
 		PersistentPreRunE: o.checkOutput,
@@ -97,8 +58,8 @@ func newRunListCmd(o *runOptions) *cobra.Command {
 				return err
 			}
 			var out api.RunListResponse
-			out.Runs, out.NextPageToken, err = followPages(token, all, "page token", func(t string) ([]api.RunSummary, string, error) {
-				page, err := c.listRuns(cmd.Context(), size, t)
+			out.Runs, out.NextPageToken, err = wesclient.FollowPages(token, all, "page token", func(t string) ([]api.RunSummary, string, error) {
+				page, err := c.ListRuns(cmd.Context(), size, t)
 				return page.Runs, page.NextPageToken, err
 			})
 			if err != nil {
@@ -141,7 +102,7 @@ func newRunStatusCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := c.status(cmd.Context(), args[0])
+			st, err := c.Status(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -169,7 +130,7 @@ func newRunGetCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rl, err := c.runLog(cmd.Context(), args[0])
+			rl, err := c.RunLog(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -239,7 +200,7 @@ func newRunCancelCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id, err := c.cancel(cmd.Context(), args[0])
+			id, err := c.Cancel(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -270,8 +231,8 @@ func newRunTasksCmd(o *runOptions) *cobra.Command {
 				return err
 			}
 			var out api.TaskListResponse
-			out.TaskLogs, out.NextPageToken, err = followPages(token, all, "page token", func(t string) ([]api.TaskLog, string, error) {
-				page, err := c.tasks(cmd.Context(), args[0], size, t)
+			out.TaskLogs, out.NextPageToken, err = wesclient.FollowPages(token, all, "page token", func(t string) ([]api.TaskLog, string, error) {
+				page, err := c.ListTasks(cmd.Context(), args[0], size, t)
 				return page.TaskLogs, page.NextPageToken, err
 			})
 			if err != nil {
@@ -299,56 +260,4 @@ func newRunTasksCmd(o *runOptions) *cobra.Command {
 	}
 	addPageFlags(cmd, &size, &token, &all, "tasks")
 	return cmd
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// table writes aligned columns under a header.
-type table struct{ tw *tabwriter.Writer }
-
-func newTable(w io.Writer, header ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
-	t.row(header...)
-	return t
-}
-
-func (t *table) row(cells ...string) {
-	for i, c := range cells {
-		if c == "" {
-			c = "-"
-		}
-		cells[i] = printable(c)
-	}
-	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
-}
-
-func (t *table) flush() error { return t.tw.Flush() }
-
-// printable replaces control characters (tabs, newlines, terminal escapes) in text from
-// the server, so that a tag value cannot break the table or drive the terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
-// formatPairs renders a string map as k=v pairs in key order.
-func formatPairs(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, ",")
 }

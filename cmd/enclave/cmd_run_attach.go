@@ -7,20 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
-)
 
-// attachment is one file to send: its name in the run (relative, "/"-separated) and
-// where it is on disk.
-type attachment struct {
-	name string
-	path string
-}
+	"github.com/spe4hd/enclave/pkg/wesclient"
+)
 
 // attachSet collects attachments relative to one base directory.
 type attachSet struct {
 	base     string // absolute base directory, as the user named it
 	realBase string // the same with symbolic links resolved
-	files    []attachment
+	files    []wesclient.Attachment
 	seen     map[string]bool
 }
 
@@ -29,7 +24,7 @@ type attachSet struct {
 // It refuses paths outside the base directory, symbolic links that resolve outside it,
 // and anything but regular files; inside attached directories it skips hidden
 // directories (.git, .snakemake), which are engine state or history, not workflow files.
-func collectAttachments(baseDir, workflow string, attach []string) ([]attachment, string, error) {
+func collectAttachments(baseDir, workflow string, attach []string) ([]wesclient.Attachment, string, error) {
 	if baseDir == "" {
 		baseDir = filepath.Dir(workflow)
 	}
@@ -138,7 +133,7 @@ func (s *attachSet) addFile(p string, info fs.FileInfo) (string, error) {
 	}
 	if !s.seen[name] {
 		s.seen[name] = true
-		s.files = append(s.files, attachment{name: name, path: p})
+		s.files = append(s.files, wesclient.Attachment{Name: name, Path: p})
 	}
 	return name, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // Commands for a run's life in the sealed zone after it ends: its outputs, their
@@ -30,7 +31,7 @@ allow-list ever appear. Download a released one with enclave run download.`,
 			if err != nil {
 				return err
 			}
-			l, err := c.outputs(cmd.Context(), args[0])
+			l, err := c.Outputs(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -95,25 +96,13 @@ func downloadOutput(cmd *cobra.Command, o *runOptions, id, want, file, dir strin
 		return err
 	}
 	ctx := cmd.Context()
-	list, err := c.outputs(ctx, id)
+	out, err := c.ReleasedOutput(ctx, id, want)
+	var none *wesclient.NoOutputError
+	if errors.As(err, &none) {
+		return fmt.Errorf("%w (enclave run outputs %s lists them)", err, id)
+	}
 	if err != nil {
 		return err
-	}
-	var out *api.RunOutput
-	for i := range list.Outputs {
-		if list.Outputs[i].Path == want {
-			out = &list.Outputs[i]
-		}
-	}
-	switch {
-	case out == nil:
-		return fmt.Errorf("run %s has no output %q (enclave run outputs %s lists them)", id, printable(want), id)
-	case out.Status == api.RunOutputStatusPending:
-		return fmt.Errorf("output %q of run %s is waiting for a data controller's review", out.Path, id)
-	case out.Status != api.RunOutputStatusReleased:
-		return fmt.Errorf("output %q of run %s is %s, not released", out.Path, id, printable(string(out.Status)))
-	case out.Sha256 == "":
-		return fmt.Errorf("the server lists no sha256 for output %q of run %s, so the download cannot be checked", out.Path, id)
 	}
 
 	var t *saveTarget
@@ -138,22 +127,22 @@ func downloadOutput(cmd *cobra.Command, o *runOptions, id, want, file, dir strin
 		}
 	}
 
-	resp, err := c.download(ctx, id, out.Path)
+	dl, err := c.Download(ctx, id, out.Path)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	if h := resp.Header.Get("X-Enclave-SHA256"); h != "" && !strings.EqualFold(h, out.Sha256) {
-		return fmt.Errorf("the server sent output %q with sha256 %s, but listed %s: not saved", out.Path, printable(h), out.Sha256)
+	defer dl.Close()
+	if dl.SHA256 != "" && !strings.EqualFold(dl.SHA256, out.Sha256) {
+		return fmt.Errorf("the server sent output %q with sha256 %s, but listed %s: not saved", out.Path, printable(dl.SHA256), out.Sha256)
 	}
 	if t == nil {
-		sum, err := streamChecked(cmd.OutOrStdout(), resp.Body)
+		sum, err := streamChecked(cmd.OutOrStdout(), dl)
 		if err == nil && !strings.EqualFold(sum, out.Sha256) {
 			err = fmt.Errorf("the bytes written have sha256 %s, but the server recorded %s: discard them", sum, out.Sha256)
 		}
 		return err
 	}
-	n, sum, err := t.write(resp.Body, out.Sha256)
+	n, sum, err := t.write(dl, out.Sha256)
 	if err != nil {
 		return err
 	}
@@ -200,7 +189,7 @@ released; rejected ones never leave the zone, and the run's owner sees the reaso
 			if err != nil {
 				return err
 			}
-			l, err := c.review(cmd.Context(), args[0], rv)
+			l, err := c.Review(cmd.Context(), args[0], rv)
 			if err != nil {
 				return err
 			}
@@ -227,7 +216,7 @@ finished must be cancelled first.`,
 			if err != nil {
 				return err
 			}
-			id, err := c.deleteRun(cmd.Context(), args[0])
+			id, err := c.Delete(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

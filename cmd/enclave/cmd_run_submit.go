@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // submitOptions are the flags of `enclave run submit`.
@@ -61,10 +61,20 @@ value (--param threads:=4, --param 'samples:=["a","b"]').`,
 			if err := s.checkForm(args); err != nil {
 				return err
 			}
-			if s.workflowID != "" {
-				return s.runCatalog(cmd, o)
+			// A catalogue run sends the form fields only, with the workflow's id as
+			// workflow_url; a file run attaches the files.
+			workflowURL, files := s.workflowID, []wesclient.Attachment(nil)
+			if s.workflowID == "" {
+				var err error
+				if files, workflowURL, err = collectAttachments(s.baseDir, args[0], s.attach); err != nil {
+					return err
+				}
 			}
-			return s.run(cmd, o, args[0])
+			r, err := s.request(o.g.stdin, workflowURL, files)
+			if err != nil {
+				return err
+			}
+			return s.send(cmd, o, r)
 		},
 	}
 	f := cmd.Flags()
@@ -120,119 +130,54 @@ func (s *submitOptions) checkForm(args []string) error {
 	return nil
 }
 
-// runCatalog submits a run of a catalogue workflow: the form fields only, with the
-// workflow's id as workflow_url.
-func (s *submitOptions) runCatalog(cmd *cobra.Command, o *runOptions) error {
-	fields, err := s.formFields(o.g.stdin)
-	if err != nil {
-		return err
-	}
-	fields = append(fields, formField{"workflow_url", s.workflowID})
+// send submits r, or prints it with --dry-run, and prints the run id.
+func (s *submitOptions) send(cmd *cobra.Command, o *runOptions, r wesclient.RunRequest) error {
 	if s.dryRun {
-		return writeDryRun(cmd.OutOrStdout(), o, fields, nil)
+		return writeDryRun(cmd.OutOrStdout(), o, r)
 	}
 	c, err := o.client()
 	if err != nil {
 		return err
 	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	if err := writeMultipart(mw, fields, nil); err != nil {
-		return err
-	}
-	id, err := c.submit(cmd.Context(), s.idemKey(), mw.FormDataContentType(), &body)
+	id, err := c.Submit(cmd.Context(), r, s.idemKey())
 	if err != nil {
 		return err
 	}
 	return writeRunID(cmd.OutOrStdout(), o, id)
 }
 
-func (s *submitOptions) run(cmd *cobra.Command, o *runOptions, workflow string) error {
-	files, workflowURL, err := collectAttachments(s.baseDir, workflow, s.attach)
-	if err != nil {
-		return err
+// request builds the run request from the flags, with workflowURL and the attachments.
+func (s *submitOptions) request(stdin io.Reader, workflowURL string, files []wesclient.Attachment) (wesclient.RunRequest, error) {
+	// A catalogue run may leave the type out; a file run has it (checkForm).
+	r := wesclient.RunRequest{
+		WorkflowURL: workflowURL, WorkflowType: s.typ, WorkflowTypeVersion: s.typeVer,
+		WorkflowEngine: s.engine, WorkflowEngineVersion: s.engineVer, Attachments: files,
 	}
-	fields, err := s.formFields(o.g.stdin)
-	if err != nil {
-		return err
+	var err error
+	if r.WorkflowParams, err = s.workflowParams(stdin); err != nil {
+		return r, err
 	}
-	fields = append(fields, formField{"workflow_url", workflowURL})
-	if s.dryRun {
-		return writeDryRun(cmd.OutOrStdout(), o, fields, files)
+	if r.Tags, err = pairs("--tag", s.tags); err != nil {
+		return r, err
 	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	// Stream the body: attachments can be large, and nothing needs them all in memory.
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pw.CloseWithError(writeMultipart(mw, fields, files))
-	}()
-	id, err := c.submit(cmd.Context(), s.idemKey(), mw.FormDataContentType(), pr)
-	_ = pr.Close() // stops the writer if the server answered before reading everything
-	<-done
-	if err != nil {
-		return err
-	}
-	return writeRunID(cmd.OutOrStdout(), o, id)
+	r.WorkflowEngineParameters, err = pairs("--engine-param", s.engineParams)
+	return r, err
 }
 
-// formField is one text part of the run request, in the order sent.
-type formField struct{ name, value string }
-
-// formFields builds the text parts of the run request from the flags.
-func (s *submitOptions) formFields(stdin io.Reader) ([]formField, error) {
-	var fields []formField
-	// A catalogue run may leave these out; a file run has them (checkForm).
-	if s.typ != "" {
-		fields = append(fields, formField{"workflow_type", s.typ})
+// pairs turns repeated key=value flags into a map; nil when there are none.
+func pairs(flag string, vals []string) (map[string]string, error) {
+	if len(vals) == 0 {
+		return nil, nil
 	}
-	if s.typeVer != "" {
-		fields = append(fields, formField{"workflow_type_version", s.typeVer})
-	}
-	if s.engine != "" {
-		fields = append(fields, formField{"workflow_engine", s.engine})
-	}
-	if s.engineVer != "" {
-		fields = append(fields, formField{"workflow_engine_version", s.engineVer})
-	}
-	params, err := s.workflowParams(stdin)
-	if err != nil {
-		return nil, err
-	}
-	if params != nil {
-		b, err := json.Marshal(params)
-		if err != nil {
-			return nil, err
+	m := map[string]string{}
+	for _, kv := range vals {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want key=value", flag, kv)
 		}
-		fields = append(fields, formField{"workflow_params", string(b)})
+		m[k] = v
 	}
-	for _, p := range []struct {
-		flag, field string
-		vals        []string
-	}{
-		{"--tag", "tags", s.tags},
-		{"--engine-param", "workflow_engine_parameters", s.engineParams},
-	} {
-		if len(p.vals) == 0 {
-			continue
-		}
-		m := map[string]string{}
-		for _, kv := range p.vals {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || k == "" {
-				return nil, fmt.Errorf("%s %q: want key=value", p.flag, kv)
-			}
-			m[k] = v
-		}
-		b, _ := json.Marshal(m)
-		fields = append(fields, formField{p.field, string(b)})
-	}
-	return fields, nil
+	return m, nil
 }
 
 // workflowParams merges --params and --param; nil when neither is given.
@@ -274,50 +219,25 @@ func (s *submitOptions) workflowParams(stdin io.Reader) (map[string]any, error) 
 	return params, nil
 }
 
-// writeMultipart writes the run request: text fields first, then one workflow_attachment
-// part per file, named by its relative path.
-func writeMultipart(mw *multipart.Writer, fields []formField, files []attachment) error {
-	for _, f := range fields {
-		if err := mw.WriteField(f.name, f.value); err != nil {
-			return err
-		}
-	}
-	for _, a := range files {
-		if err := copyPart(mw, a); err != nil {
-			return err
-		}
-	}
-	return mw.Close()
-}
-
-func copyPart(mw *multipart.Writer, a attachment) error {
-	f, err := os.Open(a.path)
+// writeDryRun prints the form fields and the attachment names that would be sent.
+func writeDryRun(w io.Writer, o *runOptions, r wesclient.RunRequest) error {
+	fields, err := r.Fields()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	w, err := mw.CreateFormFile("workflow_attachment", a.name)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(w, f)
-	return err
-}
-
-func writeDryRun(w io.Writer, o *runOptions, fields []formField, files []attachment) error {
-	names := make([]string, len(files))
-	for i, a := range files {
-		names[i] = a.name
+	names := make([]string, len(r.Attachments))
+	for i, a := range r.Attachments {
+		names[i] = a.Name
 	}
 	if o.json() {
 		m := map[string]any{"workflow_attachment": names}
 		for _, f := range fields {
-			m[f.name] = f.value
+			m[f.Name] = f.Value
 		}
 		return writeJSON(w, m)
 	}
 	for _, f := range fields {
-		fmt.Fprintf(w, "%s: %s\n", f.name, f.value)
+		fmt.Fprintf(w, "%s: %s\n", f.Name, f.Value)
 	}
 	for _, n := range names {
 		fmt.Fprintf(w, "workflow_attachment: %s\n", n)

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // project writes files (path → content) under a new directory and returns it.
@@ -27,7 +29,7 @@ func project(t *testing.T, files map[string]string) string {
 
 func TestRunSubmitSendsFilesAndFields(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	dir := project(t, map[string]string{
 		"wf/Snakefile":               "rule all: pass\n",
 		"wf/scripts/x.py":            "print(1)\n",
@@ -96,7 +98,7 @@ func TestRunSubmitSendsFilesAndFields(t *testing.T) {
 
 func TestRunSubmitRefuses(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	dir := project(t, map[string]string{
 		"wf/Snakefile":   "x",
 		"wf/data/a.txt":  "a",
@@ -165,7 +167,7 @@ func TestRunSubmitDryRun(t *testing.T) {
 
 func TestRunSubmitSendsIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	dir := project(t, map[string]string{"Snakefile": "rule all: pass\n"})
 	env := []string{"ENCLAVE_URL=" + f.url(), "ENCLAVE_TOKEN=" + secretToken}
 	submit := func(extra ...string) string {

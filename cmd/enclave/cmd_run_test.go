@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 const secretToken = "tok-7f3a9c-secret"
 
 func TestRunListTableJSONAndPaging(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	for _, id := range []string{"r1", "r2", "r3"} {
 		f.addRun(id, []api.State{api.StateRUNNING})
 	}
@@ -47,7 +48,7 @@ func TestRunListTableJSONAndPaging(t *testing.T) {
 
 func TestRunStatusGetCancelTasks(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	r := f.addRun("r1", []api.State{api.StateRUNNING})
 	exit := int32(0)
 	r.tasks = []api.TaskLog{{Id: "t1", Name: "align", ExitCode: &exit}, {Id: "t2", Name: "call"}, {Id: "t3", Name: "report\x1b[31m"}}
@@ -88,7 +89,7 @@ func TestRunStatusGetCancelTasks(t *testing.T) {
 
 func TestRunServerErrors(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
 	}))

@@ -2,25 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
-
-// terminal reports whether a run in state s will not change again (as in WES 1.1).
-func terminal(s api.State) bool {
-	switch s {
-	case api.StateCOMPLETE, api.StateEXECUTORERROR, api.StateSYSTEMERROR, api.StateCANCELED, api.StatePREEMPTED:
-		return true
-	}
-	return false
-}
 
 // Exit codes of `enclave run wait`.
 const (
@@ -50,19 +40,19 @@ to standard output. Exit status: 0 when the run is COMPLETE; 1 when it ended oth
 			if err != nil {
 				return err
 			}
-			w := &waiter{c: c, id: args[0], interval: interval, progress: cmd.ErrOrStderr(), start: time.Now()}
 			ctx := cmd.Context()
 			if timeout > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			st, err := w.wait(ctx)
+			p := &progressPrinter{w: cmd.ErrOrStderr(), start: time.Now()}
+			st, err := c.Wait(ctx, args[0], wesclient.WaitOptions{Interval: interval, Progress: p.print})
 			if err != nil {
 				if ctx.Err() == context.DeadlineExceeded && cmd.Context().Err() == nil {
 					state := "in an unknown state"
-					if w.last != "" {
-						state = "still " + string(w.last)
+					if p.last != "" {
+						state = "still " + string(p.last)
 					}
 					return &exitError{code: exitTimeout, msg: fmt.Sprintf("run %s is %s after %s (--timeout)", args[0], state, timeout)}
 				}
@@ -82,106 +72,32 @@ to standard output. Exit status: 0 when the run is COMPLETE; 1 when it ended oth
 	return cmd
 }
 
-// waiter polls one run until it ends and reports progress.
-type waiter struct {
-	c        *wesClient
-	id       string
-	interval time.Duration
-	progress io.Writer
-	start    time.Time
-
-	last      api.State // last state seen
-	tasks     int       // last task count; -1 before the first
-	shown     int       // task count of the last progress line
-	noTasks   bool      // the server does not list tasks for this run
-	taskCheck time.Time // when tasks were last counted
-	lastErr   string    // last retried error shown, so a long outage prints once
+// progressPrinter prints wait's progress lines, each with the time since the start.
+type progressPrinter struct {
+	w     io.Writer
+	start time.Time
+	last  api.State // the last state seen, for the timeout message
 }
 
-// taskCheckEvery limits task counting, which pages through the whole list.
-const taskCheckEvery = 5 * time.Second
-
-func (w *waiter) wait(ctx context.Context) (api.RunStatus, error) {
-	w.tasks, w.shown = -1, -1
-	t := time.NewTicker(w.interval)
-	defer t.Stop()
-	for {
-		st, err := w.c.status(ctx, w.id)
-		switch {
-		case ctx.Err() != nil:
-			return api.RunStatus{}, ctx.Err()
-		case err != nil:
-			var ae *apiError
-			if errors.As(err, &ae) && ae.Status < 500 {
-				return api.RunStatus{}, err // a refusal does not get better by asking again
-			}
-			if msg := err.Error(); msg != w.lastErr {
-				w.lastErr = msg
-				fmt.Fprintf(w.progress, "%8s  %s (retrying)\n", w.elapsed(), msg)
-			}
-		default:
-			w.lastErr = ""
-			if terminal(st.State) {
-				if w.tasks >= 0 { // a last count, so the final line is not stale
-					w.taskCheck = time.Time{}
-					w.countTasks(ctx, api.StateRUNNING)
-				}
-				w.report(st.State)
-				return st, nil
-			}
-			w.countTasks(ctx, st.State)
-			w.report(st.State)
-		}
-		select {
-		case <-ctx.Done():
-			return api.RunStatus{}, ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// report prints a progress line when the state or the task count changed.
-func (w *waiter) report(s api.State) {
-	if s == w.last && w.tasks == w.shown {
+func (p *progressPrinter) print(pr wesclient.Progress) {
+	p.last = pr.State
+	if pr.Retrying != nil {
+		fmt.Fprintf(p.w, "%8s  %s (retrying)\n", p.elapsed(), pr.Retrying)
 		return
 	}
-	line := fmt.Sprintf("%8s  %s", w.elapsed(), s)
-	if w.tasks >= 0 {
-		line += fmt.Sprintf("  tasks: %d", w.tasks)
+	line := fmt.Sprintf("%8s  %s", p.elapsed(), pr.State)
+	if pr.Tasks >= 0 {
+		line += fmt.Sprintf("  tasks: %d", pr.Tasks)
 	}
-	fmt.Fprintln(w.progress, line)
-	w.last = s
-	w.shown = w.tasks
+	fmt.Fprintln(p.w, line)
 }
 
-func (w *waiter) elapsed() string {
-	d := time.Since(w.start)
+func (p *progressPrinter) elapsed() string {
+	d := time.Since(p.start)
 	if d < 10*time.Second {
 		return d.Round(100 * time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
-}
-
-// countTasks updates w.tasks while the run is running, at most every taskCheckEvery.
-// A server that cannot list tasks (not all WES servers do) is not asked again.
-func (w *waiter) countTasks(ctx context.Context, s api.State) {
-	if w.noTasks || s != api.StateRUNNING || time.Since(w.taskCheck) < taskCheckEvery {
-		return
-	}
-	w.taskCheck = time.Now()
-	n, token := 0, ""
-	for range 100 { // a bound against a server that never ends its pages
-		page, err := w.c.tasks(ctx, w.id, 0, token)
-		if err != nil {
-			w.noTasks = true
-			return
-		}
-		n += len(page.TaskLogs)
-		if token = page.NextPageToken; token == "" {
-			w.tasks = n
-			return
-		}
-	}
 }
 
 func newRunLogsCmd(o *runOptions) *cobra.Command {
@@ -202,81 +118,20 @@ as the run's run_log links them. With --follow, keep printing new text until the
 			if err != nil {
 				return err
 			}
-			stream := "stdout"
+			stream := wesclient.Stdout
 			if stderr {
-				stream = "stderr"
+				stream = wesclient.Stderr
 			}
-			l := &logReader{c: c, id: args[0], stream: stream, follow: follow, interval: interval, out: cmd.OutOrStdout(), note: cmd.ErrOrStderr()}
-			return l.run(cmd.Context())
+			return c.CopyLog(cmd.Context(), args[0], stream, cmd.OutOrStdout(), wesclient.LogOptions{
+				Follow: follow, Interval: interval,
+				Unfollowable: func() {
+					fmt.Fprintln(cmd.ErrOrStderr(), "enclave: this server's log links cannot be followed; printing the log once")
+				},
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&stderr, "stderr", false, "print standard error instead of standard output")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new text until the run ends")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "time between reads with --follow")
 	return cmd
-}
-
-// logReader prints one log stream of a run.
-type logReader struct {
-	c        *wesClient
-	id       string
-	stream   string
-	follow   bool
-	interval time.Duration
-	out      io.Writer
-	note     io.Writer
-}
-
-func (l *logReader) run(ctx context.Context) error {
-	rl, err := l.c.runLog(ctx, l.id)
-	if err != nil {
-		return err
-	}
-	link := rl.RunLog.Stdout
-	if l.stream == "stderr" {
-		link = rl.RunLog.Stderr
-	}
-	if link != "" {
-		u, err := url.Parse(link)
-		if err != nil {
-			return fmt.Errorf("the server's %s link is not a URL", l.stream)
-		}
-		u = l.c.base.ResolveReference(u)
-		if s, ok := l.c.logEndpoint(u, l.id); !ok || s != l.stream {
-			// Another server's kind of link: read it once, as it is.
-			if l.follow {
-				fmt.Fprintln(l.note, "enclave: this server's log links cannot be followed; printing the log once")
-			}
-			return l.c.fetch(ctx, u, l.out)
-		}
-	}
-	var offset int64
-	t := time.NewTicker(l.interval)
-	defer t.Stop()
-	for {
-		ended := !l.follow
-		if l.follow {
-			st, err := l.c.status(ctx, l.id)
-			if err != nil {
-				return err
-			}
-			ended = terminal(st.State) // read once more after the end: that read gets the rest
-		}
-		text, next, err := l.c.readLog(ctx, l.id, l.stream, offset)
-		if err != nil {
-			return err
-		}
-		if _, err := l.out.Write(text); err != nil {
-			return err
-		}
-		offset = next
-		if ended {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
 }

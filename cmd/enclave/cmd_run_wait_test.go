@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 func TestRunWaitExitCodes(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	q, r, c := api.StateQUEUED, api.StateRUNNING, api.StateCOMPLETE
 	f.addRun("ok", []api.State{q, q, r, r, c})
 	f.addRun("failed", []api.State{q, r, api.StateEXECUTORERROR})
@@ -59,7 +60,7 @@ func TestRunWaitExitCodes(t *testing.T) {
 
 func TestRunWaitRetriesServerErrors(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	f.addRun("r1", []api.State{api.StateRUNNING, api.StateCOMPLETE})
 	var calls atomic.Int32
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -81,7 +82,7 @@ func TestRunWaitRetriesServerErrors(t *testing.T) {
 
 func TestRunLogs(t *testing.T) {
 	t.Parallel()
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	q, r, c := api.StateQUEUED, api.StateRUNNING, api.StateCOMPLETE
 	f.addRun("r1", []api.State{q, r, r, c}, "", "line 1\n", "line 2\n", "line 3\n")
 	env := []string{"ENCLAVE_URL=" + f.url()}
@@ -112,7 +113,7 @@ func TestRunLogsForeignLink(t *testing.T) {
 		_, _ = w.Write([]byte("stored log text\n"))
 	}))
 	t.Cleanup(foreign.Close)
-	f := newFakeWES(t, wesBasePath)
+	f := newFakeWES(t, wesclient.BasePath)
 	f.addRun("r1", []api.State{api.StateCOMPLETE}).log.RunLog.Stdout = foreign.URL + "/logs/r1.txt"
 
 	out, errOut, code := cli(t, []string{"ENCLAVE_URL=" + f.url(), "ENCLAVE_TOKEN=" + secretToken}, "run", "logs", "r1", "--follow")
