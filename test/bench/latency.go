@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // Limits of the submit → RUNNING phase.
@@ -59,12 +59,11 @@ type latencyResult struct {
 // the engines' own start-up CPU does not pile up on a small machine; either way every
 // run is cancelled at the end and the bench waits until all are finished.
 func measureLatency(ctx context.Context, e *enclave, taps *tapState, redisAddr string, n int, rate float64, cancelEarly bool) (latencyResult, error) {
-	sub, err := newSubmission(sleepSnakefile)
+	c, err := newWESClient(e, newClient(64))
 	if err != nil {
 		return latencyResult{}, err
 	}
-	c := newClient(64)
-	api := e.api()
+	sub := benchRun(sleepSnakefile)
 	runs := make([]latencyRun, n)
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
@@ -81,7 +80,7 @@ submitting:
 		wg.Add(1)
 		go func(r *latencyRun) {
 			defer wg.Done()
-			watchRun(ctx, c, api, sub, r, cancelEarly)
+			watchRun(ctx, c, sub, r, cancelEarly)
 		}(&runs[i])
 	}
 	wg.Wait()
@@ -93,7 +92,7 @@ submitting:
 	defer cancel()
 	for _, r := range runs {
 		if r.id != "" {
-			_ = cancelRun(cctx, c, api, r.id)
+			_, _ = c.Cancel(cctx, r.id)
 		}
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
@@ -108,9 +107,9 @@ submitting:
 }
 
 // watchRun submits one run and polls its status until RUNNING (or watchLimit).
-func watchRun(ctx context.Context, c *http.Client, api string, sub submission, r *latencyRun, cancelEarly bool) {
+func watchRun(ctx context.Context, c *wesclient.Client, sub wesclient.RunRequest, r *latencyRun, cancelEarly bool) {
 	t0 := time.Now()
-	id, err := submit(ctx, c, api, sub)
+	id, err := c.Submit(ctx, sub, "")
 	posted := time.Now()
 	r.post = posted.Sub(t0)
 	if err != nil {
@@ -120,19 +119,19 @@ func watchRun(ctx context.Context, c *http.Client, api string, sub submission, r
 	r.id = id
 	deadline := posted.Add(watchLimit)
 	for {
-		st, err := status(ctx, c, api, id)
-		now := time.Now()
+		rs, err := c.Status(ctx, id)
+		st, now := wes.State(rs.State), time.Now()
 		switch {
 		case err != nil:
 			r.err = err
 			return
-		case st == string(wes.StateRunning):
+		case st == wes.StateRunning:
 			r.running = now.Sub(posted)
 			if cancelEarly {
-				_ = cancelRun(ctx, c, api, id)
+				_, _ = c.Cancel(ctx, id)
 			}
 			return
-		case wes.State(st).Terminal():
+		case st.Terminal():
 			r.err = fmt.Errorf("run %s ended %s without being seen RUNNING", id, st)
 			return
 		case now.After(deadline):

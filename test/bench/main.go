@@ -164,8 +164,11 @@ func apiPhases(ctx context.Context, o options, phases map[string]bool, redisAddr
 	}
 
 	if phases["get"] {
-		c := newClient(o.conns)
-		id, err := submit(ctx, c, e.api(), quick)
+		c, err := newWESClient(e, newClient(o.conns))
+		if err != nil {
+			return err
+		}
+		id, err := c.Submit(ctx, benchRun(quickSnakefile), "")
 		if err != nil {
 			return fmt.Errorf("create the run the status GETs ask for: %w", err)
 		}
