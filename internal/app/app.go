@@ -383,6 +383,8 @@ func (a *App) start(ctx, bg context.Context, wg *sync.WaitGroup, checked <-chan 
 		a.up.worker.Store(true)
 		wg.Add(1)
 		go func() { defer wg.Done(); a.runner.RunReconciler(bg) }()
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runner.RunStraySweep(bg) }()
 		if a.cfg.Zone.Retention > 0 {
 			wg.Add(1)
 			go func() { defer wg.Done(); a.runner.RunRetention(bg) }()
