@@ -2,10 +2,10 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -216,8 +216,8 @@ func (tg *crashTarget) startServer(d *deployment) *process {
 		if p.exited() {
 			d.t.Fatalf("enclave server exited before it answered service-info: %v", p.exitErr())
 		}
-		code, _, err := d.api.request(http.MethodGet, "/service-info", "", nil)
-		return err == nil && code == http.StatusOK, fmt.Sprint(code, err)
+		_, err := d.api.c.ServiceInfo(context.Background())
+		return err == nil, fmt.Sprint(err)
 	})
 	return p
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // A catalogue run on the docker executor reads its dataset through a read-only mount of
@@ -16,10 +17,10 @@ import (
 func TestDockerCatalogueDatasets(t *testing.T) {
 	begin(t, "snakemake", "cwltool")
 	catalogue := filepath.Join(repoRoot, "examples", "catalog", "catalog.yaml")
-	request := runRequest{fields: map[string]string{
-		"workflow_type": "SMK", "workflow_type_version": "1.0", "workflow_url": "cohort-count-smk",
-		"workflow_params": `{"cohort": "cohort-demo", "group_by": "sex"}`,
-	}}
+	request := wesclient.RunRequest{
+		WorkflowType: "SMK", WorkflowTypeVersion: "1.0", WorkflowURL: "cohort-count-smk",
+		WorkflowParams: map[string]any{"cohort": "cohort-demo", "group_by": "sex"},
+	}
 	for _, c := range []struct {
 		name  string
 		roots string

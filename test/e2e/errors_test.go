@@ -79,16 +79,17 @@ func TestErrorResponses(t *testing.T) {
 		{"workflow_params not JSON", func(r *runRequest) { r.fields["workflow_params"] = "{not json" }, "workflow_params"},
 		{"unknown form field", func(r *runRequest) { r.fields["workflow_colour"] = "blue" }, "workflow_colour"},
 	}
+	base := rawForm(t, good)
 	for _, c := range posts {
 		r := runRequest{fields: map[string]string{}, files: map[string]string{}}
-		for k, v := range good.fields {
+		for k, v := range base.fields {
 			r.fields[k] = v
 		}
-		for k, v := range good.files {
+		for k, v := range base.files {
 			r.files[k] = v
 		}
 		c.edit(&r)
-		code, body, err := d.api.submit(r)
+		code, body, err := d.api.postForm(r)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -96,8 +97,7 @@ func TestErrorResponses(t *testing.T) {
 	}
 
 	// The refused requests created no runs and left no directories.
-	var list api.RunListResponse
-	d.api.getJSON("/runs", &list)
+	list := d.api.listRuns(0, "")
 	if len(list.Runs) != 1 || list.Runs[0].RunId != id {
 		t.Errorf("runs after the refused requests: %+v; want only %s", list.Runs, id)
 	}

@@ -85,9 +85,9 @@ func TestEmbeddedDefaultSnakemakeExample(t *testing.T) {
 	}
 
 	// Snakemake reports on stderr; the log endpoint serves it as text.
-	code, body := d.api.get("/runs/" + id + "/logs/stderr")
-	if code != http.StatusOK || !strings.Contains(string(body), "rule greet") {
-		t.Errorf("GET logs/stderr: %d %q; want 200 with Snakemake's report", code, body)
+	body, err := d.api.readLog(id, "stderr")
+	if err != nil || !strings.Contains(string(body), "rule greet") {
+		t.Errorf("GET logs/stderr: %v %q; want 200 with Snakemake's report", err, body)
 	}
 	if out := d.mustCLI("", "logs", id, "--stderr"); out != string(body) {
 		t.Errorf("run logs --stderr printed %q; want the log endpoint's text %q", out, body)
@@ -143,7 +143,7 @@ func TestCWLExampleOnRedis(t *testing.T) {
 	checkServiceInfo(t, d.api.serviceInfo())
 
 	req := exampleRequest(t, "cwl/hello", "hello.cwl", "CWL", "v1.2")
-	req.fields["tags"] = `{"suite":"e2e"}`
+	req.Tags = map[string]string{"suite": "e2e"}
 	id := d.api.mustSubmit(req)
 	d.api.waitState(id, runTimeout, api.StateCOMPLETE)
 

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +35,8 @@ func TestKubernetesExecutorEndToEnd(t *testing.T) {
 	checkHelloSnakemake(t, d, ids["smk"])
 	// The log came from the pod through the API server's pods/log, stream by stream:
 	// checkHelloSnakemake found Snakemake's report on stderr, and it is not on stdout.
-	if code, text := d.api.get("/runs/" + ids["smk"] + "/logs/stdout"); code != http.StatusOK || strings.Contains(string(text), "rule greet") {
-		t.Errorf("GET logs/stdout: %d %q; want 200 without Snakemake's stderr report", code, text)
+	if text, err := d.api.readLog(ids["smk"], "stdout"); err != nil || strings.Contains(string(text), "rule greet") {
+		t.Errorf("GET logs/stdout: %v %q; want 200 without Snakemake's stderr report", err, text)
 	}
 	checkNoZonePaths(t, d, ids["smk"])
 

@@ -44,8 +44,7 @@ func TestConcurrentBatch(t *testing.T) {
 	var pages []int
 	token := ""
 	for range 10 {
-		var page api.RunListResponse
-		d.api.getJSON("/runs?page_size=3&page_token="+token, &page)
+		page := d.api.listRuns(3, token)
 		pages = append(pages, len(page.Runs))
 		for _, r := range page.Runs {
 			if r.State != api.StateCOMPLETE || r.StartTime == "" || r.EndTime == "" {

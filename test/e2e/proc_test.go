@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,15 +94,15 @@ func (d *deployment) startServer() *process {
 	d.api.hc.CloseIdleConnections() // connections to a killed server are dead
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		code, _, err := d.api.request(http.MethodGet, "/service-info", "", nil)
-		if err == nil && code == http.StatusOK {
+		_, err := d.api.c.ServiceInfo(context.Background())
+		if err == nil {
 			return p
 		}
 		if p.exited() {
 			d.t.Fatalf("enclave server exited before it answered service-info: %v (log below)", p.exitErr())
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("enclave server did not answer service-info within %s: last %d %v", readyTimeout, code, err)
+			d.t.Fatalf("enclave server did not answer service-info within %s: last %v", readyTimeout, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

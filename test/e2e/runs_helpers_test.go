@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -75,7 +74,7 @@ func checkFailedRun(t *testing.T, d *deployment, id string) {
 // checkStderr checks that GET /runs/{id}/logs/stderr answers 200 and contains text.
 func checkStderr(t *testing.T, d *deployment, id, text string) {
 	t.Helper()
-	if code, b := d.api.get("/runs/" + id + "/logs/stderr"); code != http.StatusOK || !strings.Contains(string(b), text) {
-		t.Errorf("GET logs/stderr of %s: %d %q; want it to contain %q", id, code, b, text)
+	if b, err := d.api.readLog(id, "stderr"); err != nil || !strings.Contains(string(b), text) {
+		t.Errorf("GET logs/stderr of %s: %v %q; want it to contain %q", id, err, b, text)
 	}
 }

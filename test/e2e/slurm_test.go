@@ -11,6 +11,7 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // slurmCluster is the single-node SLURM and loopback sshd of scripts/slurm.sh (started by
@@ -82,9 +83,9 @@ func TestSlurmExecutorEndToEnd(t *testing.T) {
 	d.startWorker()
 
 	// Refused before anything is stored: 400 naming the parameter.
-	bad := smkRequest(whoamiSnakefile, nil)
+	bad := rawForm(t, smkRequest(whoamiSnakefile, nil))
 	bad.fields["workflow_engine_parameters"] = `{"partition":"gpu"}`
-	code, body, err := d.api.submit(bad)
+	code, body, err := d.api.postForm(bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,12 +95,12 @@ func TestSlurmExecutorEndToEnd(t *testing.T) {
 	}
 
 	smk := exampleRequest(t, "snakemake/hello", "Snakefile", "SMK", "1.0")
-	smk.fields["workflow_engine_parameters"] = `{"partition":"debug","time-limit":"10m"}`
+	smk.WorkflowEngineParameters = map[string]string{"partition": "debug", "time-limit": "10m"}
 	who := smkRequest(whoamiSnakefile, nil)
 	cwl := exampleRequest(t, "cwl/hello", "hello.cwl", "CWL", "v1.2")
 	failing := smkRequest(failingSnakefile, nil)
 	ids := map[string]string{}
-	for name, r := range map[string]runRequest{"smk": smk, "who": who, "cwl": cwl, "failing": failing} {
+	for name, r := range map[string]wesclient.RunRequest{"smk": smk, "who": who, "cwl": cwl, "failing": failing} {
 		ids[name] = d.api.mustSubmit(r)
 	}
 	start := time.Now()

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/auth/authtest"
 	"github.com/spe4hd/enclave/pkg/egress/egresstest"
+	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // leakySnakefile is a validated workflow with the bug issue 9's attacker used: a free-text
@@ -130,19 +133,23 @@ func (z *zoneAttack) inject(sleep string) string {
 
 func (z *zoneAttack) submit(t *testing.T, alice *wesAPI, sleep string) string {
 	t.Helper()
-	params, _ := json.Marshal(map[string]string{"cohort": "cohort-a", "label": z.inject(sleep)})
-	return alice.mustSubmit(runRequest{fields: map[string]string{
-		"workflow_type": "SMK", "workflow_type_version": "1.0", "workflow_url": "leaky-count",
-		"workflow_params": string(params),
-	}})
+	return alice.mustSubmit(wesclient.RunRequest{
+		WorkflowType: "SMK", WorkflowTypeVersion: "1.0", WorkflowURL: "leaky-count",
+		WorkflowParams: map[string]any{"cohort": "cohort-a", "label": z.inject(sleep)},
+	})
 }
 
 // released downloads results/out.txt of run id through the API (from MinIO).
 func released(t *testing.T, a *wesAPI, id string) string {
 	t.Helper()
-	code, body := a.get("/runs/" + id + "/outputs/results/out.txt")
-	if code != http.StatusOK {
-		t.Fatalf("download of the released output: %d %s", code, body)
+	dl, err := a.c.Download(context.Background(), id, "results/out.txt")
+	if err != nil {
+		t.Fatalf("download of the released output: %v", err)
+	}
+	defer dl.Close()
+	body, err := io.ReadAll(dl)
+	if err != nil {
+		t.Fatalf("download of the released output: %v", err)
 	}
 	return string(body)
 }
@@ -196,10 +203,10 @@ func TestSealedZoneInjectionIsConfined(t *testing.T) {
 func (z *zoneAttack) checkRefusalsAudited(t *testing.T, alice *wesAPI, id string) {
 	t.Helper()
 	bob := z.d.api.as(z.dex.Token(t, "bob"))
-	if code, body := bob.get("/runs/" + id); code != http.StatusNotFound {
-		t.Errorf("bob reading alice's run: %d %s; want 404", code, body)
+	if _, err := bob.c.RunLog(context.Background(), id); wesclient.StatusOf(err) != http.StatusNotFound {
+		t.Errorf("bob reading alice's run: %v; want 404", err)
 	}
-	code, body, err := alice.submit(runRequest{fields: map[string]string{
+	code, body, err := alice.postForm(runRequest{fields: map[string]string{
 		"workflow_type": "SMK", "workflow_type_version": "1.0", "workflow_url": "leaky-count",
 		"workflow_engine": "snakemake", "workflow_engine_version": "99.9",
 		"workflow_params": `{"cohort": "cohort-a", "label": "x"}`,
@@ -208,15 +215,15 @@ func (z *zoneAttack) checkRefusalsAudited(t *testing.T, alice *wesAPI, id string
 		t.Errorf("a bogus engine version: %d %s %v; want 400 naming it", code, body, err)
 	}
 	dave := z.d.api.as(z.dex.Token(t, "dave"))
-	for _, q := range []string{"action=run.access&run_id=" + id, "action=catalog.load"} {
-		var page api.AuditPage
-		dave.getJSON("/audit?"+q, &page)
+	for _, q := range []api.QueryAuditParams{{Action: "run.access", RunId: id}, {Action: "catalog.load"}} {
+		page, err := dave.c.QueryAudit(context.Background(), q)
+		dave.must("audit query", err)
 		if len(page.Entries) == 0 {
-			t.Errorf("the audit trail has no event for %s", q)
+			t.Errorf("the audit trail has no event for %+v", q)
 		}
 		for _, e := range page.Entries {
-			if q != "action=catalog.load" && e.Event.Outcome != "refused" {
-				t.Errorf("audit %s: outcome %q, want refused", q, e.Event.Outcome)
+			if q.Action != "catalog.load" && e.Event.Outcome != "refused" {
+				t.Errorf("audit %+v: outcome %q, want refused", q, e.Event.Outcome)
 			}
 		}
 	}
