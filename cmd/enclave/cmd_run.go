@@ -97,21 +97,11 @@ func newRunStatusCmd(o *runOptions) *cobra.Command {
 		Use:   "status RUN_ID",
 		Short: "Show a run's state",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			st, err := c.Status(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return writeStatus(cmd.OutOrStdout(), o, st)
-		},
+		RunE:  runCall(o, (*wesclient.Client).Status, o.writeStatus),
 	}
 }
 
-func writeStatus(w io.Writer, o *runOptions, st api.RunStatus) error {
+func (o *runOptions) writeStatus(w io.Writer, st api.RunStatus) error {
 	if o.json() {
 		return writeJSON(w, st)
 	}
@@ -125,24 +115,14 @@ func newRunGetCmd(o *runOptions) *cobra.Command {
 		Use:   "get RUN_ID",
 		Short: "Show everything the server knows about a run (its RunLog)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			rl, err := c.RunLog(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if o.json() {
-				return writeJSON(cmd.OutOrStdout(), rl)
-			}
-			return writeRunLog(cmd.OutOrStdout(), rl)
-		},
+		RunE:  runCall(o, (*wesclient.Client).RunLog, o.writeRunLog),
 	}
 }
 
-func writeRunLog(w io.Writer, rl api.RunLog) error {
+func (o *runOptions) writeRunLog(w io.Writer, rl api.RunLog) error {
+	if o.json() {
+		return writeJSON(w, rl)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	kv := func(k, v string) {
 		if v != "" {
@@ -195,21 +175,11 @@ func newRunCancelCmd(o *runOptions) *cobra.Command {
 		Use:   "cancel RUN_ID",
 		Short: "Ask the server to stop a run",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			id, err := c.Cancel(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return writeRunID(cmd.OutOrStdout(), o, id)
-		},
+		RunE:  runCall(o, (*wesclient.Client).Cancel, o.writeRunID),
 	}
 }
 
-func writeRunID(w io.Writer, o *runOptions, id string) error {
+func (o *runOptions) writeRunID(w io.Writer, id string) error {
 	if o.json() {
 		return writeJSON(w, api.RunId{RunId: id})
 	}
