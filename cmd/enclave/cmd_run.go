@@ -57,32 +57,40 @@ func newRunListCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out api.RunListResponse
-			out.Runs, out.NextPageToken, err = wesclient.FollowPages(token, all, "page token", func(t string) ([]api.RunSummary, string, error) {
+			return runListing.fetchAndPrint(cmd, o, token, all, func(t string) ([]api.RunSummary, string, error) {
 				page, err := c.ListRuns(cmd.Context(), size, t)
 				return page.Runs, page.NextPageToken, err
 			})
-			if err != nil {
-				return err
-			}
-			if out.Runs == nil {
-				out.Runs = []api.RunSummary{}
-			}
-			if o.json() {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			tw := newTable(cmd.OutOrStdout(), "RUN ID", "STATE", "START", "END", "TAGS")
-			for _, r := range out.Runs {
-				tw.row(r.RunId, string(r.State), r.StartTime, r.EndTime, formatPairs(r.Tags))
-			}
-			if out.NextPageToken != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more runs: --page-token %s (or --all)\n", out.NextPageToken)
-			}
-			return tw.flush()
 		},
 	}
 	addPageFlags(cmd, &size, &token, &all, "runs")
 	return cmd
+}
+
+var runListing = listing[api.RunSummary]{
+	what: "runs", flag: "--page-token",
+	header: []string{"RUN ID", "STATE", "START", "END", "TAGS"},
+	row: func(r api.RunSummary) []string {
+		return []string{r.RunId, string(r.State), r.StartTime, r.EndTime, formatPairs(r.Tags)}
+	},
+	json: func(runs []api.RunSummary, next string) any {
+		return api.RunListResponse{Runs: runs, NextPageToken: next}
+	},
+}
+
+var taskListing = listing[api.TaskLog]{
+	what: "tasks", flag: "--page-token",
+	header: []string{"ID", "NAME", "START", "END", "EXIT"},
+	row: func(t api.TaskLog) []string {
+		exit := ""
+		if t.ExitCode != nil {
+			exit = fmt.Sprint(*t.ExitCode)
+		}
+		return []string{t.Id, t.Name, t.StartTime, t.EndTime, exit}
+	},
+	json: func(tasks []api.TaskLog, next string) any {
+		return api.TaskListResponse{TaskLogs: tasks, NextPageToken: next}
+	},
 }
 
 func addPageFlags(cmd *cobra.Command, size *int64, token *string, all *bool, what string) {
@@ -200,32 +208,10 @@ func newRunTasksCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out api.TaskListResponse
-			out.TaskLogs, out.NextPageToken, err = wesclient.FollowPages(token, all, "page token", func(t string) ([]api.TaskLog, string, error) {
+			return taskListing.fetchAndPrint(cmd, o, token, all, func(t string) ([]api.TaskLog, string, error) {
 				page, err := c.ListTasks(cmd.Context(), args[0], size, t)
 				return page.TaskLogs, page.NextPageToken, err
 			})
-			if err != nil {
-				return err
-			}
-			if out.TaskLogs == nil {
-				out.TaskLogs = []api.TaskLog{}
-			}
-			if o.json() {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			tw := newTable(cmd.OutOrStdout(), "ID", "NAME", "START", "END", "EXIT")
-			for _, t := range out.TaskLogs {
-				exit := ""
-				if t.ExitCode != nil {
-					exit = fmt.Sprint(*t.ExitCode)
-				}
-				tw.row(t.Id, t.Name, t.StartTime, t.EndTime, exit)
-			}
-			if out.NextPageToken != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more tasks: --page-token %s (or --all)\n", out.NextPageToken)
-			}
-			return tw.flush()
 		},
 	}
 	addPageFlags(cmd, &size, &token, &all, "tasks")
