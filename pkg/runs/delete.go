@@ -1,20 +1,18 @@
-package httpapi
+package runs
 
 import (
 	"context"
 
-	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/runner"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// DeleteRun implements DELETE /runs/{run_id}: a finished run's work directory, engine
-// logs and released objects are removed; the run's record (state, times, Enclave's
-// messages) and its audit trail stay. Owner or administrator; audited before anything is
-// removed. Deleting again is harmless. runner.DeleteRunFiles does the deleting, as for
-// the retention sweeper.
-func (s *server) DeleteRun(ctx context.Context, req api.DeleteRunRequestObject) (api.DeleteRunResponseObject, error) {
-	r, p, err := s.visibleRun(ctx, req.RunId)
+// Delete removes a finished run's work directory, engine logs and released objects; the
+// run's record (state, times, Enclave's messages) and its audit trail stay. Owner or
+// administrator; audited before anything is removed. Deleting again is harmless.
+// runner.DeleteRunFiles does the deleting, as for the retention sweeper.
+func (s *Service) Delete(ctx context.Context, p *wes.Principal, id string) (*wes.Run, error) {
+	r, err := s.Visible(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -39,5 +37,5 @@ func (s *server) DeleteRun(ctx context.Context, req api.DeleteRunRequestObject) 
 		return nil, err
 	}
 	s.log.Info("run files deleted", "run_id", r.ID, "by", p.Subject)
-	return api.DeleteRun200JSONResponse{RunId: r.ID}, nil
+	return r, nil
 }

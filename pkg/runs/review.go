@@ -1,4 +1,4 @@
-package httpapi
+package runs
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -18,34 +17,45 @@ const maxReasonBytes = 1000
 // errNoPending stops a review's store update when no output is pending any more.
 var errNoPending = errors.New("no pending outputs")
 
-// ReviewRunOutputs implements POST /runs/{run_id}/outputs/review: a data controller or
-// administrator approves (re-checked and released) or rejects (with a reason the owner
-// sees) the outputs a review-mode workflow holds. The decision is audited before it
-// takes effect, and so is each file.
-func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsRequestObject) (api.ReviewRunOutputsResponseObject, error) {
-	r, p, err := s.visibleRun(ctx, req.RunId)
+// Review decisions.
+const (
+	Approve = "approve"
+	Reject  = "reject"
+)
+
+// Decision is a reviewer's decision on a run's held outputs: Approve or Reject, with a
+// reason the owner is told (required to reject).
+type Decision struct{ Decision, Reason string }
+
+// Review records a data controller's or administrator's decision on the outputs a
+// review-mode workflow holds: approve (each re-checked and released) or reject (with a
+// reason the owner sees). The decision is audited before it takes effect, and so is each
+// file. It returns the run's outputs as they are afterwards.
+// d nil (no decision sent) is refused once the caller is known to be a reviewer.
+func (s *Service) Review(ctx context.Context, p *wes.Principal, id string, d *Decision) (*OutputList, error) {
+	r, err := s.Visible(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
-	if !reviewer(p) {
+	if !Reviewer(p) {
 		// The owner approving their own held outputs is what review exists to prevent:
 		// the attempt is audited.
 		err := wes.Errorf(wes.EFORBIDDEN, "reviewing outputs needs the %s or %s role", wes.RoleDataController, wes.RoleAdmin)
 		s.auditForbidden(ctx, p, actionReview, r, err)
 		return nil, err
 	}
-	if req.Body == nil {
+	if d == nil {
 		return nil, wes.Errorf(wes.EINVALID, `the body must be a JSON object such as {"decision": "approve"} or {"decision": "reject", "reason": "..."}`)
 	}
-	reason := strings.TrimSpace(req.Body.Reason)
+	decision, reason := d.Decision, strings.TrimSpace(d.Reason)
 	switch {
-	case req.Body.Decision != api.OutputReviewDecisionApprove && req.Body.Decision != api.OutputReviewDecisionReject:
-		return nil, wes.Errorf(wes.EINVALID, "decision must be approve or reject; got %q", truncate(string(req.Body.Decision), 32))
+	case decision != Approve && decision != Reject:
+		return nil, wes.Errorf(wes.EINVALID, "decision must be approve or reject; got %q", truncate(decision, 32))
 	case len(reason) > maxReasonBytes:
 		return nil, wes.Errorf(wes.EINVALID, "reason is longer than %d bytes", maxReasonBytes)
 	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' }) >= 0:
 		return nil, wes.Errorf(wes.EINVALID, "reason contains control characters")
-	case req.Body.Decision == api.OutputReviewDecisionReject && reason == "":
+	case decision == Reject && reason == "":
 		return nil, wes.Errorf(wes.EINVALID, "reason is required to reject outputs: the run's owner is told why")
 	}
 	var pending []wes.Output
@@ -59,11 +69,11 @@ func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsR
 	}
 	ev := runEvent(p.Subject, actionReview, "ok", r)
 	ev.Reason = reason
-	ev.Detail = map[string]string{"decision": string(req.Body.Decision), "files": strconv.Itoa(len(pending))}
+	ev.Detail = map[string]string{"decision": decision, "files": strconv.Itoa(len(pending))}
 	if s.record(ctx, ev) != nil {
 		return nil, errAuditDown
 	}
-	if req.Body.Decision == api.OutputReviewDecisionReject {
+	if decision == Reject {
 		r, err = s.rejectOutputs(ctx, r, p, reason)
 	} else {
 		r, err = s.approveOutputs(ctx, r, p, pending)
@@ -71,10 +81,10 @@ func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsR
 	if err != nil {
 		return nil, err
 	}
-	return api.ReviewRunOutputs200JSONResponse(s.outputList(ctx, r, p)), nil
+	return s.outputList(ctx, p, r), nil
 }
 
-func (s *server) rejectOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, reason string) (*wes.Run, error) {
+func (s *Service) rejectOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, reason string) (*wes.Run, error) {
 	var rejected []wes.Output
 	updated, err := s.deps.Store.Update(ctx, r.ID, func(cur *wes.Run) error {
 		rejected = rejected[:0]
@@ -109,7 +119,7 @@ func (s *server) rejectOutputs(ctx context.Context, r *wes.Run, p *wes.Principal
 // workflow's current allow-list and limits, and released only if its content still has
 // the sha256 recorded when the run ended; one that does not is withheld (rejected) and
 // audited.
-func (s *server) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, pending []wes.Output) (*wes.Run, error) {
+func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, pending []wes.Output) (*wes.Run, error) {
 	cat := s.currentCatalog()
 	if cat == nil || s.deps.Results == nil {
 		return nil, wes.Errorf(wes.EUNAVAILABLE, "this server has no catalogue or result store to release outputs with")
@@ -201,7 +211,7 @@ func (s *server) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principa
 // deleteObjects removes objects stored for outputs that ended up not released. Each key
 // is a whole output's key; as a prefix it can only also match longer names of the same
 // run that have not been stored yet (outputs are released in lexical order).
-func (s *server) deleteObjects(ctx context.Context, runID string, keys []string) {
+func (s *Service) deleteObjects(ctx context.Context, runID string, keys []string) {
 	for _, k := range keys {
 		if err := s.deps.Results.DeletePrefix(context.WithoutCancel(ctx), k); err != nil {
 			s.log.Error("an object of an unreleased output could not be deleted", "run_id", runID, "key", k, "err", err)

@@ -1,11 +1,57 @@
-package httpapi
+package runs
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/spe4hd/enclave/pkg/wes"
 )
+
+// validRunID reports whether id is a run id as Enclave makes them: a UUID in its
+// canonical lower-case form. Anything else cannot name a run (nor a path in DataDir).
+func validRunID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
+
+func runNotFound(id string) error {
+	return wes.Errorf(wes.ENOTFOUND, "run %q was not found", truncate(id, 64))
+}
+
+// Visible returns run id if p may see it. A malformed id, an unknown one and another
+// owner's run are all plain "not found", so a caller learns nothing about runs that are
+// not theirs; each of these refusals is audited (rate-limited per caller, see
+// auditRunRefusal), so probing for run ids leaves a trace.
+func (s *Service) Visible(ctx context.Context, p *wes.Principal, id string) (*wes.Run, error) {
+	if !validRunID(id) {
+		s.auditRunRefusal(ctx, p, id, refusedMalformed, nil)
+		return nil, runNotFound(id)
+	}
+	r, err := s.deps.Store.Get(ctx, id)
+	if wes.IsCode(err, wes.ENOTFOUND) {
+		s.auditRunRefusal(ctx, p, id, refusedUnknown, nil)
+		return nil, runNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Owner != p.Subject && !p.SeesAllRuns() {
+		s.auditRunRefusal(ctx, p, id, refusedOthers, r)
+		return nil, runNotFound(id)
+	}
+	return r, nil
+}
+
+// Reviewer reports whether p decides on held outputs and so may see what an unreleased
+// output is: its size, sha256 and content type. Anyone else, the run's owner included,
+// learns only that it is pending or rejected and why; a hash or size of a small file
+// held back by review can be enough to recover its content by trying candidates.
+func Reviewer(p *wes.Principal) bool {
+	return p != nil && (p.HasRole(wes.RoleDataController) || p.HasRole(wes.RoleAdmin))
+}
 
 // engineOutputAccess says whether p may read what the workflow engine wrote for run r:
 // its stdout and stderr, and the command lines of the run and its tasks (which carry
@@ -16,7 +62,7 @@ import (
 // read has left the catalogue its path is unknown and cannot be, so only administrators
 // and data controllers see the output then. When access is refused, the reason is a
 // sentence for the caller.
-func (s *server) engineOutputAccess(p *wes.Principal, r *wes.Run) (bool, string) {
+func (s *Service) engineOutputAccess(p *wes.Principal, r *wes.Run) (bool, string) {
 	if r.Workflow == "" {
 		return true, ""
 	}
