@@ -174,6 +174,6 @@ func (r *Runner) dropUnreleased(ctx context.Context, run, final *wes.Run, err er
 		return // the step is retried and releases the same keys again
 	}
 	if final.State != wes.StateComplete {
-		r.dropObjects(ctx, run)
+		r.releaser().Drop(ctx, run)
 	}
 }

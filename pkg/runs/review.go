@@ -115,10 +115,10 @@ func (s *Service) rejectOutputs(ctx context.Context, r *wes.Run, p *wes.Principa
 	return updated, nil
 }
 
-// approveOutputs releases r's pending outputs. Each is selected again under the
-// workflow's current allow-list and limits, and released only if its content still has
-// the sha256 recorded when the run ended; one that does not is withheld (rejected) and
-// audited.
+// approveOutputs releases r's pending outputs through the one egress path
+// (egress.Releaser.Approve), which re-checks each against the workflow's current
+// allow-list and limits and the sha256 recorded when the run ended, and records each
+// file's new state.
 func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, pending []wes.Output) (*wes.Run, error) {
 	cat := s.currentCatalog()
 	if cat == nil || s.deps.Results == nil {
@@ -128,55 +128,11 @@ func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Princip
 	if !ok {
 		return nil, wes.Errorf(wes.ECONFLICT, "workflow %q is no longer in the catalogue, so the outputs of run %s cannot be checked against its allow-list; they stay pending", r.Workflow, r.ID)
 	}
+	rel := s.releaser()
 	workDir := wes.LayoutFor(s.cfg.DataDir, r.ID).WorkDir()
-	accepted, _, err := egress.Select(workDir, e.Outputs, s.cfg.EgressLimits)
+	decided, stored, err := rel.Approve(ctx, r, workDir, e.Outputs, pending, p.Subject)
 	if err != nil {
 		return nil, err
-	}
-	cands := map[string]egress.Candidate{}
-	for _, c := range accepted {
-		cands[c.Path] = c
-	}
-	prefix := egress.KeyPrefix(r.Owner, r.ID)
-	audit := func(ev wes.AuditEvent) {
-		ev.Actor, ev.RunID, ev.Workflow, ev.Dataset = p.Subject, r.ID, r.Workflow, strings.Join(r.Datasets, ",")
-		_ = s.record(ctx, ev)
-	}
-	withhold := func(o wes.Output, kind, why string) wes.Output {
-		audit(egress.Refusal{Path: o.Path, Kind: kind, Reason: why}.Event())
-		o.Status, o.Reason = wes.OutputRejected, "approved, but it "+why
-		return o
-	}
-	decided := map[string]wes.Output{}
-	var stored []string
-	for _, o := range pending {
-		c, ok := cands[o.Path]
-		if !ok || c.Size != o.Size {
-			decided[o.Path] = withhold(o, egress.RefuseChanged, "changed, moved or left the allow-list since the run ended; not released")
-			continue
-		}
-		if sum, err := egress.CandidateSHA256(workDir, c); err != nil || sum != o.SHA256 {
-			decided[o.Path] = withhold(o, egress.RefuseChanged, "does not have the sha256 recorded when the run ended; not released")
-			continue
-		}
-		outs, err := egress.Release(ctx, s.deps.Results, prefix, workDir, []egress.Candidate{c}, audit)
-		if err != nil {
-			s.deleteObjects(ctx, r.ID, stored)
-			s.log.Warn("releasing approved outputs failed", "run_id", r.ID, "err", err)
-			return nil, wes.Errorf(wes.EUNAVAILABLE, "the result store could not take the outputs of run %s; they stay pending; try again", r.ID)
-		}
-		if len(outs) == 0 { // Release refused it (and audited why)
-			o.Status, o.Reason = wes.OutputRejected, "approved, but it changed or could not be read when it was released; not released"
-			decided[o.Path] = o
-			continue
-		}
-		stored = append(stored, outs[0].Key)
-		if outs[0].SHA256 != o.SHA256 { // changed while it was copied
-			s.deleteObjects(ctx, r.ID, []string{outs[0].Key})
-			decided[o.Path] = withhold(o, egress.RefuseChanged, "changed while it was released; withdrawn")
-			continue
-		}
-		decided[o.Path] = outs[0]
 	}
 	released := 0
 	updated, err := s.deps.Store.Update(ctx, r.ID, func(cur *wes.Run) error {
@@ -198,25 +154,19 @@ func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Princip
 		return nil
 	})
 	if errors.Is(err, errNoPending) {
-		s.deleteObjects(ctx, r.ID, stored)
+		rel.Discard(ctx, r.ID, stored)
 		return nil, wes.Errorf(wes.ECONFLICT, "another reviewer decided on the outputs of run %s meanwhile", r.ID)
 	}
 	if err != nil {
-		s.deleteObjects(ctx, r.ID, stored)
+		rel.Discard(ctx, r.ID, stored)
 		return nil, err
 	}
 	return updated, nil
 }
 
-// deleteObjects removes objects stored for outputs that ended up not released. Each key
-// is a whole output's key; as a prefix it can only also match longer names of the same
-// run that have not been stored yet (outputs are released in lexical order).
-func (s *Service) deleteObjects(ctx context.Context, runID string, keys []string) {
-	for _, k := range keys {
-		if err := s.deps.Results.DeletePrefix(context.WithoutCancel(ctx), k); err != nil {
-			s.log.Error("an object of an unreleased output could not be deleted", "run_id", runID, "key", k, "err", err)
-		}
-	}
+// releaser is the one egress path, with the service's result store, limits and trail.
+func (s *Service) releaser() *egress.Releaser {
+	return &egress.Releaser{Results: s.deps.Results, Limits: s.cfg.EgressLimits, Audit: s.deps.Audit, Log: s.log}
 }
 
 // outputDetail is the audit detail of one output.
