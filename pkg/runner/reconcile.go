@@ -73,7 +73,7 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		stuck := now.Sub(run.UpdatedAt) > r.cfg.StuckAfter
 		switch {
 		case run.State.Terminal():
-		case run.State == wes.StateCanceling || run.CancelRequested:
+		case run.Cancelling():
 			if stuck {
 				r.enqueue(ctx, "cancel", id, r.dispatch.Cancel)
 			}

@@ -83,7 +83,7 @@ func (s *Service) Get(ctx context.Context, p *wes.Principal, id string) (*RunVie
 var errFinished = errors.New("run already finished")
 
 // Cancel stops run id. A finished run is left alone and the call still succeeds;
-// otherwise the run is marked CANCELING (with CancelRequested, so a start step racing
+// otherwise the run is marked CANCELING (wes.Run.RequestCancel, so a start step racing
 // with the cancel does not submit the job) and a cancel step is queued. Only the run's
 // owner and administrators may cancel: data controllers see every run but only review.
 func (s *Service) Cancel(ctx context.Context, p *wes.Principal, id string) (*wes.Run, error) {
@@ -101,8 +101,7 @@ func (s *Service) Cancel(ctx context.Context, p *wes.Principal, id string) (*wes
 		if cur.State.Terminal() {
 			return errFinished
 		}
-		cur.CancelRequested = true
-		cur.State = wes.StateCanceling
+		cur.RequestCancel()
 		return nil
 	})
 	if errors.Is(err, errFinished) {
