@@ -45,6 +45,22 @@ func (s *Service) Visible(ctx context.Context, p *wes.Principal, id string) (*we
 	return r, nil
 }
 
+// owned returns run id for an action only its owner and administrators may take (data
+// controllers see every run but only review): verb names the action in the refusal,
+// which is audited as action run.<verb>.
+func (s *Service) owned(ctx context.Context, p *wes.Principal, id, verb string) (*wes.Run, error) {
+	r, err := s.Visible(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Owner != p.Subject && !p.HasRole(wes.RoleAdmin) {
+		err := wes.Errorf(wes.EFORBIDDEN, "only the run's owner or an %s may %s run %s", wes.RoleAdmin, verb, r.ID)
+		s.auditForbidden(ctx, p, "run."+verb, r, err)
+		return nil, err
+	}
+	return r, nil
+}
+
 // Reviewer reports whether p decides on held outputs and so may see what an unreleased
 // output is: its size, sha256 and content type. Anyone else, the run's owner included,
 // learns only that it is pending or rejected and why; a hash or size of a small file

@@ -12,12 +12,9 @@ import (
 // administrator; audited before anything is removed. Deleting again is harmless.
 // runner.DeleteRunFiles does the deleting, as for the retention sweeper.
 func (s *Service) Delete(ctx context.Context, p *wes.Principal, id string) (*wes.Run, error) {
-	r, err := s.Visible(ctx, p, id)
+	r, err := s.owned(ctx, p, id, "delete")
 	if err != nil {
 		return nil, err
-	}
-	if r.Owner != p.Subject && !p.HasRole(wes.RoleAdmin) {
-		return nil, wes.Errorf(wes.EFORBIDDEN, "only the run's owner or an %s may delete run %s", wes.RoleAdmin, r.ID)
 	}
 	if !r.State.Terminal() {
 		return nil, wes.Errorf(wes.ECONFLICT, "run %s is %s; cancel it and wait until it has finished before deleting it", r.ID, r.State)

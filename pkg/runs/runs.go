@@ -87,12 +87,9 @@ var errFinished = errors.New("run already finished")
 // with the cancel does not submit the job) and a cancel step is queued. Only the run's
 // owner and administrators may cancel: data controllers see every run but only review.
 func (s *Service) Cancel(ctx context.Context, p *wes.Principal, id string) (*wes.Run, error) {
-	r, err := s.Visible(ctx, p, id)
+	r, err := s.owned(ctx, p, id, "cancel")
 	if err != nil {
 		return nil, err
-	}
-	if r.Owner != p.Subject && !p.HasRole(wes.RoleAdmin) {
-		return nil, wes.Errorf(wes.EFORBIDDEN, "only the run's owner or an %s may cancel run %s", wes.RoleAdmin, r.ID)
 	}
 	if r.State.Terminal() {
 		return r, nil
