@@ -8,14 +8,12 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/runs"
+	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // QueryAudit implements GET /audit (runs.Service.AuditQuery).
 func (s *server) QueryAudit(ctx context.Context, req api.QueryAuditRequestObject) (api.QueryAuditResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	q := req.Params
 	page, err := s.runs.AuditQuery(ctx, p, runs.AuditQuery{RunID: q.RunId, Actor: q.Actor, Action: q.Action,
 		Since: q.Since, Until: q.Until, Limit: int(q.Limit), Cursor: q.Cursor})
@@ -35,10 +33,7 @@ func (s *server) QueryAudit(ctx context.Context, req api.QueryAuditRequestObject
 // ExportAudit implements GET /audit/export: the whole trail as JSON lines, streamed.
 // The export is itself audited, before anything is sent (runs.Service.AuditExport).
 func (s *server) ExportAudit(ctx context.Context, _ api.ExportAuditRequestObject) (api.ExportAuditResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	export, err := s.runs.AuditExport(ctx, p)
 	if err != nil {
 		return nil, err

@@ -4,15 +4,13 @@ import (
 	"context"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // ListCatalogWorkflows implements GET /catalog/workflows: the entries the caller may
 // run. Nothing about an entry's files or directory is shown.
 func (s *server) ListCatalogWorkflows(ctx context.Context, _ api.ListCatalogWorkflowsRequestObject) (api.ListCatalogWorkflowsResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	ws, err := s.runs.CatalogWorkflows(ctx, p)
 	if err != nil {
 		return nil, err
@@ -36,10 +34,7 @@ func (s *server) ListCatalogWorkflows(ctx context.Context, _ api.ListCatalogWork
 // ListCatalogDatasets implements GET /catalog/datasets: ids, names and descriptions of
 // the datasets the caller may use, never their paths.
 func (s *server) ListCatalogDatasets(ctx context.Context, _ api.ListCatalogDatasetsRequestObject) (api.ListCatalogDatasetsResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	ds, err := s.runs.CatalogDatasets(ctx, p)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // GetRunLogStream implements GET /runs/{run_id}/logs/{stream}: the engine's stdout or
@@ -13,10 +14,7 @@ import (
 // and X-Enclave-Next-Offset says where the next read starts, so a client that follows
 // the log by it sees every path rewritten, never cut.
 func (s *server) GetRunLogStream(ctx context.Context, req api.GetRunLogStreamRequestObject) (api.GetRunLogStreamResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	body, next, err := s.runs.LogSection(ctx, p, req.RunId, string(req.Stream), req.Params.Offset)
 	if err != nil {
 		return nil, err

@@ -99,15 +99,6 @@ func baseURLFrom(ctx context.Context) string {
 	return u
 }
 
-// callerFrom returns the authenticated principal, or EUNAUTHORIZED.
-func callerFrom(ctx context.Context) (*wes.Principal, error) {
-	p := wes.PrincipalFromContext(ctx)
-	if p == nil {
-		return nil, wes.Errorf(wes.EUNAUTHORIZED, "authentication required: send a bearer token in the Authorization header")
-	}
-	return p, nil
-}
-
 // checkSubmitBody guards the body of a run submission: it must be multipart/form-data
 // (Go's multipart reader would also take multipart/mixed), and it is capped at
 // MaxRequestBytes; reading past the cap fails with *http.MaxBytesError, which the form

@@ -78,10 +78,7 @@ func outputList(ctx context.Context, l *runs.OutputList) api.RunOutputList {
 
 // ListRunOutputs implements GET /runs/{run_id}/outputs.
 func (s *server) ListRunOutputs(ctx context.Context, req api.ListRunOutputsRequestObject) (api.ListRunOutputsResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	l, err := s.runs.Outputs(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err
@@ -91,10 +88,7 @@ func (s *server) ListRunOutputs(ctx context.Context, req api.ListRunOutputsReque
 
 // ReviewRunOutputs implements POST /runs/{run_id}/outputs/review (runs.Service.Review).
 func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsRequestObject) (api.ReviewRunOutputsResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	var d *runs.Decision
 	if req.Body != nil {
 		d = &runs.Decision{Decision: string(req.Body.Decision), Reason: req.Body.Reason}
@@ -110,10 +104,7 @@ func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsR
 // bytes from the result store, checked against the sha256 recorded at release and
 // audited before a byte is sent (runs.Service.Download).
 func (s *server) DownloadRunOutput(ctx context.Context, req api.DownloadRunOutputRequestObject) (api.DownloadRunOutputResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	d, err := s.runs.Download(ctx, p, req.RunId, req.Path)
 	if err != nil {
 		return nil, err

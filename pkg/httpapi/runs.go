@@ -32,10 +32,7 @@ func (s *server) pageSize(v *int64) (int, error) {
 
 // ListRuns implements GET /runs.
 func (s *server) ListRuns(ctx context.Context, req api.ListRunsRequestObject) (api.ListRunsResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	size, err := s.pageSize(req.Params.PageSize)
 	if err != nil {
 		return nil, err
@@ -60,10 +57,7 @@ func (s *server) ListRuns(ctx context.Context, req api.ListRunsRequestObject) (a
 
 // GetRunStatus implements GET /runs/{run_id}/status.
 func (s *server) GetRunStatus(ctx context.Context, req api.GetRunStatusRequestObject) (api.GetRunStatusResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	st, err := s.runs.Status(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err
@@ -73,10 +67,7 @@ func (s *server) GetRunStatus(ctx context.Context, req api.GetRunStatusRequestOb
 
 // GetRunLog implements GET /runs/{run_id}.
 func (s *server) GetRunLog(ctx context.Context, req api.GetRunLogRequestObject) (api.GetRunLogResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	v, err := s.runs.Get(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err
@@ -140,10 +131,7 @@ func (s *server) GetRunLog(ctx context.Context, req api.GetRunLogRequestObject) 
 
 // CancelRun implements POST /runs/{run_id}/cancel (runs.Service.Cancel).
 func (s *server) CancelRun(ctx context.Context, req api.CancelRunRequestObject) (api.CancelRunResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	r, err := s.runs.Cancel(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err
@@ -155,10 +143,7 @@ func (s *server) CancelRun(ctx context.Context, req api.CancelRunRequestObject) 
 // work directory, engine logs and released objects are removed; its record and audit
 // trail stay.
 func (s *server) DeleteRun(ctx context.Context, req api.DeleteRunRequestObject) (api.DeleteRunResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	r, err := s.runs.Delete(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err

@@ -4,16 +4,14 @@ import (
 	"context"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // RunWorkflow implements POST /runs. The body is streamed: attachments go straight into
 // the new run's work directory (runs.Draft), which the run service removes again if the
 // run is not stored. The service checks, audits and stores the run (runs.Service.Submit).
 func (s *server) RunWorkflow(ctx context.Context, req api.RunWorkflowRequestObject) (_ api.RunWorkflowResponseObject, err error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	key, hasKey := idemKeyFrom(ctx)
 	d, err := s.runs.BeginSubmit(ctx, p, key, hasKey)
 	if err != nil {

@@ -12,10 +12,7 @@ import (
 
 // ListTasks implements GET /runs/{run_id}/tasks (runs.Service.Tasks), paged here.
 func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) (api.ListTasksResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	size, err := s.pageSize(req.Params.PageSize)
 	if err != nil {
 		return nil, err
@@ -44,10 +41,7 @@ func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) 
 
 // GetTask implements GET /runs/{run_id}/tasks/{task_id}.
 func (s *server) GetTask(ctx context.Context, req api.GetTaskRequestObject) (api.GetTaskResponseObject, error) {
-	p, err := callerFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
+	p := wes.PrincipalFromContext(ctx)
 	r, tasks, err := s.runs.Tasks(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ func runNotFound(id string) error {
 // not theirs; each of these refusals is audited (rate-limited per caller, see
 // auditRunRefusal), so probing for run ids leaves a trace.
 func (s *Service) Visible(ctx context.Context, p *wes.Principal, id string) (*wes.Run, error) {
+	if p == nil {
+		return nil, errUnauthenticated
+	}
 	if !validRunID(id) {
 		s.auditRunRefusal(ctx, p, id, refusedMalformed, nil)
 		return nil, runNotFound(id)

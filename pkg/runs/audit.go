@@ -110,6 +110,9 @@ type AuditQuery struct {
 // AuditQuery returns a page of the audit trail to an administrator; anyone else's attempt
 // is refused and audited.
 func (s *Service) AuditQuery(ctx context.Context, p *wes.Principal, q AuditQuery) (wes.AuditPage, error) {
+	if p == nil {
+		return wes.AuditPage{}, errUnauthenticated
+	}
 	if err := s.requireAdmin(ctx, p, actionQuery); err != nil {
 		return wes.AuditPage{}, err
 	}
@@ -145,6 +148,9 @@ func parseTimeParam(name, v string) (time.Time, error) {
 // itself audited before anything is written, and the returned function then writes the
 // trail to w until it ends or ctx does.
 func (s *Service) AuditExport(ctx context.Context, p *wes.Principal) (func(ctx context.Context, w io.Writer) error, error) {
+	if p == nil {
+		return nil, errUnauthenticated
+	}
 	if err := s.requireAdmin(ctx, p, actionExport); err != nil {
 		return nil, err
 	}

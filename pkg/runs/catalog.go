@@ -38,6 +38,9 @@ func (s *Service) catalogFor() (*catalog.Catalog, error) {
 // CatalogWorkflows lists the catalogue workflows p may run whose engine is installed and
 // answers.
 func (s *Service) CatalogWorkflows(_ context.Context, p *wes.Principal) ([]CatalogWorkflow, error) {
+	if p == nil {
+		return nil, errUnauthenticated
+	}
 	cat, err := s.catalogFor()
 	if err != nil {
 		return nil, err
@@ -68,6 +71,9 @@ func (s *Service) CatalogWorkflows(_ context.Context, p *wes.Principal) ([]Catal
 
 // CatalogDatasets lists the catalogue datasets p may use.
 func (s *Service) CatalogDatasets(_ context.Context, p *wes.Principal) ([]CatalogDataset, error) {
+	if p == nil {
+		return nil, errUnauthenticated
+	}
 	cat, err := s.catalogFor()
 	if err != nil {
 		return nil, err

@@ -10,6 +10,9 @@ import (
 // List returns a page of the runs p may see (its own; everyone's for those who see all
 // runs), newest first, each with the tags p may see.
 func (s *Service) List(ctx context.Context, p *wes.Principal, size int, token string) ([]RunSummary, string, error) {
+	if p == nil {
+		return nil, "", errUnauthenticated
+	}
 	page, err := s.deps.Store.List(ctx, wes.RunFilter{Owner: OwnerFilter(p), PageSize: size, PageToken: token})
 	if err != nil {
 		return nil, "", err

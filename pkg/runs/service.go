@@ -186,6 +186,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
+// errUnauthenticated answers an operation that has no caller.
+var errUnauthenticated = wes.Errorf(wes.EUNAUTHORIZED, "authentication required: send a bearer token in the Authorization header")
+
 // OwnerFilter is the owner whose runs p may list or count: "" (everyone) for
 // administrators and data controllers.
 func OwnerFilter(p *wes.Principal) string {

@@ -39,6 +39,9 @@ type Draft struct {
 // none): it checks that p may submit and the key's form, and creates the run's work
 // directory. A refusal is audited here.
 func (s *Service) BeginSubmit(ctx context.Context, p *wes.Principal, key string, hasKey bool) (_ *Draft, err error) {
+	if p == nil {
+		return nil, errUnauthenticated
+	}
 	d := &Draft{s: s, p: p, key: key, hasKey: hasKey}
 	defer func() {
 		if err != nil {
