@@ -30,13 +30,14 @@ type RunSummary struct {
 	Tags map[string]string
 }
 
-// Status returns run id's state, if p may see the run.
+// Status returns run id's state, if p may see the run. It reads only the run's head
+// (visibleHead): status is what clients poll.
 func (s *Service) Status(ctx context.Context, p *wes.Principal, id string) (wes.State, error) {
-	r, err := s.Visible(ctx, p, id)
+	h, err := s.visibleHead(ctx, p, id)
 	if err != nil {
 		return "", err
 	}
-	return r.State, nil
+	return h.State, nil
 }
 
 // RunView is a run as its caller may see it: what the engine wrote (its command line)

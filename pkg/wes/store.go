@@ -15,6 +15,14 @@ type RunPage struct {
 	NextPageToken string // "" when there are no more runs
 }
 
+// RunHead is what a state read and its access check need of a run: whose it is and
+// the state it is in.
+type RunHead struct {
+	ID    string
+	Owner string
+	State State
+}
+
 // RunStore keeps runs. Every state change goes through Update, which applies
 // ValidateTransition atomically; terminal states are sticky.
 type RunStore interface {
@@ -22,6 +30,9 @@ type RunStore interface {
 	Create(ctx context.Context, r *Run) error
 	// Get returns a run. ENOTFOUND if there is none.
 	Get(ctx context.Context, id string) (*Run, error)
+	// Head returns a run's RunHead, reading no more of the run than it needs: the read
+	// that clients poll (a run's status) asks for nothing else. ENOTFOUND if there is none.
+	Head(ctx context.Context, id string) (RunHead, error)
 	// Update applies fn to the current run and stores the result atomically, retrying on
 	// concurrent changes. A state change fn makes is checked with ValidateTransition; an
 	// invalid one returns its ECONFLICT error and stores nothing. fn returning an error

@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) wes.RunStore) {
 		{"GetNotFound", testGetNotFound},
 		{"CreateDuplicate", testCreateDuplicate},
 		{"GetReturnsCopy", testGetReturnsCopy},
+		{"Head", testHead},
 		{"UpdateStoresChanges", testUpdateStoresChanges},
 		{"UpdateNotFound", testUpdateNotFound},
 		{"UpdateCallbackError", testUpdateCallbackError},
