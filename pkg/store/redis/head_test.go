@@ -30,7 +30,7 @@ func storedRecord(t *testing.T, r *wes.Run) []byte {
 
 func TestDecodeHead(t *testing.T) {
 	full := storedRecord(t, &wes.Run{ID: "0190a5b2-0000-7000-8000-000000000001", Owner: "alice", State: wes.StateRunning,
-		Request: wes.RunRequest{WorkflowParams: json.RawMessage(`{"owner":"mallory","state":"COMPLETE"}`)},
+		Request:  wes.RunRequest{WorkflowParams: json.RawMessage(`{"owner":"mallory","state":"COMPLETE"}`)},
 		Workflow: "wf", Datasets: []string{"d"}, CreatedAt: time.Now()})
 	want := wes.RunHead{ID: "0190a5b2-0000-7000-8000-000000000001", Owner: "alice", State: wes.StateRunning}
 	for _, tc := range []struct {
