@@ -12,6 +12,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"github.com/spe4hd/enclave/pkg/egress/checks"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -204,7 +205,15 @@ func (l *loader) checkOutputs(where string, y outputsYAML) wes.OutputPolicy {
 	if y.MaxFileBytes < 0 || y.MaxTotalBytes < 0 || y.MaxFiles < 0 {
 		l.addf("%s.outputs: max_file_bytes, max_total_bytes and max_files must not be negative", where)
 	}
-	return wes.OutputPolicy{Globs: y.Globs, MaxFileBytes: y.MaxFileBytes, MaxTotalBytes: y.MaxTotalBytes, MaxFiles: y.MaxFiles}
+	pol := wes.OutputPolicy{Globs: y.Globs, MaxFileBytes: y.MaxFileBytes, MaxTotalBytes: y.MaxTotalBytes, MaxFiles: y.MaxFiles}
+	if c := y.Checks; c != nil {
+		pol.Checks = &wes.DisclosureChecks{Files: c.Files, MinCellCount: c.MinCellCount, CountColumns: c.CountColumns,
+			MaxRows: c.MaxRows, ForbiddenColumns: c.ForbiddenColumns, DenyPatterns: c.DenyPatterns, DatasetOverlap: c.DatasetOverlap}
+		if err := checks.Validate(*pol.Checks); err != nil {
+			l.addf("%s.outputs.%v", where, err)
+		}
+	}
+	return pol
 }
 
 // globProblem says what is wrong with an output glob, or "".

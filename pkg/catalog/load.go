@@ -130,10 +130,22 @@ type fileRefYAML struct {
 
 // outputsYAML mirrors wes.OutputPolicy, so that strict decoding names our fields.
 type outputsYAML struct {
-	Globs         []string `yaml:"globs"`
-	MaxFileBytes  int64    `yaml:"max_file_bytes"`
-	MaxTotalBytes int64    `yaml:"max_total_bytes"`
-	MaxFiles      int      `yaml:"max_files"`
+	Globs         []string    `yaml:"globs"`
+	MaxFileBytes  int64       `yaml:"max_file_bytes"`
+	MaxTotalBytes int64       `yaml:"max_total_bytes"`
+	MaxFiles      int         `yaml:"max_files"`
+	Checks        *checksYAML `yaml:"checks"`
+}
+
+// checksYAML mirrors wes.DisclosureChecks (pkg/egress/checks).
+type checksYAML struct {
+	Files            []string `yaml:"files"`
+	MinCellCount     int      `yaml:"min_cell_count"`
+	CountColumns     []string `yaml:"count_columns"`
+	MaxRows          int      `yaml:"max_rows"`
+	ForbiddenColumns []string `yaml:"forbidden_columns"`
+	DenyPatterns     []string `yaml:"deny_patterns"`
+	DatasetOverlap   bool     `yaml:"dataset_overlap"`
 }
 
 type resourcesYAML struct {

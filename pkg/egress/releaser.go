@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spe4hd/enclave/pkg/egress/checks"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -75,7 +76,12 @@ func (g *Releaser) audit(ctx context.Context, run *wes.Run, actor string, e wes.
 // accepted ones are released to the result store (auto) or recorded as pending, with the
 // sha256 an approval will check (review). It returns the outputs and a note for the
 // run's log. A *Failure means the run must not end COMPLETE.
-func (g *Releaser) Finish(ctx context.Context, run *wes.Run, workDir string, pol wes.OutputPolicy, mode string) ([]wes.Output, string, error) {
+//
+// Files the workflow's disclosure checks (pol.Checks) apply to are checked first, against
+// the run's input datasets at the zone paths datasets for the overlap check: under auto a
+// file that fails one stays in the zone (audited); under review it is held with its
+// results, for the reviewer to see. Every output carries its results.
+func (g *Releaser) Finish(ctx context.Context, run *wes.Run, workDir string, pol wes.OutputPolicy, mode string, datasets []string) ([]wes.Output, string, error) {
 	log := g.log().With("run_id", run.ID)
 	accepted, refused, err := Select(workDir, pol, g.Limits)
 	if err != nil {
@@ -93,9 +99,15 @@ func (g *Releaser) Finish(ctx context.Context, run *wes.Run, workDir string, pol
 	if limited > 0 {
 		note = fmt.Sprintf("; %d other file(s) stayed in the zone (links, special files or over the size and count limits)", limited)
 	}
+	results := g.disclose(workDir, pol, accepted, datasets)
 	if mode == wes.EgressReview {
-		held := g.hold(ctx, run, workDir, accepted)
+		held := g.hold(ctx, run, workDir, accepted, results)
 		return held, fmt.Sprintf("%d output(s) wait for a data controller's review%s", len(held), note), nil
+	}
+	var blocked int
+	accepted, blocked = g.blockFailed(ctx, run, accepted, results)
+	if blocked > 0 {
+		note += fmt.Sprintf("; %d file(s) failed the workflow's disclosure checks and stayed in the zone", blocked)
 	}
 	if g.Results == nil {
 		return nil, "", &Failure{"this worker has no result store; the run's outputs were not released"}
@@ -107,12 +119,32 @@ func (g *Releaser) Finish(ctx context.Context, run *wes.Run, workDir string, pol
 		g.Drop(ctx, run)
 		return nil, "", &Failure{"the run's outputs could not be uploaded to the result store"}
 	}
+	for i := range outs {
+		outs[i].Checks = results[outs[i].Path]
+	}
 	return outs, fmt.Sprintf("%d output(s) released%s", len(outs), note), nil
+}
+
+// blockFailed keeps the files that passed their disclosure checks (or have none) and
+// audits each one that failed, which stays in the zone.
+func (g *Releaser) blockFailed(ctx context.Context, run *wes.Run, accepted []Candidate, results map[string][]wes.CheckResult) ([]Candidate, int) {
+	kept := accepted[:0:0]
+	blocked := 0
+	for _, c := range accepted {
+		if res, ok := results[c.Path]; ok && !checks.Passed(res) {
+			blocked++
+			g.audit(ctx, run, "", Refusal{Path: c.Path, Kind: RefuseCheck,
+				Reason: "failed the workflow's disclosure checks: " + checks.Failed(res)}.Event())
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept, blocked
 }
 
 // hold records accepted files as pending, with the sha256 an approval will check. A file
 // that cannot be hashed as the very file Select saw is refused.
-func (g *Releaser) hold(ctx context.Context, run *wes.Run, workDir string, accepted []Candidate) []wes.Output {
+func (g *Releaser) hold(ctx context.Context, run *wes.Run, workDir string, accepted []Candidate, results map[string][]wes.CheckResult) []wes.Output {
 	var held []wes.Output
 	for _, c := range accepted {
 		sum, err := CandidateSHA256(workDir, c)
@@ -121,10 +153,17 @@ func (g *Releaser) hold(ctx context.Context, run *wes.Run, workDir string, accep
 				Reason: "changed or became unreadable after it was selected"}.Event())
 			continue
 		}
-		o := wes.Output{Path: c.Path, Size: c.Size, SHA256: sum, ContentType: ContentType(c.Path), Status: wes.OutputPending}
+		o := wes.Output{Path: c.Path, Size: c.Size, SHA256: sum, ContentType: ContentType(c.Path), Status: wes.OutputPending,
+			Checks: results[c.Path]}
 		held = append(held, o)
-		g.audit(ctx, run, "", wes.AuditEvent{Action: ActionHold, Outcome: "ok", Reason: "held for a data controller's review",
-			Detail: map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256}})
+		d := map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256}
+		if o.Checks != nil {
+			d["checks"] = "passed"
+			if !checks.Passed(o.Checks) {
+				d["checks"] = "failed: " + checks.Failed(o.Checks)
+			}
+		}
+		g.audit(ctx, run, "", wes.AuditEvent{Action: ActionHold, Outcome: "ok", Reason: "held for a data controller's review", Detail: d})
 	}
 	return held
 }
@@ -182,6 +221,7 @@ func (g *Releaser) Approve(ctx context.Context, run *wes.Run, workDir string, po
 			decided[o.Path] = withhold(o, RefuseChanged, "changed while it was released; withdrawn")
 			continue
 		}
+		outs[0].Checks = o.Checks // checked at the run's end, on these very bytes
 		decided[o.Path] = outs[0]
 	}
 	return decided, stored, nil

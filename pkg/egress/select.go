@@ -38,6 +38,7 @@ const (
 	RefuseTooManyFiles  = "too_many_files"   // over the file count limit
 	RefuseUnreadable    = "unreadable"       // could not be read (permissions, I/O)
 	RefuseChanged       = "changed"          // no longer the file Select accepted (Release)
+	RefuseCheck         = "disclosure_check" // failed a disclosure check (checks.go)
 	RefuseInvalidPath   = "invalid_path"     // a candidate path that is not clean and relative (Release)
 )
 

@@ -27,7 +27,8 @@ func outputURL(ctx context.Context, runID string, o runs.OutputView) string {
 func outputViews(ctx context.Context, id string, views []runs.OutputView) []api.RunOutput {
 	out := make([]api.RunOutput, 0, len(views))
 	for _, o := range views {
-		v := api.RunOutput{Path: o.Path, Status: api.RunOutputStatus(o.Status), Size: o.Size, Sha256: o.SHA256, ContentType: o.ContentType}
+		v := api.RunOutput{Path: o.Path, Status: api.RunOutputStatus(o.Status), Size: o.Size, Sha256: o.SHA256, ContentType: o.ContentType,
+			Checks: checkResults(o.Checks)}
 		if o.Status == wes.OutputReleased {
 			v.ReleasedAt = formatTime(o.Released)
 			v.Url = outputURL(ctx, id, o)
@@ -35,6 +36,18 @@ func outputViews(ctx context.Context, id string, views []runs.OutputView) []api.
 			v.Reason = o.Reason
 		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// checkResults renders an output's disclosure check results.
+func checkResults(in []wes.CheckResult) []api.CheckResult {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]api.CheckResult, len(in))
+	for i, c := range in {
+		out[i] = api.CheckResult{Check: c.Check, Passed: c.Passed, Detail: c.Detail}
 	}
 	return out
 }
@@ -61,11 +74,17 @@ func (s *server) runLogOutputs(ctx context.Context, v *runs.RunView) map[string]
 			if v.Reviewer {
 				m["size"], m["sha256"], m["content_type"] = o.Size, o.SHA256, o.ContentType
 			}
+			if len(o.Checks) > 0 {
+				m["checks"] = checkResults(o.Checks)
+			}
 			out[o.Path] = m
 			continue
 		}
-		out[o.Path] = map[string]any{"size": o.Size, "sha256": o.SHA256, "content_type": o.ContentType,
-			"url": outputURL(ctx, r.ID, o)}
+		m := map[string]any{"size": o.Size, "sha256": o.SHA256, "content_type": o.ContentType, "url": outputURL(ctx, r.ID, o)}
+		if len(o.Checks) > 0 {
+			m["checks"] = checkResults(o.Checks)
+		}
+		out[o.Path] = m
 	}
 	return out
 }

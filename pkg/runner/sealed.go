@@ -100,7 +100,15 @@ func (r *Runner) egressOutputs(ctx context.Context, run *wes.Run, workDir string
 	if !ok {
 		return nil, "", &refusal{fmt.Sprintf("workflow %s left the catalogue before the run ended; its outputs were not released", run.Workflow)}
 	}
-	outs, note, err := r.releaser().Finish(ctx, run, workDir, e.Outputs, e.Egress)
+	// The zone paths of the datasets the run read, for the overlap check.
+	var datasets []string
+	paths := r.cfg.Catalog.Catalog().DatasetPaths()
+	for _, id := range run.Datasets {
+		// A dataset that left the catalogue has no path: "" cannot be read, so the
+		// overlap check fails rather than pass without it.
+		datasets = append(datasets, paths[id])
+	}
+	outs, note, err := r.releaser().Finish(ctx, run, workDir, e.Outputs, e.Egress, datasets)
 	var f *egress.Failure
 	if errors.As(err, &f) {
 		return nil, "", &refusal{f.Msg}

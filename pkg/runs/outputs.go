@@ -62,7 +62,9 @@ func (s *Service) presignedURL(ctx context.Context, p *wes.Principal, r *wes.Run
 func (s *Service) OutputViews(ctx context.Context, p *wes.Principal, r *wes.Run) []OutputView {
 	out := make([]OutputView, 0, len(r.Released))
 	for _, o := range r.Released {
-		v := OutputView{Output: wes.Output{Path: o.Path, Status: o.Status}}
+		// The disclosure checks' results say where a file failed, never a value: its
+		// owner sees them too, to know why a file stayed in the zone.
+		v := OutputView{Output: wes.Output{Path: o.Path, Status: o.Status, Checks: o.Checks}}
 		if o.Status == wes.OutputReleased || Reviewer(p) {
 			v.Size, v.SHA256, v.ContentType = o.Size, o.SHA256, o.ContentType
 		}

@@ -18,6 +18,39 @@ type OutputPolicy struct {
 	MaxFileBytes  int64 `json:"max_file_bytes,omitempty" yaml:"max_file_bytes,omitempty"`
 	MaxTotalBytes int64 `json:"max_total_bytes,omitempty" yaml:"max_total_bytes,omitempty"`
 	MaxFiles      int   `json:"max_files,omitempty" yaml:"max_files,omitempty"`
+	// Checks are the automatic disclosure checks every tabular output must pass before
+	// it leaves the zone (pkg/egress/checks); nil checks nothing.
+	Checks *DisclosureChecks `json:"checks,omitempty" yaml:"checks,omitempty"`
+}
+
+// DisclosureChecks are a workflow's automatic disclosure checks on tabular outputs
+// (CSV, TSV). Under egress auto a file that fails one stays in the zone; under egress
+// review it is held with its results flagged for the reviewer.
+type DisclosureChecks struct {
+	// Files are the globs of the outputs checked (relative to the work dir); default
+	// **/*.csv and **/*.tsv. A checked file is read as CSV, or TSV when it ends in .tsv.
+	Files []string `json:"files,omitempty" yaml:"files,omitempty"`
+	// MinCellCount, with CountColumns, requires every value in those columns to be a
+	// count of at least MinCellCount or suppressed (empty, "*", "NA" or "<n").
+	MinCellCount int      `json:"min_cell_count,omitempty" yaml:"min_cell_count,omitempty"`
+	CountColumns []string `json:"count_columns,omitempty" yaml:"count_columns,omitempty"`
+	// MaxRows bounds the data rows (after the header).
+	MaxRows int `json:"max_rows,omitempty" yaml:"max_rows,omitempty"`
+	// ForbiddenColumns are header names (case-insensitive) a file must not have.
+	ForbiddenColumns []string `json:"forbidden_columns,omitempty" yaml:"forbidden_columns,omitempty"`
+	// DenyPatterns are regular expressions (RE2) no cell may match, e.g. dates of birth
+	// or record numbers.
+	DenyPatterns []string `json:"deny_patterns,omitempty" yaml:"deny_patterns,omitempty"`
+	// DatasetOverlap refuses a file holding any whole row of the run's input datasets.
+	DatasetOverlap bool `json:"dataset_overlap,omitempty" yaml:"dataset_overlap,omitempty"`
+}
+
+// CheckResult is the outcome of one disclosure check on one output. Detail says where a
+// check failed (a row number, a column name), never a value.
+type CheckResult struct {
+	Check  string `json:"check"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Log visibility of a workflow's engine output (which may carry data).
@@ -47,6 +80,9 @@ type Output struct {
 	// and ContentType of an unreleased output are for reviewers only: a hash or size of
 	// a small file can give its content away.
 	Reason string `json:"reason,omitempty"`
+	// Checks are the results of the workflow's disclosure checks on this file, shown to
+	// its owner and reviewers.
+	Checks []CheckResult `json:"checks,omitempty"`
 }
 
 // Output statuses.
