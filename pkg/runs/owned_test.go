@@ -59,3 +59,39 @@ func TestOthersRunRefusalsAreAudited(t *testing.T) {
 		t.Error("the refused cancel changed the run")
 	}
 }
+
+// Separation of duties: a data controller may not review the outputs of a run they own,
+// and the attempt is audited; nothing is released.
+func TestNoReviewOfOwnRun(t *testing.T) {
+	c := testutil.Redis(t)
+	prefix := testutil.UniqueName("enclave-runs-test-") + ":"
+	t.Cleanup(func() {
+		if keys, err := c.Keys(context.Background(), prefix+"*").Result(); err == nil && len(keys) > 0 {
+			c.Del(context.Background(), keys...)
+		}
+	})
+	store := redisstore.New(c, redisstore.Options{Prefix: prefix})
+	trail := audit.New(c, audit.Options{Prefix: prefix})
+	s, err := New(Config{DataDir: t.TempDir()}, Deps{Store: store, Dispatcher: struct{ wes.Dispatcher }{},
+		Engines: engines.NewRegistry(), Audit: trail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	run := &wes.Run{ID: uuid.Must(uuid.NewV7()).String(), Owner: "dora", State: wes.StateComplete, Workflow: "wf",
+		Released: []wes.Output{{Path: "results/t.csv", Status: wes.OutputPending, SHA256: "x"}}}
+	if err := store.Create(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	dc := &wes.Principal{Subject: "dora", Roles: []string{wes.RoleDataController, wes.RoleResearcher}}
+	if _, err := s.Review(ctx, dc, run.ID, &Decision{Decision: Approve}); !wes.IsCode(err, wes.EFORBIDDEN) {
+		t.Fatalf("approving one's own run: %v, want EFORBIDDEN", err)
+	}
+	page, err := trail.Query(ctx, wes.AuditFilter{Action: "output.review"})
+	if err != nil || len(page.Entries) != 1 || page.Entries[0].Event.Outcome != "refused" {
+		t.Fatalf("audit of the attempt: %+v %v", page.Entries, err)
+	}
+	if got, _ := store.Get(ctx, run.ID); got.Released[0].Status != wes.OutputPending {
+		t.Errorf("the output is %s after a refused review", got.Released[0].Status)
+	}
+}

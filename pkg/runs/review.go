@@ -44,6 +44,14 @@ func (s *Service) Review(ctx context.Context, p *wes.Principal, id string, d *De
 		s.auditForbidden(ctx, p, actionReview, r, err)
 		return nil, err
 	}
+	if r.Owner == p.Subject && p.Subject != wes.Anonymous.Subject {
+		// Separation of duties: whoever ran the workflow does not decide what leaves the
+		// zone from it, whatever roles they hold. (With authentication off there is only
+		// the anonymous user, for demos and tests: nobody else could review.)
+		err := wes.Errorf(wes.EFORBIDDEN, "run %s is your own: its outputs must be reviewed by another data controller", r.ID)
+		s.auditForbidden(ctx, p, actionReview, r, err)
+		return nil, err
+	}
 	if d == nil {
 		return nil, wes.Errorf(wes.EINVALID, `the body must be a JSON object such as {"decision": "approve"} or {"decision": "reject", "reason": "..."}`)
 	}
