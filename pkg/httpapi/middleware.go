@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -22,15 +23,22 @@ var publicPaths = map[string]bool{
 
 type baseURLKey struct{}
 
-// requestContext authenticates the caller and puts the principal and the API's external
-// base URL into the request context, before any handler or parameter check runs.
+// requestContext authenticates the caller and puts the principal, the API's external base
+// URL and the route into the request context, before any handler or parameter check
+// runs. Every request passes here, so it allocates little: the route's description is
+// looked up (routeNames), the base URL is worked out only by the handlers that ask
+// (baseURLFrom), and the request is copied once, with its final context.
 func (s *server) requestContext(c *gin.Context) {
-	ctx := context.WithValue(c.Request.Context(), baseURLKey{}, s.baseURL(c.Request))
+	ctx := context.WithValue(c.Request.Context(), baseURLKey{}, s.baseURLSource(c.Request))
 	// The route, for the audit events of refusals: its template, never the ids in it.
-	ctx = runs.WithRequest(ctx, routeOf(c))
-	c.Request = c.Request.WithContext(ctx)
-	p, err := s.principal(c)
+	route, ok := s.routeNames[routeKey{c.Request.Method, c.FullPath()}]
+	if !ok {
+		route = routeOf(c)
+	}
+	ctx = runs.WithRequest(ctx, route)
+	p, err := s.principal(ctx, c)
 	if err != nil {
+		c.Request = c.Request.WithContext(ctx)
 		s.abortWithError(c, err)
 		return
 	}
@@ -45,8 +53,9 @@ func (s *server) requestContext(c *gin.Context) {
 	c.Next()
 }
 
-// principal returns the caller, or nil for an anonymous call to a public path.
-func (s *server) principal(c *gin.Context) (*wes.Principal, error) {
+// principal returns the caller, or nil for an anonymous call to a public path. ctx is
+// the request's context with its route, for the audit of a refused token.
+func (s *server) principal(ctx context.Context, c *gin.Context) (*wes.Principal, error) {
 	if s.deps.Authenticate == nil {
 		return wes.Anonymous, nil
 	}
@@ -66,18 +75,25 @@ func (s *server) principal(c *gin.Context) (*wes.Principal, error) {
 		if code := wes.ErrorCode(err); code == wes.EUNAUTHORIZED || code == wes.EFORBIDDEN {
 			// Rate-limited per source address: the TCP peer, which a client cannot
 			// choose as it can X-Forwarded-For.
-			s.runs.RefuseToken(c.Request.Context(), c.GetHeader("Authorization"), c.RemoteIP(), statusOf(err), err)
+			s.runs.RefuseToken(ctx, c.GetHeader("Authorization"), c.RemoteIP(), statusOf(err), err)
 		}
 		return nil, err
 	}
 	return p, nil
 }
 
-// baseURL is the absolute URL of the API root as the client sees it.
-func (s *server) baseURL(r *http.Request) string {
-	if s.cfg.PublicURL != "" {
-		return s.cfg.PublicURL + BasePath
+// baseURLSource is what requestContext keeps for baseURLFrom: the configured base URL
+// (boxed once, in New), or the request to work it out from when a handler asks.
+func (s *server) baseURLSource(r *http.Request) any {
+	if s.publicBase != nil {
+		return s.publicBase
 	}
+	return r
+}
+
+// requestBaseURL is the absolute URL of the API root as the client of r sees it, when no
+// PublicURL is configured.
+func requestBaseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -93,10 +109,17 @@ func (s *server) baseURL(r *http.Request) string {
 	return scheme + "://" + host + BasePath
 }
 
-// baseURLFrom returns the base URL requestContext stored in ctx.
+// baseURLFrom returns the absolute URL of the API root for the request requestContext
+// saw: the configured PublicURL under BasePath, or one made from the request's Host and
+// scheme.
 func baseURLFrom(ctx context.Context) string {
-	u, _ := ctx.Value(baseURLKey{}).(string)
-	return u
+	switch v := ctx.Value(baseURLKey{}).(type) {
+	case string:
+		return v
+	case *http.Request:
+		return requestBaseURL(v)
+	}
+	return ""
 }
 
 // checkSubmitBody guards the body of a run submission: it must be multipart/form-data
@@ -128,16 +151,31 @@ func tooLargeBody(limit int64) error {
 }
 
 // accessLog writes one debug line per request; the path is the route pattern when there
-// is one, so run ids and tokens stay out of the log.
+// is one, so run ids and tokens stay out of the log. Its attributes are made only when
+// the line is written: boxing them for a disabled level cost allocations every request.
 func (s *server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	ctx := c.Request.Context()
+	if !s.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
 	route := c.FullPath()
 	if route == "" {
 		route = "(no route)"
 	}
-	s.log.Debug("request", "method", c.Request.Method, "route", route,
-		"status", c.Writer.Status(), "duration", time.Since(start))
+	s.log.LogAttrs(ctx, slog.LevelDebug, "request", slog.String("method", c.Request.Method), slog.String("route", route),
+		slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)))
+}
+
+// routeNames describes each of e's routes as routeOf does, so that requestContext need
+// not build the description for every request.
+func routeNames(e *gin.Engine) map[routeKey]string {
+	m := map[routeKey]string{}
+	for _, r := range e.Routes() {
+		m[routeKey{r.Method, r.Path}] = describeRoute(r.Method, r.Path)
+	}
+	return m
 }
 
 // routeOf describes the request as "METHOD /route/{param}" (the API's path template
@@ -147,11 +185,15 @@ func routeOf(c *gin.Context) string {
 	if route == "" {
 		route = "(no route)"
 	}
+	return describeRoute(c.Request.Method, route)
+}
+
+func describeRoute(method, route string) string {
 	segs := strings.Split(strings.TrimPrefix(route, BasePath), "/")
 	for i, seg := range segs {
 		if strings.HasPrefix(seg, ":") || strings.HasPrefix(seg, "*") {
 			segs[i] = "{" + seg[1:] + "}"
 		}
 	}
-	return c.Request.Method + " " + strings.Join(segs, "/")
+	return method + " " + strings.Join(segs, "/")
 }

@@ -94,6 +94,10 @@ type server struct {
 	log  *slog.Logger
 	runs *runs.Service
 	gin  *gin.Engine // for re-routing output downloads written with plain slashes
+
+	// What requestContext looks up rather than builds per request (middleware.go).
+	routeNames map[routeKey]string
+	publicBase any // PublicURL + BasePath, boxed; nil without a PublicURL
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -115,6 +119,9 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &server{cfg: cfg, deps: deps, runs: deps.Runs, log: deps.Logger.With("component", "httpapi")}
+	if cfg.PublicURL != "" {
+		s.publicBase = cfg.PublicURL + BasePath
+	}
 	return s.engine()
 }
 
@@ -208,5 +215,6 @@ func (s *server) engine() (*gin.Engine, error) {
 			s.abortWithError(c, wes.Errorf(wes.EINVALID, "%v", err))
 		},
 	})
+	s.routeNames = routeNames(e)
 	return e, nil
 }
