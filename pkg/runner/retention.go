@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -23,7 +24,8 @@ var errDeletedBefore = errors.New("run files already deleted")
 
 // DeleteRunFiles removes what a finished run left behind: its released objects in
 // results (nil: none kept), its directory under dataDir (work dir and engine logs), and
-// then the record's WorkDir, Released and Outputs, adding the Enclave message "the run's
+// then the record's WorkDir, Released and Outputs, its workflow_params, tags, engine
+// parameters and command line (a tombstone stays), adding the Enclave message "the run's
 // files and outputs were deleted by <by>". The record itself (state, times, messages)
 // stays, and so does the audit trail: the caller records its audit event before calling,
 // so nothing is removed unaudited. Deleting again is harmless and adds no second message.
@@ -50,6 +52,12 @@ func DeleteRunFiles(ctx context.Context, store wes.RunStore, results wes.ResultS
 			return errDeletedBefore // nothing to record
 		}
 		cur.WorkDir, cur.Released, cur.Outputs = "", nil, nil
+		// What the owner wrote can carry data (parameters, tags) and so can the command
+		// line built from it: the record keeps only a tombstone (id, owner, workflow,
+		// datasets, states, times, Enclave's messages).
+		cur.Request.WorkflowParams = json.RawMessage("{}")
+		cur.Request.Tags, cur.Request.WorkflowEngineParameters, cur.Request.Attachments = nil, nil, nil
+		cur.Log.Cmd = nil
 		cur.AddSystemLog("the run's files and outputs were deleted by " + by)
 		return nil
 	})
@@ -61,7 +69,9 @@ func DeleteRunFiles(ctx context.Context, store wes.RunStore, results wes.ResultS
 
 // recordCleared reports whether run's record no longer points at any file or object.
 func recordCleared(run *wes.Run) bool {
-	return run.WorkDir == "" && len(run.Released) == 0 && len(run.Outputs) == 0
+	return run.WorkDir == "" && len(run.Released) == 0 && len(run.Outputs) == 0 &&
+		len(run.Request.Tags) == 0 && len(run.Log.Cmd) == 0 &&
+		(len(run.Request.WorkflowParams) == 0 || string(run.Request.WorkflowParams) == "{}")
 }
 
 // safeRunID reports whether id names exactly one directory under <data>/runs.
