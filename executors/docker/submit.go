@@ -14,7 +14,6 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
-	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -128,16 +127,11 @@ func (e *Executor) image(job *wes.Job) string {
 }
 
 func (e *Executor) validate(job *wes.Job) error {
-	if err := jobcheck.Basic(job); err != nil {
+	if err := job.Validate(); err != nil {
 		return err
 	}
 	if e.image(job) == "" {
 		return wes.Errorf(wes.EINVALID, "job image is empty and the docker executor has no default image")
-	}
-	for k := range job.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return wes.Errorf(wes.EINVALID, "job env name %q is not a valid variable name", k)
-		}
 	}
 	if fi, err := os.Stat(job.WorkDir); err != nil || !fi.IsDir() {
 		return wes.Errorf(wes.EINVALID, "the job's work directory does not exist")

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	tesapi "github.com/spe4hd/enclave/api/tes"
-	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -43,7 +42,7 @@ func (e *Executor) image(job *wes.Job) string {
 
 // validate checks job for what the TES task needs; messages name the field, never a path.
 func (e *Executor) validate(job *wes.Job) error {
-	if err := jobcheck.Basic(job); err != nil {
+	if err := job.Validate(); err != nil {
 		return err
 	}
 	switch {
