@@ -503,11 +503,6 @@ type OrganizationConfig struct {
 	URL string `yaml:"url"`
 }
 
-// ByteSize is a number of bytes. In the file and the environment it is a plain number or
-// a number with a unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB
-// (powers of 1024), e.g. "256MiB".
-type ByteSize int64
-
 // Default returns the configuration used when nothing is configured: the embedded store,
 // an in-process worker, the local executor, loopback only, auth off. (Load switches
 // auth.mode to oidc as soon as a configuration file is read.)

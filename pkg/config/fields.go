@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/spe4hd/enclave/pkg/config/confkit"
 )
 
 // field is one key of the configuration file. The table below is the single list of
@@ -240,7 +242,7 @@ func kindName(ptr any) string {
 	case *time.Duration:
 		return "a duration with a unit, like 10s or 2m"
 	case *ByteSize:
-		return "a size, like 1048576 or 100MiB"
+		return confkit.SizeKind
 	case *[]string:
 		return "a list of strings"
 	}

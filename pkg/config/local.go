@@ -13,10 +13,10 @@ var LocalConfinements = []string{"required", "best-effort", "off"}
 
 func validateLocal(v *validator, l LocalExecutorConfig) {
 	if l.Confinement != "" {
-		v.oneOf("executor.local.confinement", l.Confinement, LocalConfinements)
+		v.OneOf("executor.local.confinement", l.Confinement, LocalConfinements)
 	}
 	if _, _, err := parseJobUser(l.JobUser); err != nil {
-		v.add("executor.local.job_user", "%s", err)
+		v.Add("executor.local.job_user", "%s", err)
 	}
 }
 

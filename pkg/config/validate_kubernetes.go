@@ -13,27 +13,27 @@ var k8sName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
 
 // validateKubernetes checks the keys of an enabled kubernetes executor.
 func validateKubernetes(v *validator, k KubernetesExecutorConfig) {
-	v.check("executor.kubernetes.namespace", k8sName.MatchString(k.Namespace), "required: a Kubernetes namespace name")
-	v.check("executor.kubernetes.image", k.Image != "", "required when executor.kubernetes.enabled is true")
-	v.oneOf("executor.kubernetes.image_pull_policy", k.ImagePullPolicy, []string{"IfNotPresent", "Never"})
-	v.check("executor.kubernetes.run_as_user", k.RunAsUser > 0, "must be a non-root uid (1 or more): jobs never run as root")
-	v.check("executor.kubernetes.run_as_group", k.RunAsGroup > 0, "must be a non-root gid (1 or more)")
-	v.atLeast("executor.kubernetes.fs_group", k.FSGroup, 0)
-	v.check("executor.kubernetes.data_claim", (k.DataClaim == "") != (k.DataHostPath == ""),
+	v.Check("executor.kubernetes.namespace", k8sName.MatchString(k.Namespace), "required: a Kubernetes namespace name")
+	v.Check("executor.kubernetes.image", k.Image != "", "required when executor.kubernetes.enabled is true")
+	v.OneOf("executor.kubernetes.image_pull_policy", k.ImagePullPolicy, []string{"IfNotPresent", "Never"})
+	v.Check("executor.kubernetes.run_as_user", k.RunAsUser > 0, "must be a non-root uid (1 or more): jobs never run as root")
+	v.Check("executor.kubernetes.run_as_group", k.RunAsGroup > 0, "must be a non-root gid (1 or more)")
+	v.AtLeast("executor.kubernetes.fs_group", k.FSGroup, 0)
+	v.Check("executor.kubernetes.data_claim", (k.DataClaim == "") != (k.DataHostPath == ""),
 		"set exactly one of data_claim and data_host_path: the volume that holds data_dir")
-	v.check("executor.kubernetes.data_host_path", k.DataHostPath == "" || strings.HasPrefix(k.DataHostPath, "/"), "must be an absolute path")
+	v.Check("executor.kubernetes.data_host_path", k.DataHostPath == "" || strings.HasPrefix(k.DataHostPath, "/"), "must be an absolute path")
 	if _, err := k.ParseDatasets(); err != nil {
-		v.errs = append(v.errs, err)
+		v.Append(err)
 	}
 	if _, err := k.ParseNodeSelector(); err != nil {
-		v.errs = append(v.errs, err)
+		v.Append(err)
 	}
-	v.atLeast("executor.kubernetes.default_cpus", k.DefaultCPUs, 0)
-	v.atLeast("executor.kubernetes.default_memory_mb", k.DefaultMemoryMB, 0)
-	v.check("executor.kubernetes.default_time_limit", k.DefaultTimeLimit >= 0, "must not be negative")
-	v.check("executor.kubernetes.ttl_after_finished", k.TTLAfterFinished >= 0 && k.TTLAfterFinished <= 366*24*time.Hour,
+	v.AtLeast("executor.kubernetes.default_cpus", k.DefaultCPUs, 0)
+	v.AtLeast("executor.kubernetes.default_memory_mb", k.DefaultMemoryMB, 0)
+	v.Check("executor.kubernetes.default_time_limit", k.DefaultTimeLimit >= 0, "must not be negative")
+	v.Check("executor.kubernetes.ttl_after_finished", k.TTLAfterFinished >= 0 && k.TTLAfterFinished <= 366*24*time.Hour,
 		"must be between 0 and 8784h (a year)")
-	v.positiveDuration("executor.kubernetes.grace", k.Grace)
+	v.PositiveDuration("executor.kubernetes.grace", k.Grace)
 }
 
 // KubernetesVolume is one entry of executor.kubernetes.datasets.

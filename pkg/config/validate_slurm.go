@@ -21,26 +21,26 @@ func validateSlurm(v *validator, sl SlurmExecutorConfig) {
 		{"executor.slurm.allowed_qos", sl.AllowedQOS},
 	} {
 		for i, s := range l.vs {
-			v.check(fmt.Sprintf("%s[%d]", l.path, i), slurmName.MatchString(s), "must be letters, digits, '.', '_' or '-', not starting with '-'")
+			v.Check(fmt.Sprintf("%s[%d]", l.path, i), slurmName.MatchString(s), "must be letters, digits, '.', '_' or '-', not starting with '-'")
 		}
 	}
 	if sl.Workspace != "" { // "" is shared, as in a Config built in code
-		v.oneOf("executor.slurm.workspace", sl.Workspace, []string{"shared", "sftp"})
+		v.OneOf("executor.slurm.workspace", sl.Workspace, []string{"shared", "sftp"})
 	}
 	if sl.Workspace == "sftp" {
-		v.check("executor.slurm.workspace", sl.Mode == "ssh", "sftp needs mode ssh")
+		v.Check("executor.slurm.workspace", sl.Mode == "ssh", "sftp needs mode ssh")
 		root := filepath.Clean(sl.RemoteRoot)
-		v.check("executor.slurm.remote_root", strings.HasPrefix(sl.RemoteRoot, "/") && root != "/" && !strings.ContainsAny(root, "\n\x00"),
+		v.Check("executor.slurm.remote_root", strings.HasPrefix(sl.RemoteRoot, "/") && root != "/" && !strings.ContainsAny(root, "\n\x00"),
 			"required for workspace sftp: an absolute directory on the cluster other than /")
-		v.atLeast("executor.slurm.collect_max_files", sl.CollectMaxFiles, 1)
-		v.check("executor.slurm.collect_max_bytes", sl.CollectMaxBytes > 0, "must be positive")
+		v.AtLeast("executor.slurm.collect_max_files", sl.CollectMaxFiles, 1)
+		v.Check("executor.slurm.collect_max_bytes", sl.CollectMaxBytes > 0, "must be positive")
 	}
 	_, _, err := sl.ParseLogins()
 	if err != nil {
-		v.errs = append(v.errs, err)
+		v.Append(err)
 	}
 	if len(sl.Logins) > 0 {
-		v.check("executor.slurm.logins", sl.Mode == "ssh", "per-user logins need mode ssh")
+		v.Check("executor.slurm.logins", sl.Mode == "ssh", "per-user logins need mode ssh")
 	}
 }
 
