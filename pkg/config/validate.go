@@ -74,42 +74,12 @@ func (c Config) Validate() error {
 
 	v.Check("data_dir", strings.TrimSpace(c.DataDir) != "", "must not be empty")
 
-	if d := c.Executor.Docker; d.Enabled {
-		v.Check("executor.docker.image", d.Image != "", "required when executor.docker.enabled is true")
-		v.Check("executor.docker.user", d.User != "" && d.User != "0" && !strings.HasPrefix(d.User, "0:") && d.User != "root",
-			"must be a non-root uid:gid, e.g. 65534:65534")
-		v.PositiveDuration("executor.docker.grace", d.Grace)
-		for i, r := range d.DatasetRoots {
-			v.Check(fmt.Sprintf("executor.docker.dataset_roots[%d]", i), strings.HasPrefix(r, "/"), "must be an absolute path")
-		}
-	}
-	if sl := c.Executor.Slurm; sl.Enabled {
-		v.OneOf("executor.slurm.mode", sl.Mode, []string{"ssh", "local"})
-		if sl.Mode == "ssh" {
-			v.HostPort("executor.slurm.ssh.addr", sl.SSH.Addr)
-			v.Check("executor.slurm.ssh.user", sl.SSH.User != "", "required for mode ssh")
-			v.Check("executor.slurm.ssh.key_file", sl.SSH.KeyFile != "", "required for mode ssh")
-			v.Check("executor.slurm.ssh.known_hosts_file", sl.SSH.KnownHostsFile != "",
-				"required for mode ssh: host keys are always verified")
-		}
-		validateSlurm(v, sl)
-	}
-	if k := c.Executor.Kubernetes; k.Enabled {
-		validateKubernetes(v, k)
-	}
-	if t := c.Executor.TES; t.Enabled {
-		validateTES(v, t)
-	}
+	v.Append(c.Executor.Validate())
 	if !executorName.MatchString(c.Executor.Default) {
 		v.Add("executor.default", "%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default)
 	} else if enabled := c.EnabledExecutors(); !slices.Contains(enabled, c.Executor.Default) {
 		v.Add("executor.default", "%q is not an enabled executor (enabled: %s); enable it with executor.%s.enabled: true",
 			c.Executor.Default, strings.Join(enabled, ", "), c.Executor.Default)
-	}
-	v.Check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
-	validateLocal(v, c.Executor.Local)
-	for name, n := range c.MaxRunning() {
-		v.Check("executor."+name+".max_running", n >= 0, "must not be negative: 0 means no limit")
 	}
 
 	e := c.Engines
@@ -231,23 +201,4 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// EnabledExecutors lists the executors this configuration registers: local always,
-// docker, slurm, kubernetes and tes when enabled.
-func (c Config) EnabledExecutors() []string {
-	names := []string{"local"}
-	if c.Executor.Docker.Enabled {
-		names = append(names, "docker")
-	}
-	if c.Executor.Slurm.Enabled {
-		names = append(names, "slurm")
-	}
-	if c.Executor.Kubernetes.Enabled {
-		names = append(names, "kubernetes")
-	}
-	if c.Executor.TES.Enabled {
-		names = append(names, "tes")
-	}
-	return names
 }
