@@ -22,6 +22,7 @@ import (
 	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/engines/builtin"
 	"github.com/spe4hd/enclave/pkg/engines/cwl"
 	"github.com/spe4hd/enclave/pkg/engines/nextflow"
 	"github.com/spe4hd/enclave/pkg/engines/snakemake"
@@ -124,11 +125,11 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 
 func newEngines(cfg config.Config, log *slog.Logger) *engines.Registry {
 	e := cfg.Engines
-	return engines.NewRegistry(
-		snakemake.New(snakemake.Config{Binary: e.Snakemake.Binary, Versions: e.Snakemake.Versions, DefaultCores: e.Snakemake.DefaultCores}, log),
-		cwl.New(cwl.Config{Binary: e.Cwltool.Binary, Versions: e.Cwltool.Versions, Containers: e.Cwltool.UseContainers}, log),
-		nextflow.New(nextflow.Config{Binary: e.Nextflow.Binary, Versions: e.Nextflow.Versions}, log),
-	)
+	return builtin.Engines(builtin.Config{
+		Snakemake: snakemake.Config{Binary: e.Snakemake.Binary, Versions: e.Snakemake.Versions, DefaultCores: e.Snakemake.DefaultCores},
+		Cwltool:   cwl.Config{Binary: e.Cwltool.Binary, Versions: e.Cwltool.Versions, Containers: e.Cwltool.UseContainers},
+		Nextflow:  nextflow.Config{Binary: e.Nextflow.Binary, Versions: e.Nextflow.Versions},
+	}, log)
 }
 
 func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
