@@ -16,12 +16,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/spe4hd/enclave/executors/internal/defaults"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -55,9 +55,7 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	defaults.Logger(&cfg.Logger)
 	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name)}, nil
 }
 

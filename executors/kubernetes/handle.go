@@ -1,6 +1,8 @@
 package kubernetes
 
 import (
+	"context"
+
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -36,4 +38,14 @@ func (e *Executor) decodeHandle(h wes.Handle) (handleData, error) {
 		return handleData{}, wes.Errorf(wes.EINVALID, "the handle's Job is in namespace %q; this executor manages %q", d.Namespace, e.cfg.Namespace)
 	}
 	return d, nil
+}
+
+// observeHandle decodes h and reads its Job and pods.
+func (e *Executor) observeHandle(ctx context.Context, h wes.Handle) (handleData, observed, error) {
+	d, err := e.decodeHandle(h)
+	if err != nil {
+		return handleData{}, observed{}, err
+	}
+	obs, err := e.observe(ctx, d)
+	return d, obs, err
 }

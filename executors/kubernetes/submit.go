@@ -59,7 +59,7 @@ func (e *Executor) validate(job *wes.Job) (mounts, error) {
 	switch {
 	case filepath.Clean(job.WorkDir) != job.WorkDir:
 		return mounts{}, wes.Errorf(wes.EINVALID, "job work_dir must be a clean absolute path")
-	case e.image(job) == "":
+	case job.ImageOr(e.cfg.Image) == "":
 		return mounts{}, wes.Errorf(wes.EINVALID, "job image is empty and the kubernetes executor has no default image")
 	}
 	for k := range job.Env {

@@ -41,3 +41,18 @@ func DecodeHandle(h Handle, executor string, version int, data any) error {
 	}
 	return nil
 }
+
+// DecodeHandles decodes every handle of a batch with decode (an executor's own decoder,
+// built on DecodeHandle), in order; the first error is the batch's: a StatusBatch
+// answers for all of its handles or none.
+func DecodeHandles[D any](hs []Handle, decode func(Handle) (D, error)) ([]D, error) {
+	out := make([]D, len(hs))
+	for i, h := range hs {
+		d, err := decode(h)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+	}
+	return out, nil
+}

@@ -59,3 +59,20 @@ func TestDecodeHandleRefuses(t *testing.T) {
 		t.Errorf("DecodeHandle(map) = %v, %v", m, err)
 	}
 }
+
+// A batch decodes in order, or fails whole at its first bad handle.
+func TestDecodeHandles(t *testing.T) {
+	decode := func(h wes.Handle) (testData, error) {
+		var d testData
+		return d, wes.DecodeHandle(h, "x", 1, &d)
+	}
+	a, _ := wes.EncodeHandle("x", 1, testData{ID: "a"})
+	b, _ := wes.EncodeHandle("x", 1, testData{ID: "b"})
+	ds, err := wes.DecodeHandles([]wes.Handle{a, b}, decode)
+	if err != nil || len(ds) != 2 || ds[0].ID != "a" || ds[1].ID != "b" {
+		t.Fatalf("DecodeHandles = %+v, %v", ds, err)
+	}
+	if ds, err := wes.DecodeHandles([]wes.Handle{a, {Executor: "y"}}, decode); !wes.IsCode(err, wes.EINVALID) || ds != nil {
+		t.Errorf("DecodeHandles(with a bad handle) = %+v, %v; want nil, %s", ds, err, wes.EINVALID)
+	}
+}
