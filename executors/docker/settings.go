@@ -10,12 +10,6 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// section is where Settings sit in the configuration file.
-const section = "executor." + Name
-
-// Params are the executor parameters the docker executor honours: the job's resources.
-var Params = wes.ResourceParams
-
 // Settings is the docker executor's section of the configuration file
 // (executor.docker). Each field's yaml tag is its key and its help tag what `enclave
 // config print-default` says of it; DefaultSettings has the defaults. The executor is
@@ -52,7 +46,7 @@ func (s Settings) Validate() error {
 	if !s.Enabled {
 		return nil
 	}
-	p := confkit.NewProblems(section)
+	p := confkit.NewProblems("executor." + Name)
 	p.Check("image", s.Image != "", "required when executor.docker.enabled is true")
 	p.Check("user", s.User != "" && s.User != "0" && !strings.HasPrefix(s.User, "0:") && s.User != "root",
 		"must be a non-root uid:gid, e.g. 65534:65534")
@@ -65,6 +59,9 @@ func (s Settings) Validate() error {
 
 // Registered reports whether the server registers the executor: when it is enabled.
 func (s Settings) Registered() bool { return s.Enabled }
+
+// Params are the executor parameters the docker executor honours: the job's resources.
+func (s Settings) Params() []wes.EngineParam { return wes.ResourceParams }
 
 // RunLimit is max_running.
 func (s Settings) RunLimit() int { return s.MaxRunning }

@@ -13,12 +13,6 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// section is where Settings sit in the configuration file.
-const section = "executor." + Name
-
-// Params are the executor parameters the kubernetes executor honours: the job's resources.
-var Params = wes.ResourceParams
-
 // Settings is the kubernetes executor's section of the configuration file
 // (executor.kubernetes). Each field's yaml tag is its key and its help tag what `enclave
 // config print-default` says of it; DefaultSettings has the defaults. The executor is
@@ -96,7 +90,7 @@ func (s Settings) Validate() error {
 	if !s.Enabled {
 		return nil
 	}
-	p := confkit.NewProblems(section)
+	p := confkit.NewProblems("executor." + Name)
 	p.Check("namespace", k8sName.MatchString(s.Namespace), "required: a Kubernetes namespace name")
 	p.Check("image", s.Image != "", "required when executor.kubernetes.enabled is true")
 	p.OneOf("image_pull_policy", s.ImagePullPolicy, []string{string(corev1.PullIfNotPresent), string(corev1.PullNever)})
@@ -129,7 +123,7 @@ type DatasetVolume struct {
 func (s Settings) ParseDatasets() ([]DatasetVolume, error) {
 	var out []DatasetVolume
 	for i, e := range s.Datasets {
-		bad := &confkit.FieldError{Path: fmt.Sprintf("%s.datasets[%d]", section, i),
+		bad := &confkit.FieldError{Path: fmt.Sprintf("executor.%s.datasets[%d]", Name, i),
 			Msg: `want "/zone/path=pvc:CLAIM", "/zone/path=pvc:CLAIM:SUBPATH" or "/zone/path=host:/node/dir"`}
 		zone, src, ok := strings.Cut(e, "=")
 		if !ok || !strings.HasPrefix(zone, "/") {
@@ -161,7 +155,7 @@ func (s Settings) ParseNodeSelector() (map[string]string, error) {
 	for i, e := range s.NodeSelector {
 		key, val, ok := strings.Cut(e, "=")
 		if !ok || key == "" {
-			return nil, &confkit.FieldError{Path: fmt.Sprintf("%s.node_selector[%d]", section, i), Msg: `want "key=value"`}
+			return nil, &confkit.FieldError{Path: fmt.Sprintf("executor.%s.node_selector[%d]", Name, i), Msg: `want "key=value"`}
 		}
 		out[key] = val
 	}
@@ -170,6 +164,9 @@ func (s Settings) ParseNodeSelector() (map[string]string, error) {
 
 // Registered reports whether the server registers the executor: when it is enabled.
 func (s Settings) Registered() bool { return s.Enabled }
+
+// Params are the executor parameters the kubernetes executor honours: the job's resources.
+func (s Settings) Params() []wes.EngineParam { return wes.ResourceParams }
 
 // RunLimit is max_running.
 func (s Settings) RunLimit() int { return s.MaxRunning }

@@ -12,12 +12,6 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// section is where Settings sit in the configuration file.
-const section = "executor." + Name
-
-// Params are the executor parameters the local executor honours: the job's resources.
-var Params = wes.ResourceParams
-
 // Settings is the local executor's section of the configuration file (executor.local).
 // Each field's yaml tag is its key and its help tag what `enclave config print-default`
 // says of it; DefaultSettings has the defaults. The local executor is always registered.
@@ -52,7 +46,7 @@ var Confinements = []string{ConfineRequired, ConfineBestEffort, ConfineOff}
 
 // Validate reports every problem of the settings, each a *confkit.FieldError naming its key.
 func (s Settings) Validate() error {
-	p := confkit.NewProblems(section)
+	p := confkit.NewProblems("executor." + Name)
 	p.Check("grace", s.Grace >= 0, "must not be negative")
 	if s.Confinement != "" {
 		p.OneOf("confinement", s.Confinement, Confinements)
@@ -65,6 +59,9 @@ func (s Settings) Validate() error {
 
 // Registered is true: every server has the local executor.
 func (s Settings) Registered() bool { return true }
+
+// Params are the executor parameters the local executor honours: the job's resources.
+func (s Settings) Params() []wes.EngineParam { return wes.ResourceParams }
 
 // RunLimit is max_running.
 func (s Settings) RunLimit() int { return s.MaxRunning }

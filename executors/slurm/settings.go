@@ -11,13 +11,10 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// section is where Settings sit in the configuration file.
-const section = "executor." + Name
-
-// Params are the executor parameters the slurm executor honours: where the job runs
+// params are the executor parameters the slurm executor honours: where the job runs
 // (checked against the allow-lists, at POST /runs through the Checker and again at
 // Submit) and its resources.
-var Params = append([]wes.EngineParam{
+var params = append([]wes.EngineParam{
 	{Name: ParamPartition, Type: "string", Help: "batch partition the job runs in (slurm executor; the operators' allow-list applies)"},
 	{Name: ParamAccount, Type: "string", Help: "account the job is charged to (slurm executor; the operators' allow-list applies)"},
 	{Name: ParamQOS, Type: "string", Help: "quality of service of the job (slurm executor; the operators' allow-list applies)"},
@@ -103,7 +100,7 @@ func (s Settings) Validate() error {
 	if !s.Enabled {
 		return nil
 	}
-	p := confkit.NewProblems(section)
+	p := confkit.NewProblems("executor." + Name)
 	p.OneOf("mode", s.Mode, []string{ModeSSH, ModeLocal})
 	if s.Mode == ModeSSH {
 		p.HostPort("ssh.addr", s.SSH.Addr)
@@ -144,7 +141,7 @@ func (s Settings) Validate() error {
 func (s Settings) ParseLogins() (logins, keys map[string]string, err error) {
 	logins, keys = map[string]string{}, map[string]string{}
 	for i, e := range s.Logins {
-		path := fmt.Sprintf("%s.logins[%d]", section, i)
+		path := fmt.Sprintf("executor.%s.logins[%d]", Name, i)
 		j := strings.LastIndexByte(e, '=')
 		if j <= 0 || !loginPattern.MatchString(e[j+1:]) {
 			return nil, nil, &confkit.FieldError{Path: path, Msg: `want "subject=login", the login being letters, digits, '.', '_' or '-'`}
@@ -156,7 +153,7 @@ func (s Settings) ParseLogins() (logins, keys map[string]string, err error) {
 		logins[subject] = e[j+1:]
 	}
 	for i, e := range s.LoginKeys {
-		path := fmt.Sprintf("%s.login_keys[%d]", section, i)
+		path := fmt.Sprintf("executor.%s.login_keys[%d]", Name, i)
 		login, key, ok := strings.Cut(e, "=")
 		if !ok || !loginPattern.MatchString(login) || key == "" {
 			return nil, nil, &confkit.FieldError{Path: path, Msg: `want "login=/path/to/private/key"`}
@@ -171,6 +168,9 @@ func (s Settings) ParseLogins() (logins, keys map[string]string, err error) {
 
 // Registered reports whether the server registers the executor: when it is enabled.
 func (s Settings) Registered() bool { return s.Enabled }
+
+// Params are the executor parameters the slurm executor honours (params).
+func (s Settings) Params() []wes.EngineParam { return params }
 
 // RunLimit is max_running.
 func (s Settings) RunLimit() int { return s.MaxRunning }

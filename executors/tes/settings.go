@@ -11,13 +11,6 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// section is where Settings sit in the configuration file.
-const section = "executor." + Name
-
-// Params are the executor parameters the tes executor honours: the job's resources
-// (and the ones backend_parameters names, which the operators choose).
-var Params = wes.ResourceParams
-
 // Settings is the tes executor's section of the configuration file (executor.tes). Each
 // field's yaml tag is its key, its help tag what `enclave config print-default` says of
 // it, and secret marks what Redacted hides; DefaultSettings has the defaults. The
@@ -64,7 +57,7 @@ func (s Settings) Validate() error {
 	if !s.Enabled {
 		return nil
 	}
-	p := confkit.NewProblems(section)
+	p := confkit.NewProblems("executor." + Name)
 	u, err := url.Parse(s.URL)
 	switch {
 	case s.URL == "":
@@ -86,6 +79,10 @@ func (s Settings) Validate() error {
 
 // Registered reports whether the server registers the executor: when it is enabled.
 func (s Settings) Registered() bool { return s.Enabled }
+
+// Params are the executor parameters the tes executor honours: the job's resources
+// (and the ones backend_parameters names, which the operators choose).
+func (s Settings) Params() []wes.EngineParam { return wes.ResourceParams }
 
 // RunLimit is max_running.
 func (s Settings) RunLimit() int { return s.MaxRunning }
