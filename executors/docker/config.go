@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/spe4hd/enclave/executors/internal/defaults"
 	"github.com/spe4hd/enclave/executors/internal/keylock"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -83,15 +83,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TmpfsSize == "" {
 		c.TmpfsSize = DefaultTmpfsSize
 	}
-	switch {
-	case c.Grace < 0:
-		errs = append(errs, fmt.Errorf("docker executor: Grace %s must not be negative", c.Grace))
-	case c.Grace == 0:
-		c.Grace = DefaultGrace
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	errs = append(errs, defaults.Duration(&c.Grace, DefaultGrace, "docker executor: Grace"))
+	defaults.Logger(&c.Logger)
 	return c, errors.Join(errs...)
 }
 

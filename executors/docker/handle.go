@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"encoding/json"
 	"regexp"
 
 	"github.com/spe4hd/enclave/pkg/wes"
@@ -19,26 +18,14 @@ type handleData struct {
 	TimeLimitNS int64  `json:"time_limit_ns,omitempty"`
 }
 
-func encodeHandle(d handleData) (wes.Handle, error) {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return wes.Handle{}, wes.Internal(err, "could not encode the job's handle")
-	}
-	return wes.Handle{Executor: Name, Version: handleVersion, Data: b}, nil
-}
-
 var containerIDRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
+// Valid reports whether d names a container by its full id (wes.HandleData).
+func (d *handleData) Valid() bool { return containerIDRe.MatchString(d.ContainerID) && d.JobID != "" }
+
+func encodeHandle(d handleData) (wes.Handle, error) { return wes.EncodeHandle(Name, handleVersion, d) }
+
 func decodeHandle(h wes.Handle) (handleData, error) {
-	if h.Executor != Name {
-		return handleData{}, wes.Errorf(wes.EINVALID, "handle belongs to executor %q, not %q", h.Executor, Name)
-	}
-	if h.Version != handleVersion {
-		return handleData{}, wes.Errorf(wes.EINVALID, "unsupported docker handle version %d", h.Version)
-	}
 	var d handleData
-	if err := json.Unmarshal(h.Data, &d); err != nil || !containerIDRe.MatchString(d.ContainerID) || d.JobID == "" {
-		return handleData{}, wes.Errorf(wes.EINVALID, "malformed docker handle")
-	}
-	return d, nil
+	return d, wes.DecodeHandle(h, Name, handleVersion, &d)
 }

@@ -33,13 +33,9 @@ func (e *Executor) StatusBatch(ctx context.Context, hs []wes.Handle) ([]wes.JobS
 	if len(hs) == 0 {
 		return out, nil
 	}
-	ds := make([]handleData, len(hs))
-	for i, h := range hs {
-		d, err := decodeHandle(h)
-		if err != nil {
-			return nil, err
-		}
-		ds[i] = d
+	ds, err := wes.DecodeHandles(hs, decodeHandle)
+	if err != nil {
+		return nil, err
 	}
 	res, err := e.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", LabelRunID)})
 	if err != nil {

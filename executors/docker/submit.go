@@ -14,7 +14,6 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
-	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -67,7 +66,7 @@ func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error)
 				return wes.Handle{}, wes.Errorf(wes.ECONFLICT, "a container named for this run exists without its label; remove it")
 			}
 		case cerrdefs.IsNotFound(err):
-			return wes.Handle{}, wes.Errorf(wes.EINVALID, "image %q is not available on the container engine", e.image(job))
+			return wes.Handle{}, wes.Errorf(wes.EINVALID, "image %q is not available on the container engine", job.ImageOr(e.cfg.Image))
 		case err != nil:
 			return wes.Handle{}, unavailable(err, "create the job's container")
 		default:
@@ -120,24 +119,12 @@ func (e *Executor) find(ctx context.Context, id string) (container.Summary, bool
 	return container.Summary{}, false, nil
 }
 
-func (e *Executor) image(job *wes.Job) string {
-	if job.Image != "" {
-		return job.Image
-	}
-	return e.cfg.Image
-}
-
 func (e *Executor) validate(job *wes.Job) error {
-	if err := jobcheck.Basic(job); err != nil {
+	if err := job.Validate(); err != nil {
 		return err
 	}
-	if e.image(job) == "" {
+	if job.ImageOr(e.cfg.Image) == "" {
 		return wes.Errorf(wes.EINVALID, "job image is empty and the docker executor has no default image")
-	}
-	for k := range job.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return wes.Errorf(wes.EINVALID, "job env name %q is not a valid variable name", k)
-		}
 	}
 	if fi, err := os.Stat(job.WorkDir); err != nil || !fi.IsDir() {
 		return wes.Errorf(wes.EINVALID, "the job's work directory does not exist")
@@ -172,7 +159,7 @@ func (e *Executor) createOptions(job *wes.Job) (client.ContainerCreateOptions, e
 	return client.ContainerCreateOptions{
 		Name: containerName(job.ID),
 		Config: &container.Config{
-			Image:       e.image(job),
+			Image:       job.ImageOr(e.cfg.Image),
 			Entrypoint:  []string{},
 			Cmd:         slices.Clone(job.Argv),
 			Env:         env,

@@ -14,16 +14,14 @@ package fake
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
 
+	"github.com/spe4hd/enclave/executors/internal/defaults"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -57,31 +55,21 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	defaults.Logger(&cfg.Logger)
 	return &Executor{cfg: cfg, log: cfg.Logger.With("executor", Name)}, nil
 }
 
 // Name returns "fake".
 func (e *Executor) Name() string { return Name }
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 // Submit records the job, or returns the handle of the one already recorded for its id.
 func (e *Executor) Submit(ctx context.Context, job *wes.Job) (wes.Handle, error) {
-	if job == nil {
-		return wes.Handle{}, wes.Errorf(wes.EINVALID, "job is missing")
-	}
-	if !validID.MatchString(job.ID) {
-		return wes.Handle{}, wes.Errorf(wes.EINVALID, "job id %q is invalid: use 1-128 letters, digits, '.', '_' or '-'", job.ID)
+	if err := job.Validate(); err != nil {
+		return wes.Handle{}, err
 	}
 	s, err := parseArgv(job.Argv)
 	if err != nil {
 		return wes.Handle{}, err
-	}
-	if job.WorkDir == "" || !filepath.IsAbs(job.WorkDir) {
-		return wes.Handle{}, wes.Errorf(wes.EINVALID, "job work_dir must be an absolute path")
 	}
 	if fi, err := os.Stat(job.WorkDir); err != nil || !fi.IsDir() {
 		return wes.Handle{}, wes.Errorf(wes.EINVALID, "job work_dir does not exist or is not a directory")
@@ -199,23 +187,18 @@ type handleData struct {
 	ID string `json:"id"`
 }
 
+// Valid reports whether d names a job id (wes.HandleData).
+func (d *handleData) Valid() bool { return wes.ValidJobID(d.ID) }
+
 func handle(id string) wes.Handle {
-	b, _ := json.Marshal(handleData{ID: id})
-	return wes.Handle{Executor: Name, Version: handleVersion, Data: b}
+	h, _ := wes.EncodeHandle(Name, handleVersion, handleData{ID: id}) // a struct of one string always encodes
+	return h
 }
 
 func decode(h wes.Handle) (string, error) {
-	if h.Executor != Name {
-		return "", wes.Errorf(wes.EINVALID, "the handle belongs to executor %q, not %q", h.Executor, Name)
-	}
-	if h.Version != handleVersion {
-		return "", wes.Errorf(wes.EINVALID, "fake executor handle version %d is not supported", h.Version)
-	}
 	var d handleData
-	if err := json.Unmarshal(h.Data, &d); err != nil || !validID.MatchString(d.ID) {
-		return "", wes.Errorf(wes.EINVALID, "the fake executor handle is malformed")
-	}
-	return d.ID, nil
+	err := wes.DecodeHandle(h, Name, handleVersion, &d)
+	return d.ID, err
 }
 
 func appendLine(path, line string) error {

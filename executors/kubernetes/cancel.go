@@ -18,11 +18,7 @@ import (
 // reports canceled once the pod has stopped. Cancelling an ended, canceled or vanished
 // job is a no-op.
 func (e *Executor) Cancel(ctx context.Context, h wes.Handle) error {
-	d, err := e.decodeHandle(h)
-	if err != nil {
-		return err
-	}
-	obs, err := e.observe(ctx, d)
+	d, obs, err := e.observeHandle(ctx, h)
 	if err != nil {
 		return err
 	}
@@ -62,11 +58,7 @@ func (e *Executor) stop(ctx context.Context, d handleData, reason string) error 
 // Cleanup deletes the Job of an ended run and, in the background, its pods (their logs
 // were copied when Status saw the end). ECONFLICT while the job runs.
 func (e *Executor) Cleanup(ctx context.Context, h wes.Handle) error {
-	d, err := e.decodeHandle(h)
-	if err != nil {
-		return err
-	}
-	obs, err := e.observe(ctx, d)
+	d, obs, err := e.observeHandle(ctx, h)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/spe4hd/enclave/executors/internal/defaults"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -153,15 +153,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TTLSecondsAfterFinished < 0 {
 		bad("TTLSecondsAfterFinished %d must not be negative", c.TTLSecondsAfterFinished)
 	}
-	switch {
-	case c.Grace < 0:
-		bad("Grace %s must not be negative", c.Grace)
-	case c.Grace == 0:
-		c.Grace = DefaultGrace
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	errs = append(errs, defaults.Duration(&c.Grace, DefaultGrace, "kubernetes executor: Grace"))
+	defaults.Logger(&c.Logger)
 	return c, errors.Join(errs...)
 }
 

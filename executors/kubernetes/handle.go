@@ -1,7 +1,7 @@
 package kubernetes
 
 import (
-	"encoding/json"
+	"context"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -20,29 +20,32 @@ type handleData struct {
 	Stderr    string `json:"stderr"`
 }
 
-func encodeHandle(d handleData) (wes.Handle, error) {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return wes.Handle{}, wes.Internal(err, "could not encode the job's handle")
-	}
-	return wes.Handle{Executor: Name, Version: handleVersion, Data: b}, nil
+// Valid reports whether d names the Job of its run (wes.HandleData).
+func (d *handleData) Valid() bool {
+	return d.Name != "" && d.UID != "" && d.RunID != "" && d.Name == jobName(d.RunID)
 }
+
+func encodeHandle(d handleData) (wes.Handle, error) { return wes.EncodeHandle(Name, handleVersion, d) }
 
 // decodeHandle checks h and that it names a Job of this executor's namespace: an
 // executor never touches Jobs outside the namespace it is configured for.
 func (e *Executor) decodeHandle(h wes.Handle) (handleData, error) {
-	if h.Executor != Name {
-		return handleData{}, wes.Errorf(wes.EINVALID, "handle belongs to executor %q, not %q", h.Executor, Name)
-	}
-	if h.Version != handleVersion {
-		return handleData{}, wes.Errorf(wes.EINVALID, "unsupported kubernetes handle version %d", h.Version)
-	}
 	var d handleData
-	if err := json.Unmarshal(h.Data, &d); err != nil || d.Name == "" || d.UID == "" || d.RunID == "" || d.Name != jobName(d.RunID) {
-		return handleData{}, wes.Errorf(wes.EINVALID, "malformed kubernetes handle")
+	if err := wes.DecodeHandle(h, Name, handleVersion, &d); err != nil {
+		return handleData{}, err
 	}
 	if d.Namespace != e.cfg.Namespace {
 		return handleData{}, wes.Errorf(wes.EINVALID, "the handle's Job is in namespace %q; this executor manages %q", d.Namespace, e.cfg.Namespace)
 	}
 	return d, nil
+}
+
+// observeHandle decodes h and reads its Job and pods.
+func (e *Executor) observeHandle(ctx context.Context, h wes.Handle) (handleData, observed, error) {
+	d, err := e.decodeHandle(h)
+	if err != nil {
+		return handleData{}, observed{}, err
+	}
+	obs, err := e.observe(ctx, d)
+	return d, obs, err
 }

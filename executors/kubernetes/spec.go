@@ -120,13 +120,6 @@ func (e *Executor) resources(job *wes.Job) wes.Resources {
 	return r
 }
 
-func (e *Executor) image(job *wes.Job) string {
-	if job.Image != "" {
-		return job.Image
-	}
-	return e.cfg.Image
-}
-
 func runLabels(id string) map[string]string {
 	return map[string]string{LabelManagedBy: ManagedByEnclave, LabelRunID: runKey(id)}
 }
@@ -190,7 +183,7 @@ func (e *Executor) jobSpec(job *wes.Job, m mounts) *batchv1.Job {
 					Volumes: volumes,
 					Containers: []corev1.Container{{
 						Name:            containerName,
-						Image:           e.image(job),
+						Image:           job.ImageOr(e.cfg.Image),
 						ImagePullPolicy: e.cfg.ImagePullPolicy,
 						Command:         slices.Clone(job.Argv),
 						WorkingDir:      job.WorkDir,

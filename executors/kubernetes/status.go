@@ -26,11 +26,7 @@ type observed struct {
 // Status reads the run's Job and pods. When the job has ended, its logs are copied into
 // job.Stdout (and job.Stderr) before Status reports the end.
 func (e *Executor) Status(ctx context.Context, h wes.Handle) (wes.JobStatus, error) {
-	d, err := e.decodeHandle(h)
-	if err != nil {
-		return wes.JobStatus{}, err
-	}
-	obs, err := e.observe(ctx, d)
+	d, obs, err := e.observeHandle(ctx, h)
 	if err != nil {
 		return wes.JobStatus{}, err
 	}
@@ -44,13 +40,9 @@ func (e *Executor) StatusBatch(ctx context.Context, hs []wes.Handle) ([]wes.JobS
 	if len(hs) == 0 {
 		return out, nil
 	}
-	ds := make([]handleData, len(hs))
-	for i, h := range hs {
-		d, err := e.decodeHandle(h)
-		if err != nil {
-			return nil, err
-		}
-		ds[i] = d
+	ds, err := wes.DecodeHandles(hs, e.decodeHandle)
+	if err != nil {
+		return nil, err
 	}
 	sel := metav1.ListOptions{LabelSelector: batchSelector(ds)}
 	jobs, err := e.cs.BatchV1().Jobs(e.cfg.Namespace).List(ctx, sel)

@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -54,16 +53,14 @@ func (e *Executor) handleFor(j *batchv1.Job, job *wes.Job) (wes.Handle, error) {
 }
 
 func (e *Executor) validate(job *wes.Job) (mounts, error) {
-	if err := jobcheck.Basic(job); err != nil {
+	if err := job.Validate(); err != nil {
 		return mounts{}, err
 	}
 	switch {
 	case filepath.Clean(job.WorkDir) != job.WorkDir:
 		return mounts{}, wes.Errorf(wes.EINVALID, "job work_dir must be a clean absolute path")
-	case e.image(job) == "":
+	case job.ImageOr(e.cfg.Image) == "":
 		return mounts{}, wes.Errorf(wes.EINVALID, "job image is empty and the kubernetes executor has no default image")
-	case job.Resources.CPUs < 0 || job.Resources.MemoryMB < 0 || job.Resources.TimeLimit < 0:
-		return mounts{}, wes.Errorf(wes.EINVALID, "job resources must not be negative")
 	}
 	for k := range job.Env {
 		if !envName(k) {

@@ -3,13 +3,14 @@ package local
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/spe4hd/enclave/executors/internal/defaults"
 )
 
 // Name is the local executor's registry name.
@@ -98,16 +99,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.JobPath == "" {
 		c.JobPath = DefaultPath
 	}
-	switch {
-	case c.Grace < 0:
-		errs = append(errs, fmt.Errorf("local executor: Grace %s must not be negative", c.Grace))
-	case c.Grace == 0:
-		c.Grace = DefaultGrace
-	}
+	errs = append(errs, defaults.Duration(&c.Grace, DefaultGrace, "local executor: Grace"))
 	errs = append(errs, c.confinementDefaults()...)
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	defaults.Logger(&c.Logger)
 	if _, err := bootID(); err != nil {
 		errs = append(errs, fmt.Errorf("local executor: needs Linux /proc: %w", err))
 	}

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/spe4hd/enclave/pkg/wes"
@@ -63,27 +62,12 @@ func (r exitRecord) status() wes.JobStatus {
 		EndTime: r.EndTime, Message: r.Message}
 }
 
-func encodeHandle(d handleData) (wes.Handle, error) {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return wes.Handle{}, err
-	}
-	return wes.Handle{Executor: Name, Version: handleVersion, Data: b}, nil
-}
+// Valid reports whether d names a state directory and a supervisor (wes.HandleData).
+func (d *handleData) Valid() bool { return d.StateDir != "" && d.ShimPID > 0 }
+
+func encodeHandle(d handleData) (wes.Handle, error) { return wes.EncodeHandle(Name, handleVersion, d) }
 
 func decodeHandle(h wes.Handle) (handleData, error) {
-	if h.Executor != Name {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the handle belongs to executor %q, not %q", h.Executor, Name)
-	}
-	if h.Version != handleVersion {
-		return handleData{}, wes.Errorf(wes.EINVALID, "local executor handle version %d is not supported (want %d)", h.Version, handleVersion)
-	}
 	var d handleData
-	if err := json.Unmarshal(h.Data, &d); err != nil {
-		return handleData{}, &wes.Error{Code: wes.EINVALID, Message: "the local executor handle is not valid JSON", Err: err}
-	}
-	if d.StateDir == "" || d.ShimPID <= 0 {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the local executor handle lacks its state directory or supervisor pid")
-	}
-	return d, nil
+	return d, wes.DecodeHandle(h, Name, handleVersion, &d)
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"syscall"
 	"time"
 
@@ -21,41 +19,14 @@ const startTimeout = 30 * time.Second
 // pollInterval is how often the executor re-checks files while it waits.
 const pollInterval = 20 * time.Millisecond
 
-// validID keeps job ids usable as one path component of the state directory.
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
+// validateJob adds to Job.Validate the check that the work dir is there: the shim
+// starts the job in it.
 func validateJob(job *wes.Job) error {
-	if job == nil {
-		return wes.Errorf(wes.EINVALID, "job is missing")
-	}
-	if !validID.MatchString(job.ID) {
-		return wes.Errorf(wes.EINVALID, "job id %q is invalid: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", job.ID)
-	}
-	if len(job.Argv) == 0 || job.Argv[0] == "" {
-		return wes.Errorf(wes.EINVALID, "job argv is empty: the job needs a command to run")
-	}
-	for i, a := range job.Argv {
-		if strings.IndexByte(a, 0) >= 0 {
-			return wes.Errorf(wes.EINVALID, "job argv[%d] contains a NUL byte", i)
-		}
-	}
-	for k, v := range job.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0 {
-			return wes.Errorf(wes.EINVALID, "job env has an invalid variable %q: names must be non-empty without '=' or NUL", k)
-		}
-	}
-	if job.WorkDir == "" || !filepath.IsAbs(job.WorkDir) {
-		return wes.Errorf(wes.EINVALID, "job work_dir must be an absolute path")
+	if err := job.Validate(); err != nil {
+		return err
 	}
 	if fi, err := os.Stat(job.WorkDir); err != nil || !fi.IsDir() {
 		return wes.Errorf(wes.EINVALID, "job work_dir does not exist or is not a directory")
-	}
-	if !filepath.IsAbs(job.Stdout) || !filepath.IsAbs(job.Stderr) {
-		return wes.Errorf(wes.EINVALID, "job stdout and stderr must be absolute file paths")
-	}
-	r := job.Resources
-	if r.CPUs < 0 || r.MemoryMB < 0 || r.TimeLimit < 0 {
-		return wes.Errorf(wes.EINVALID, "job resources must not be negative (cpus %d, memory_mb %d, time_limit %s)", r.CPUs, r.MemoryMB, r.TimeLimit)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/spe4hd/enclave/executors/internal/defaults"
 )
 
 // Name is the SLURM executor's registry name.
@@ -192,8 +194,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LocalPath == "" {
 		c.LocalPath = DefaultPath
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	defaults.Logger(&c.Logger)
 	return c, errors.Join(errs...)
 }

@@ -1,7 +1,6 @@
 package slurm
 
 import (
-	"encoding/json"
 	"path"
 	"regexp"
 	"strings"
@@ -43,36 +42,18 @@ type pathPair struct {
 
 var jobIDPattern = regexp.MustCompile(`^[0-9]{1,18}$`)
 
-func encodeHandle(d handleData) (wes.Handle, error) {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return wes.Handle{}, wes.Internal(err, "could not encode the job handle")
-	}
-	return wes.Handle{Executor: Name, Version: handleVersion, Data: b}, nil
+// Valid reports whether d names a SLURM job by its id and run, with a login and
+// workspace this executor may act on (wes.HandleData).
+func (d *handleData) Valid() bool {
+	return jobIDPattern.MatchString(d.JobID) && wes.ValidJobID(d.Name) &&
+		(d.Login == "" || loginPattern.MatchString(d.Login)) && (d.Workspace == nil || d.Workspace.valid())
 }
 
+func encodeHandle(d handleData) (wes.Handle, error) { return wes.EncodeHandle(Name, handleVersion, d) }
+
 func decodeHandle(h wes.Handle) (handleData, error) {
-	if h.Executor != Name {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle belongs to executor %q, not %q", h.Executor, Name)
-	}
-	if h.Version != handleVersion {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle has version %d; this executor reads version %d", h.Version, handleVersion)
-	}
 	var d handleData
-	bad := wes.Errorf(wes.EINVALID, "the job handle's data is not a SLURM job reference")
-	if err := json.Unmarshal(h.Data, &d); err != nil {
-		return handleData{}, bad
-	}
-	if !jobIDPattern.MatchString(d.JobID) || !runIDPattern.MatchString(d.Name) {
-		return handleData{}, bad
-	}
-	if d.Login != "" && !loginPattern.MatchString(d.Login) {
-		return handleData{}, bad
-	}
-	if w := d.Workspace; w != nil && !w.valid() {
-		return handleData{}, bad
-	}
-	return d, nil
+	return d, wes.DecodeHandle(h, Name, handleVersion, &d)
 }
 
 // valid checks that the remote run directory is a clean absolute path at least two

@@ -11,9 +11,6 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// runIDPattern is what a job id (the SLURM job name) may look like.
-var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Params are the job parameters (wes.Job.Params) this executor reads.
@@ -23,45 +20,25 @@ const (
 	ParamQOS       = "qos"
 )
 
-// validate checks job as the cluster will run it (after mapJob); every message names
-// the field and carries no path.
+// validate checks job as the cluster will run it (after mapJob): Job.Validate, then
+// what sbatch and the shell script need of it; every message names the field and
+// carries no path.
 func (e *Executor) validate(job *wes.Job) error {
-	if !runIDPattern.MatchString(job.ID) {
-		return wes.Errorf(wes.EINVALID, "job.id must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	if err := job.Validate(); err != nil {
+		return err
 	}
-	if len(job.Argv) == 0 || job.Argv[0] == "" {
-		return wes.Errorf(wes.EINVALID, "job.argv is empty: give the command to run")
-	}
-	for i, a := range job.Argv {
-		if strings.IndexByte(a, 0) >= 0 {
-			return wes.Errorf(wes.EINVALID, "job.argv[%d] contains a NUL byte", i)
-		}
-	}
-	for k, v := range job.Env {
+	for k := range job.Env {
 		if !envNamePattern.MatchString(k) {
 			return wes.Errorf(wes.EINVALID, "job.env: %q is not a valid variable name (letters, digits, '_')", k)
 		}
-		if strings.IndexByte(v, 0) >= 0 {
-			return wes.Errorf(wes.EINVALID, "job.env[%s] contains a NUL byte", k)
-		}
 	}
 	for _, p := range []struct{ field, path string }{{"job.work_dir", job.WorkDir}, {"job.stdout", job.Stdout}, {"job.stderr", job.Stderr}} {
-		if p.path == "" && p.field != "job.work_dir" {
-			continue
-		}
-		if p.path == "" {
-			return wes.Errorf(wes.EINVALID, "%s is required", p.field)
-		}
-		if !filepath.IsAbs(p.path) || strings.ContainsAny(p.path, "\x00\n") {
+		if strings.ContainsAny(p.path, "\x00\n") {
 			return wes.Errorf(wes.EINVALID, "%s must be an absolute path without newlines", p.field)
 		}
 		if e.cfg.WorkRoot != "" && !within(e.cfg.WorkRoot, p.path) {
 			return wes.Errorf(wes.EINVALID, "%s must lie under the executor's work root", p.field)
 		}
-	}
-	r := job.Resources
-	if r.CPUs < 0 || r.MemoryMB < 0 || r.TimeLimit < 0 {
-		return wes.Errorf(wes.EINVALID, "job.resources: cpus, memory_mb and time_limit must not be negative")
 	}
 	return e.cfg.checkParams("job.params", job.Params)
 }

@@ -50,15 +50,13 @@ func (e *Executor) status(ctx context.Context, r runner, d handleData) (wes.JobS
 // for the jobs the queue has forgotten.
 func (e *Executor) StatusBatch(ctx context.Context, hs []wes.Handle) ([]wes.JobStatus, error) {
 	out := make([]wes.JobStatus, len(hs))
-	ds := make([]handleData, len(hs))
+	ds, err := wes.DecodeHandles(hs, decodeHandle)
+	if err != nil {
+		return nil, err
+	}
 	byLogin := map[string][]int{}
 	var logins []string
-	for i, h := range hs {
-		d, err := decodeHandle(h)
-		if err != nil {
-			return nil, err
-		}
-		ds[i] = d
+	for i, d := range ds {
 		if _, seen := byLogin[d.Login]; !seen {
 			logins = append(logins, d.Login)
 		}

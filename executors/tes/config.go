@@ -3,7 +3,6 @@ package tes
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/spe4hd/enclave/executors/internal/defaults"
 )
 
 // Name is the tes executor's registry name.
@@ -117,21 +118,14 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		dirs = append(dirs, filepath.Clean(d))
 	}
 	c.AllowedDirs = dirs
-	switch {
-	case c.Timeout < 0:
-		errs = append(errs, fmt.Errorf("tes executor: Timeout %s must not be negative", c.Timeout))
-	case c.Timeout == 0:
-		c.Timeout = DefaultTimeout
-	}
+	errs = append(errs, defaults.Duration(&c.Timeout, DefaultTimeout, "tes executor: Timeout"))
 	switch {
 	case c.PageSize < 0 || c.PageSize > 2048:
 		errs = append(errs, fmt.Errorf("tes executor: PageSize %d must be between 1 and 2048", c.PageSize))
 	case c.PageSize == 0:
 		c.PageSize = DefaultPageSize
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	defaults.Logger(&c.Logger)
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: c.Timeout}
 	}

@@ -1,7 +1,6 @@
 package tes
 
 import (
-	"encoding/json"
 	"net/url"
 	"path/filepath"
 
@@ -23,30 +22,19 @@ type handleData struct {
 	TimeLimitNS int64  `json:"time_limit_ns,omitempty"`
 }
 
-func encodeHandle(d handleData) (wes.Handle, error) {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return wes.Handle{}, wes.Internal(err, "could not encode the job's handle")
-	}
-	return wes.Handle{Executor: Name, Version: handleVersion, Data: b}, nil
+// Valid reports whether d names a task on an http(s) server and absolute local paths
+// (wes.HandleData).
+func (d *handleData) Valid() bool {
+	u, err := url.Parse(d.Server)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && d.TaskID != "" && d.JobID != "" &&
+		filepath.IsAbs(d.WorkDir) && filepath.IsAbs(d.Stdout) && filepath.IsAbs(d.Stderr)
 }
 
+func encodeHandle(d handleData) (wes.Handle, error) { return wes.EncodeHandle(Name, handleVersion, d) }
+
 func decodeHandle(h wes.Handle) (handleData, error) {
-	if h.Executor != Name {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle belongs to executor %q, not %q", h.Executor, Name)
-	}
-	if h.Version != handleVersion {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle has version %d; this executor reads version %d", h.Version, handleVersion)
-	}
 	var d handleData
-	if err := json.Unmarshal(h.Data, &d); err != nil || d.TaskID == "" || d.JobID == "" ||
-		!filepath.IsAbs(d.WorkDir) || !filepath.IsAbs(d.Stdout) || !filepath.IsAbs(d.Stderr) {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle's data is not a TES task reference")
-	}
-	if u, err := url.Parse(d.Server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return handleData{}, wes.Errorf(wes.EINVALID, "the job handle's data is not a TES task reference")
-	}
-	return d, nil
+	return d, wes.DecodeHandle(h, Name, handleVersion, &d)
 }
 
 // decode reads h and checks that its task lives on this executor's server: polling

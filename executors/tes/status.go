@@ -48,18 +48,16 @@ func (e *Executor) StatusBatch(ctx context.Context, hs []wes.Handle) ([]wes.JobS
 	if len(hs) == 0 {
 		return out, nil
 	}
-	ds := make([]handleData, len(hs))
+	ds, err := wes.DecodeHandles(hs, e.decode)
+	if err != nil {
+		return nil, err
+	}
 	want := map[string]bool{}
-	for i, h := range hs {
-		d, err := e.decode(h)
-		if err != nil {
-			return nil, err
-		}
-		ds[i] = d
+	for _, d := range ds {
 		want[d.TaskID] = true
 	}
 	found := map[string]*tesapi.TesTask{}
-	err := e.listTasks(ctx, TagManagedBy, ManagedBy, func(ts []tesapi.TesTask) bool {
+	err = e.listTasks(ctx, TagManagedBy, ManagedBy, func(ts []tesapi.TesTask) bool {
 		for i := range ts {
 			if want[ts[i].Id] {
 				found[ts[i].Id] = &ts[i]

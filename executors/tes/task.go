@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	tesapi "github.com/spe4hd/enclave/api/tes"
-	"github.com/spe4hd/enclave/executors/internal/jobcheck"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -34,23 +33,16 @@ const (
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func (e *Executor) image(job *wes.Job) string {
-	if job.Image != "" {
-		return job.Image
-	}
-	return e.cfg.Image
-}
-
 // validate checks job for what the TES task needs; messages name the field, never a path.
 func (e *Executor) validate(job *wes.Job) error {
-	if err := jobcheck.Basic(job); err != nil {
+	if err := job.Validate(); err != nil {
 		return err
 	}
 	switch {
-	case e.image(job) == "":
+	case job.ImageOr(e.cfg.Image) == "":
 		return wes.Errorf(wes.EINVALID, "job image is empty and the tes executor has no default image (executor.tes.image)")
-	case strings.ContainsFunc(e.image(job), isSpaceOrControl):
-		return wes.Errorf(wes.EINVALID, "job image %q must not contain white space", e.image(job))
+	case strings.ContainsFunc(job.ImageOr(e.cfg.Image), isSpaceOrControl):
+		return wes.Errorf(wes.EINVALID, "job image %q must not contain white space", job.ImageOr(e.cfg.Image))
 	}
 	work := filepath.Clean(job.WorkDir)
 	if err := e.checkShared(work, "job work_dir"); err != nil {
@@ -114,7 +106,7 @@ func (e *Executor) buildTask(job *wes.Job) tesapi.TesTask {
 	stage := path.Join(work, stageName)
 	stageImage := e.cfg.StageImage
 	if stageImage == "" {
-		stageImage = e.image(job)
+		stageImage = job.ImageOr(e.cfg.Image)
 	}
 	t := tesapi.TesTask{
 		Name:        job.ID,
@@ -123,7 +115,7 @@ func (e *Executor) buildTask(job *wes.Job) tesapi.TesTask {
 		Executors: []tesapi.TesExecutor{
 			// cp -R -p: recursive, keeping modes and times (workflow engines compare mtimes).
 			{Image: stageImage, Command: []string{"cp", "-R", "-p", inDir + "/.", work}},
-			{Image: e.image(job), Command: slices.Clone(job.Argv), Workdir: work, Env: maps.Clone(job.Env),
+			{Image: job.ImageOr(e.cfg.Image), Command: slices.Clone(job.Argv), Workdir: work, Env: maps.Clone(job.Env),
 				Stdout: stdoutIn, Stderr: stderrIn},
 		},
 		Inputs: []tesapi.TesInput{{Name: "workdir", Type: tesapi.TesFileTypeDIRECTORY, Url: fileURL(work), Path: inDir}},

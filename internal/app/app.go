@@ -19,11 +19,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/spe4hd/enclave/executors"
-	"github.com/spe4hd/enclave/executors/docker"
 	"github.com/spe4hd/enclave/executors/local"
-	"github.com/spe4hd/enclave/executors/slurm"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/engines/builtin"
 	"github.com/spe4hd/enclave/pkg/engines/cwl"
 	"github.com/spe4hd/enclave/pkg/engines/nextflow"
 	"github.com/spe4hd/enclave/pkg/engines/snakemake"
@@ -127,76 +126,15 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 
 func newEngines(cfg config.Config, log *slog.Logger) *engines.Registry {
 	e := cfg.Engines
-	return engines.NewRegistry(
-		snakemake.New(snakemake.Config{Binary: e.Snakemake.Binary, Versions: e.Snakemake.Versions, DefaultCores: e.Snakemake.DefaultCores}, log),
-		cwl.New(cwl.Config{Binary: e.Cwltool.Binary, Versions: e.Cwltool.Versions, Containers: e.Cwltool.UseContainers}, log),
-		nextflow.New(nextflow.Config{Binary: e.Nextflow.Binary, Versions: e.Nextflow.Versions}, log),
-	)
-}
-
-// newExecutors builds the configured executors; the one registry of built-in names is
-// executors.Builtin.
-func newExecutors(ctx context.Context, cfg config.Config, log *slog.Logger) (*executors.Registry, error) {
-	stateDir, err := filepath.Abs(cfg.LocalStateDir())
-	if err != nil {
-		return nil, err
-	}
-	lcfg, err := localConfig(cfg, stateDir, log)
-	if err != nil {
-		return nil, err
-	}
-	l, err := local.New(lcfg)
-	if err != nil {
-		return nil, fmt.Errorf("executor.local: %w", err)
-	}
-	es := []wes.Executor{l}
-	if d := cfg.Executor.Docker; d.Enabled {
-		dx, err := docker.New(ctx, docker.Config{Host: d.Host, Image: d.Image, User: d.User, Grace: d.Grace,
-			DatasetRoots: d.DatasetRoots, Logger: log.With("executor", "docker")})
-		if err != nil {
-			return nil, fmt.Errorf("executor.docker: %w", err)
-		}
-		es = append(es, dx)
-	}
-	if cfg.Executor.Slurm.Enabled {
-		sc, err := slurmConfig(cfg, log)
-		if err != nil {
-			return nil, fmt.Errorf("executor.slurm: %w", err)
-		}
-		sx, err := slurm.New(sc)
-		if err != nil {
-			return nil, fmt.Errorf("executor.slurm: %w", err)
-		}
-		es = append(es, sx)
-	}
-	if cfg.Executor.Kubernetes.Enabled {
-		kx, err := newKubernetes(ctx, cfg, log)
-		if err != nil {
-			return nil, fmt.Errorf("executor.kubernetes: %w", err)
-		}
-		es = append(es, kx)
-	}
-	if cfg.Executor.TES.Enabled {
-		tx, err := newTES(cfg, log)
-		if err != nil {
-			return nil, fmt.Errorf("executor.tes: %w", err)
-		}
-		es = append(es, tx)
-	}
-	return executors.NewRegistry(es...), nil
-}
-
-// localConfig is the local executor's configuration: its state dir, grace, confinement
-// policy and job identity, and the server's own paths, which no confined job may see.
-func localConfig(cfg config.Config, stateDir string, log *slog.Logger) (local.Config, error) {
-	uid, gid := cfg.LocalJobUser()
-	hidden := cfg.ServerPaths()
-	return local.SelfShim(local.Config{StateDir: stateDir, Grace: cfg.Executor.Local.Grace, Logger: log.With("executor", "local"),
-		Confinement: cfg.LocalConfinement(), JobUID: uid, JobGID: gid, Hidden: func() []string { return hidden }})
+	return builtin.Engines(builtin.Config{
+		Snakemake: snakemake.Config{Binary: e.Snakemake.Binary, Versions: e.Snakemake.Versions, DefaultCores: e.Snakemake.DefaultCores},
+		Cwltool:   cwl.Config{Binary: e.Cwltool.Binary, Versions: e.Cwltool.Versions, Containers: e.Cwltool.UseContainers},
+		Nextflow:  nextflow.Config{Binary: e.Nextflow.Binary, Versions: e.Nextflow.Versions},
+	}, log)
 }
 
 func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
-	execs, err := newExecutors(ctx, a.cfg, a.log)
+	execs, err := a.cfg.Executor.Open(ctx, a.cfg.ExecutorEnv(a.log)) // the executors package lists the built-in ones
 	if err != nil {
 		return err
 	}
@@ -245,12 +183,9 @@ func (a *App) confinement() map[string]wes.Confinement {
 		}
 		return out
 	}
-	stateDir, err := filepath.Abs(a.cfg.LocalStateDir())
+	lcfg, err := a.cfg.Executor.Local.Config(a.cfg.ExecutorEnv(a.log))
 	if err == nil {
-		var lcfg local.Config
-		if lcfg, err = localConfig(a.cfg, stateDir, a.log); err == nil {
-			out[local.Name], err = local.Describe(lcfg)
-		}
+		out[local.Name], err = local.Describe(lcfg)
 	}
 	if err != nil {
 		a.log.Warn("cannot describe the local executor's confinement for service-info", "err", err)
@@ -265,7 +200,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	checkers, err := submitCheckers(a.cfg, a.log)
+	checkers, err := a.cfg.Executor.SubmitCheckers(a.cfg.ExecutorEnv(a.log))
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/spe4hd/enclave/pkg/engines"
-	"github.com/spe4hd/enclave/pkg/engines/cwl"
-	"github.com/spe4hd/enclave/pkg/engines/nextflow"
-	"github.com/spe4hd/enclave/pkg/engines/snakemake"
+	"github.com/spe4hd/enclave/pkg/engines/builtin"
 )
 
 // IDPattern is what workflow and dataset ids look like. Dataset references in
@@ -85,13 +83,7 @@ func LoadWith(path string, opts Options) (*Catalog, error) {
 }
 
 // BuiltinEngines returns the engines Enclave ships, with default settings.
-func BuiltinEngines() *engines.Registry {
-	return engines.NewRegistry(
-		snakemake.New(snakemake.Config{}, nil),
-		cwl.New(cwl.Config{}, nil),
-		nextflow.New(nextflow.Config{}, nil),
-	)
-}
+func BuiltinEngines() *engines.Registry { return builtin.Engines(builtin.Config{}, nil) }
 
 // The YAML form of a catalogue.
 type fileYAML struct {

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/spe4hd/enclave/executors"
 )
 
 // Config is the whole configuration of the enclave binary. The yaml tags are the keys of
@@ -129,222 +131,6 @@ type WorkerConfig struct {
 	// MaxStartAttempts is how often starting a run is tried before it becomes
 	// SYSTEM_ERROR. Default 5.
 	MaxStartAttempts int `yaml:"max_start_attempts"`
-}
-
-// ExecutorConfig selects the executor and configures each one.
-type ExecutorConfig struct {
-	// Default is the executor runs use. Default "local".
-	Default string `yaml:"default"`
-	// Local configures the local executor (processes on this machine).
-	Local LocalExecutorConfig `yaml:"local"`
-	// Docker configures the docker executor (containers on a Docker engine on this machine).
-	Docker DockerExecutorConfig `yaml:"docker"`
-	// Slurm configures the slurm executor (batch jobs on a SLURM cluster).
-	Slurm SlurmExecutorConfig `yaml:"slurm"`
-	// Kubernetes configures the kubernetes executor (a batch/v1 Job per run).
-	Kubernetes KubernetesExecutorConfig `yaml:"kubernetes"`
-	// TES configures the tes executor (a GA4GH TES task per run).
-	TES TESExecutorConfig `yaml:"tes"`
-}
-
-// TESExecutorConfig configures the tes executor. It is registered only when Enabled is
-// true. The TES server must see data_dir (and the datasets) at the same paths: files
-// travel as file:// URLs.
-type TESExecutorConfig struct {
-	// Enabled registers the tes executor. Default false.
-	Enabled bool `yaml:"enabled"`
-	// URL is the TES API's base URL, the part before /tasks (e.g.
-	// https://tes.zone.internal/ga4gh/tes/v1). Required when enabled; no credentials in it.
-	URL string `yaml:"url"`
-	// Token is a bearer token for the TES server. Secret. Default "".
-	Token string `yaml:"token"`
-	// Username and Password are HTTP basic credentials (instead of token). Password is a
-	// secret. Default "".
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	// Image runs the workflow engine (it must contain the engines). Required when enabled.
-	Image string `yaml:"image"`
-	// StageImage runs the copy of the work dir into place (it needs cp). Default "": the
-	// job's image.
-	StageImage string `yaml:"stage_image"`
-	// AllowedDirs are the directories the TES server may read and write as file:// URLs;
-	// every run's work dir and datasets must be inside. Default []: data_dir only.
-	AllowedDirs []string `yaml:"allowed_dirs"`
-	// BackendParameters names the executor parameters passed on as TES
-	// backend_parameters (e.g. partition). Default [].
-	BackendParameters []string `yaml:"backend_parameters"`
-	// Timeout bounds each request to the TES server. Default 30s.
-	Timeout time.Duration `yaml:"timeout"`
-	// MaxRunning caps the runs with a TES task at once; more wait QUEUED in Enclave.
-	// Default 0: no cap (the TES server queues tasks itself).
-	MaxRunning int `yaml:"max_running"`
-}
-
-// KubernetesExecutorConfig configures the kubernetes executor. It is registered only
-// when Enabled is true. data_dir must be the path at which the data volume (data_claim
-// or data_host_path) is mounted in the worker's pod: each job mounts its own work
-// directory from that volume at the same path.
-type KubernetesExecutorConfig struct {
-	// Enabled registers the kubernetes executor. Default false.
-	Enabled bool `yaml:"enabled"`
-	// Kubeconfig is a kubeconfig file; "" uses the worker pod's in-cluster service
-	// account. Default "".
-	Kubeconfig string `yaml:"kubeconfig"`
-	// Namespace is where the Jobs are created. Required when enabled.
-	Namespace string `yaml:"namespace"`
-	// ServiceAccount of the job pods; its token is never mounted. Default "" (the
-	// namespace's default).
-	ServiceAccount string `yaml:"service_account"`
-	// Image runs the workflow engine (it must contain the engines). Required when enabled.
-	Image string `yaml:"image"`
-	// ImagePullPolicy is IfNotPresent or Never. Default IfNotPresent.
-	ImagePullPolicy string `yaml:"image_pull_policy"`
-	// RunAsUser and RunAsGroup are the non-root uid and gid of the job's processes.
-	// Default 65534.
-	RunAsUser  int `yaml:"run_as_user"`
-	RunAsGroup int `yaml:"run_as_group"`
-	// FSGroup is the pod's fsGroup; 0 sets none. Default 0.
-	FSGroup int `yaml:"fs_group"`
-	// DataClaim or DataHostPath (exactly one) is the volume holding data_dir; DataSubPath
-	// is the directory inside it that data_dir is. Default "".
-	DataClaim    string `yaml:"data_claim"`
-	DataHostPath string `yaml:"data_host_path"`
-	DataSubPath  string `yaml:"data_sub_path"`
-	// Datasets are the volumes holding catalogue datasets, as "ZONEPATH=pvc:CLAIM" or
-	// "ZONEPATH=host:/node/dir" entries, each optionally followed by ":SUBPATH" for pvc.
-	// A run's datasets are mounted read-only at their paths from the volume whose
-	// ZONEPATH contains them; others are refused. Default [].
-	Datasets []string `yaml:"datasets"`
-	// DefaultCPUs, DefaultMemoryMB and DefaultTimeLimit apply to jobs whose run asks for
-	// none. 0 means no limit. Default 0.
-	DefaultCPUs      int           `yaml:"default_cpus"`
-	DefaultMemoryMB  int           `yaml:"default_memory_mb"`
-	DefaultTimeLimit time.Duration `yaml:"default_time_limit"`
-	// TmpSize is the size of the emptyDir on /tmp. Default "256Mi".
-	TmpSize string `yaml:"tmp_size"`
-	// NodeSelector restricts the job pods to nodes with these labels, as "key=value"
-	// entries. Default [].
-	NodeSelector []string `yaml:"node_selector"`
-	// TTLAfterFinished lets Kubernetes delete ended Jobs after this long; 0 keeps them
-	// until the run is finalized. Default 0.
-	TTLAfterFinished time.Duration `yaml:"ttl_after_finished"`
-	// Grace is the pods' termination grace period. Default 30s.
-	Grace time.Duration `yaml:"grace"`
-	// SplitLogStreams reads stdout and stderr apart (needs the PodLogsQuerySplitStreams
-	// feature gate). Default false: one interleaved stream goes to stdout.
-	SplitLogStreams bool `yaml:"split_log_streams"`
-	// MaxRunning caps the runs with a Job at once; more wait QUEUED in Enclave. Default
-	// 0: no cap (the scheduler queues pods itself).
-	MaxRunning int `yaml:"max_running"`
-}
-
-// DockerExecutorConfig configures the docker executor. It is registered only when
-// Enabled is true.
-type DockerExecutorConfig struct {
-	// Enabled registers the docker executor. Default false.
-	Enabled bool `yaml:"enabled"`
-	// Host is the Docker engine's address. Default "unix:///var/run/docker.sock".
-	Host string `yaml:"host"`
-	// Image runs the workflow engine (it must contain the engines). Required when enabled.
-	Image string `yaml:"image"`
-	// User is the non-root uid:gid jobs run as. Default "65534:65534".
-	User string `yaml:"user"`
-	// Grace is how long a cancelled container gets between SIGTERM and SIGKILL. Default 10s.
-	Grace time.Duration `yaml:"grace"`
-	// DatasetRoots are the directories the catalogue's datasets may lie in. A run's
-	// datasets are mounted read-only into its container, each at its own path and only
-	// when that path, symlinks resolved, is inside one of these; nothing else of the
-	// zone's data is mounted. Default [] (runs that read datasets are refused).
-	DatasetRoots []string `yaml:"dataset_roots"`
-	// MaxRunning is how many runs may have a container at once; more wait QUEUED. 0: no
-	// limit. Default 8.
-	MaxRunning int `yaml:"max_running"`
-}
-
-// SlurmExecutorConfig configures the slurm executor. It is registered only when Enabled
-// is true. With workspace "shared" the data directory must be on a file system the
-// cluster's nodes share; with "sftp" each run's work directory is copied to remote_root
-// over the SSH connection and back.
-type SlurmExecutorConfig struct {
-	// Enabled registers the slurm executor. Default false.
-	Enabled bool `yaml:"enabled"`
-	// Mode is "ssh" (sbatch, squeue, sacct and scancel run on a login node over SSH) or
-	// "local" (the worker runs on a login node). Default "ssh".
-	Mode string `yaml:"mode"`
-	// SSH says how to reach the login node (mode ssh).
-	SSH SlurmSSHConfig `yaml:"ssh"`
-	// Partition, Account and QOS are job defaults; runs may choose others through the
-	// allow-listed engine parameters. Default "" (the cluster's defaults).
-	Partition string `yaml:"partition"`
-	Account   string `yaml:"account"`
-	QOS       string `yaml:"qos"`
-	// AllowedPartitions, AllowedAccounts and AllowedQOS are the values runs may choose
-	// with the engine parameters partition, account and qos; others are refused at
-	// POST /runs. Default [] (runs may only name the default).
-	AllowedPartitions []string `yaml:"allowed_partitions"`
-	AllowedAccounts   []string `yaml:"allowed_accounts"`
-	AllowedQOS        []string `yaml:"allowed_qos"`
-	// Workspace is "shared" (data_dir is on a file system the nodes share) or "sftp"
-	// (runs are copied to remote_root and back over SSH; mode ssh). Default "shared".
-	Workspace string `yaml:"workspace"`
-	// RemoteRoot is where data_dir's runs live on the cluster with workspace sftp
-	// (absolute; "{login}" becomes the job's login). Required for sftp.
-	RemoteRoot string `yaml:"remote_root"`
-	// RemoteCleanup removes a run's files from the cluster once it is finalized
-	// (workspace sftp). Default true.
-	RemoteCleanup bool `yaml:"remote_cleanup"`
-	// CollectMaxFiles and CollectMaxBytes bound what is copied back from the cluster per
-	// run (workspace sftp); a run over them ends in SYSTEM_ERROR. Defaults 100000 files,
-	// 100GiB.
-	CollectMaxFiles int      `yaml:"collect_max_files"`
-	CollectMaxBytes ByteSize `yaml:"collect_max_bytes"`
-	// Logins maps run owners to cluster logins, as "subject=login" entries (the last
-	// "=" separates them). Default []: every job runs as ssh.user. When set, an owner who
-	// is not listed cannot run on this executor.
-	Logins []string `yaml:"logins"`
-	// LoginKeys gives logins their own private keys, as "login=/path/to/key" entries.
-	// Default []: every login uses ssh.key_file.
-	LoginKeys []string `yaml:"login_keys"`
-	// MaxRunning caps the runs with a batch job at once; more wait QUEUED in Enclave.
-	// Default 0: no cap (SLURM queues jobs itself).
-	MaxRunning int `yaml:"max_running"`
-}
-
-// SlurmSSHConfig is the SSH connection to a SLURM login node.
-type SlurmSSHConfig struct {
-	// Addr is host:port of the login node's sshd. Required for mode ssh.
-	Addr string `yaml:"addr"`
-	// User is the cluster account jobs are submitted as. Required for mode ssh.
-	User string `yaml:"user"`
-	// KeyFile is the private key file (unencrypted). Required for mode ssh.
-	KeyFile string `yaml:"key_file"`
-	// KnownHostsFile lists the login node's host keys; an unlisted key refuses the
-	// connection (never ignored). Required for mode ssh.
-	KnownHostsFile string `yaml:"known_hosts_file"`
-	// KeepAlive is the interval of SSH keep-alive requests. Default 30s.
-	KeepAlive time.Duration `yaml:"keep_alive"`
-}
-
-// LocalExecutorConfig configures the local executor.
-type LocalExecutorConfig struct {
-	// StateDir keeps the executor's job records. Default "": <data_dir>/executor/local.
-	StateDir string `yaml:"state_dir"`
-	// Grace is how long a cancelled job gets after SIGTERM before SIGKILL. Default 10s.
-	Grace time.Duration `yaml:"grace"`
-	// Confinement is how each job is kept to its own run: required (refuse to start a
-	// job that cannot be confined), best-effort (confine with what the machine offers)
-	// or off. Confined jobs get Landlock (only the system paths, their work dir, their
-	// datasets read-only and a private tmp) and, when the worker is root, mount, pid,
-	// net, ipc and uts namespaces and the unprivileged job_user. Default "": required
-	// when zone.mode is sealed, best-effort when it is open (see LocalConfinement).
-	Confinement string `yaml:"confinement"`
-	// JobUser is the uid:gid confined jobs run as when the worker is root; their work
-	// dir is handed to it and their datasets must be readable by it. Default
-	// "61234:61234"; never root.
-	JobUser string `yaml:"job_user"`
-	// MaxRunning is how many of this executor's runs may hold a job at once; more wait
-	// QUEUED in a line fair across owners (runner/admission.go). 0: no limit. Default 8.
-	MaxRunning int `yaml:"max_running"`
 }
 
 // EnginesConfig configures each workflow engine.
@@ -503,11 +289,6 @@ type OrganizationConfig struct {
 	URL string `yaml:"url"`
 }
 
-// ByteSize is a number of bytes. In the file and the environment it is a plain number or
-// a number with a unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB
-// (powers of 1024), e.g. "256MiB".
-type ByteSize int64
-
 // Default returns the configuration used when nothing is configured: the embedded store,
 // an in-process worker, the local executor, loopback only, auth off. (Load switches
 // auth.mode to oidc as soon as a configuration file is read.)
@@ -534,19 +315,8 @@ func Default() Config {
 			StepTimeout:       2 * time.Minute,
 			MaxStartAttempts:  5,
 		},
-		DataDir: "./enclave-data",
-		Executor: ExecutorConfig{
-			Default: "local",
-			Local:   LocalExecutorConfig{Grace: 10 * time.Second, JobUser: "61234:61234", MaxRunning: 8},
-			Docker:  DockerExecutorConfig{Host: "unix:///var/run/docker.sock", User: "65534:65534", Grace: 10 * time.Second, DatasetRoots: []string{}, MaxRunning: 8},
-			Slurm: SlurmExecutorConfig{Mode: "ssh", SSH: SlurmSSHConfig{KeepAlive: 30 * time.Second},
-				AllowedPartitions: []string{}, AllowedAccounts: []string{}, AllowedQOS: []string{},
-				Workspace: "shared", RemoteCleanup: true, CollectMaxFiles: 100_000, CollectMaxBytes: 100 << 30,
-				Logins: []string{}, LoginKeys: []string{}},
-			Kubernetes: KubernetesExecutorConfig{ImagePullPolicy: "IfNotPresent", RunAsUser: 65534, RunAsGroup: 65534,
-				Datasets: []string{}, TmpSize: "256Mi", NodeSelector: []string{}, Grace: 30 * time.Second},
-			TES: TESExecutorConfig{AllowedDirs: []string{}, BackendParameters: []string{}, Timeout: 30 * time.Second},
-		},
+		DataDir:  "./enclave-data",
+		Executor: executors.DefaultConfig(),
 		Engines: EnginesConfig{
 			Snakemake:         SnakemakeConfig{Binary: "snakemake", Versions: []string{}, DefaultCores: 1},
 			Cwltool:           CwltoolConfig{Binary: "cwltool", Versions: []string{}},
@@ -579,23 +349,14 @@ func Default() Config {
 }
 
 // MaxRunning is each executor's max_running, by executor name (runner.Config.MaxRunning).
-func (c Config) MaxRunning() map[string]int {
-	x := c.Executor
-	return map[string]int{"local": x.Local.MaxRunning, "docker": x.Docker.MaxRunning, "slurm": x.Slurm.MaxRunning,
-		"kubernetes": x.Kubernetes.MaxRunning, "tes": x.TES.MaxRunning}
-}
+func (c Config) MaxRunning() map[string]int { return c.Executor.MaxRunning() }
 
 // Embedded reports whether no Redis address is configured, so the server keeps runs and
 // the queue in an in-process store.
 func (c Config) Embedded() bool { return c.Redis.Addr == "" }
 
 // LocalStateDir is executor.local.state_dir, or <data_dir>/executor/local when unset.
-func (c Config) LocalStateDir() string {
-	if c.Executor.Local.StateDir != "" {
-		return c.Executor.Local.StateDir
-	}
-	return filepath.Join(c.DataDir, "executor", "local")
-}
+func (c Config) LocalStateDir() string { return c.Executor.Local.StateDirIn(c.DataDir) }
 
 // RedactedValue replaces secrets in Config.Redacted.
 const RedactedValue = "REDACTED"

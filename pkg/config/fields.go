@@ -1,8 +1,11 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"time"
+
+	"github.com/spe4hd/enclave/pkg/config/confkit"
 )
 
 // field is one key of the configuration file. The table below is the single list of
@@ -20,7 +23,7 @@ func (f field) section() bool { return f.ptr == nil }
 
 // fields lists every key of c, with pointers into c, in file order.
 func (c *Config) fields() []field {
-	return []field{
+	fs := []field{
 		{path: "server", help: "The WES API server."},
 		{"server.addr", &c.Server.Addr, "host:port to listen on. The default listens on loopback only.", false},
 		{"server.public_url", &c.Server.PublicURL, `Absolute URL clients reach the server at, used in links the server returns; "" derives it from each request.`, false},
@@ -57,80 +60,10 @@ func (c *Config) fields() []field {
 		{"data_dir", &c.DataDir, "Directory of the runs' work directories and logs, inside the zone.", false},
 
 		{path: "executor", help: "The backends that run workflow engines."},
-		{"executor.default", &c.Executor.Default, "Executor that runs use.", false},
-		{path: "executor.local", help: "The local executor: processes on this machine."},
-		{"executor.local.state_dir", &c.Executor.Local.StateDir, `Where the executor keeps job records; "" is <data_dir>/executor/local.`, false},
-		{"executor.local.grace", &c.Executor.Local.Grace, "Time a cancelled job gets between SIGTERM and SIGKILL.", false},
-		{"executor.local.confinement", &c.Executor.Local.Confinement, `required, best-effort or off: how each job is kept to its own run (Landlock; as root also mount, pid and network namespaces and job_user). required refuses a job this machine cannot confine. "" is required when zone.mode is sealed, best-effort when open.`, false},
-		{"executor.local.job_user", &c.Executor.Local.JobUser, "uid:gid (numbers, not root) confined jobs run as when the worker is root; datasets must be readable by it.", false},
-		{"executor.local.max_running", &c.Executor.Local.MaxRunning, "Runs that may hold a job at once; more wait QUEUED, taking turns across owners. 0: no limit.", false},
-		{path: "executor.docker", help: "The docker executor: one container per run on a Docker engine on this machine (no network, non-root, read-only root file system)."},
-		{"executor.docker.enabled", &c.Executor.Docker.Enabled, "Register the docker executor.", false},
-		{"executor.docker.host", &c.Executor.Docker.Host, "Docker engine address.", false},
-		{"executor.docker.image", &c.Executor.Docker.Image, "Image with the workflow engines; required when enabled (no registry is contacted: import or build it locally).", false},
-		{"executor.docker.user", &c.Executor.Docker.User, "Non-root uid:gid the containers run as.", false},
-		{"executor.docker.grace", &c.Executor.Docker.Grace, "Time a cancelled container gets between SIGTERM and SIGKILL.", false},
-		{"executor.docker.dataset_roots", &c.Executor.Docker.DatasetRoots, "Directories the catalogue's datasets may lie in (absolute). A run's own datasets are mounted read-only at their paths, only from inside these; [] refuses runs that read datasets.", false},
-		{"executor.docker.max_running", &c.Executor.Docker.MaxRunning, "Runs that may have a container at once; more wait QUEUED, taking turns across owners. 0: no limit.", false},
-		{path: "executor.slurm", help: "The slurm executor: batch jobs on a SLURM cluster; data_dir is shared with the nodes, or copied over SFTP (workspace)."},
-		{"executor.slurm.enabled", &c.Executor.Slurm.Enabled, "Register the slurm executor.", false},
-		{"executor.slurm.mode", &c.Executor.Slurm.Mode, "ssh (commands run on a login node over SSH) or local (the worker runs on a login node).", false},
-		{path: "executor.slurm.ssh", help: "The SSH connection to the login node (mode ssh)."},
-		{"executor.slurm.ssh.addr", &c.Executor.Slurm.SSH.Addr, "host:port of the login node's sshd.", false},
-		{"executor.slurm.ssh.user", &c.Executor.Slurm.SSH.User, "Cluster account jobs are submitted as.", false},
-		{"executor.slurm.ssh.key_file", &c.Executor.Slurm.SSH.KeyFile, "Private key file (unencrypted; keep it readable by the worker only).", false},
-		{"executor.slurm.ssh.known_hosts_file", &c.Executor.Slurm.SSH.KnownHostsFile, "The login node's host keys; an unlisted key refuses the connection.", false},
-		{"executor.slurm.ssh.keep_alive", &c.Executor.Slurm.SSH.KeepAlive, "Interval of SSH keep-alive requests.", false},
-		{"executor.slurm.partition", &c.Executor.Slurm.Partition, `Default partition; "" is the cluster's.`, false},
-		{"executor.slurm.account", &c.Executor.Slurm.Account, `Default account; "" is the cluster's.`, false},
-		{"executor.slurm.qos", &c.Executor.Slurm.QOS, `Default QOS; "" is the cluster's.`, false},
-		{"executor.slurm.allowed_partitions", &c.Executor.Slurm.AllowedPartitions, "Partitions runs may choose with the engine parameter partition; others are refused.", false},
-		{"executor.slurm.allowed_accounts", &c.Executor.Slurm.AllowedAccounts, "Accounts runs may choose with the engine parameter account; others are refused.", false},
-		{"executor.slurm.allowed_qos", &c.Executor.Slurm.AllowedQOS, "QOS runs may choose with the engine parameter qos; others are refused.", false},
-		{"executor.slurm.workspace", &c.Executor.Slurm.Workspace, "shared (data_dir is on a file system the nodes share) or sftp (each run is copied to remote_root and back over SSH; mode ssh).", false},
-		{"executor.slurm.remote_root", &c.Executor.Slurm.RemoteRoot, `Where data_dir's runs live on the cluster with workspace sftp (absolute; "{login}" becomes the job's login).`, false},
-		{"executor.slurm.remote_cleanup", &c.Executor.Slurm.RemoteCleanup, "Remove a run's files from the cluster once it is finalized (workspace sftp).", false},
-		{"executor.slurm.collect_max_files", &c.Executor.Slurm.CollectMaxFiles, "Most files copied back from the cluster per run (workspace sftp); more is SYSTEM_ERROR.", false},
-		{"executor.slurm.collect_max_bytes", &c.Executor.Slurm.CollectMaxBytes, "Most bytes copied back from the cluster per run (workspace sftp); more is SYSTEM_ERROR.", false},
-		{"executor.slurm.logins", &c.Executor.Slurm.Logins, `Per-user cluster accounts, "subject=login" entries; [] runs every job as ssh.user. Owners not listed cannot use the executor.`, false},
-		{"executor.slurm.login_keys", &c.Executor.Slurm.LoginKeys, `Private keys of logins, "login=/path/to/key" entries; [] uses ssh.key_file for every login.`, false},
-		{"executor.slurm.max_running", &c.Executor.Slurm.MaxRunning, "Runs that may have a batch job at once; more wait QUEUED in Enclave. 0: no cap (SLURM queues jobs itself).", false},
-		{path: "executor.kubernetes", help: "The kubernetes executor: a batch/v1 Job per run; data_dir is where the data volume is mounted."},
-		{"executor.kubernetes.enabled", &c.Executor.Kubernetes.Enabled, "Register the kubernetes executor.", false},
-		{"executor.kubernetes.kubeconfig", &c.Executor.Kubernetes.Kubeconfig, `Kubeconfig file; "" uses the worker pod's in-cluster service account.`, false},
-		{"executor.kubernetes.namespace", &c.Executor.Kubernetes.Namespace, "Namespace of the Jobs; required when enabled.", false},
-		{"executor.kubernetes.service_account", &c.Executor.Kubernetes.ServiceAccount, `Service account of the job pods (its token is never mounted); "" is the namespace's default.`, false},
-		{"executor.kubernetes.image", &c.Executor.Kubernetes.Image, "Image with the workflow engines; required when enabled.", false},
-		{"executor.kubernetes.image_pull_policy", &c.Executor.Kubernetes.ImagePullPolicy, "IfNotPresent or Never.", false},
-		{"executor.kubernetes.run_as_user", &c.Executor.Kubernetes.RunAsUser, "Non-root uid of the job's processes.", false},
-		{"executor.kubernetes.run_as_group", &c.Executor.Kubernetes.RunAsGroup, "Non-root gid of the job's processes.", false},
-		{"executor.kubernetes.fs_group", &c.Executor.Kubernetes.FSGroup, "The pods' fsGroup; 0 sets none.", false},
-		{"executor.kubernetes.data_claim", &c.Executor.Kubernetes.DataClaim, "PersistentVolumeClaim holding data_dir (or data_host_path).", false},
-		{"executor.kubernetes.data_host_path", &c.Executor.Kubernetes.DataHostPath, "Node directory holding data_dir (or data_claim).", false},
-		{"executor.kubernetes.data_sub_path", &c.Executor.Kubernetes.DataSubPath, `Directory inside the data volume that data_dir is; "" is its root.`, false},
-		{"executor.kubernetes.datasets", &c.Executor.Kubernetes.Datasets, `Dataset volumes, "ZONEPATH=pvc:CLAIM[:SUBPATH]" or "ZONEPATH=host:/node/dir"; a run's datasets are mounted read-only from them.`, false},
-		{"executor.kubernetes.default_cpus", &c.Executor.Kubernetes.DefaultCPUs, "CPUs of a job whose run asks for none; 0 is no limit.", false},
-		{"executor.kubernetes.default_memory_mb", &c.Executor.Kubernetes.DefaultMemoryMB, "Memory (MiB) of a job whose run asks for none; 0 is no limit.", false},
-		{"executor.kubernetes.default_time_limit", &c.Executor.Kubernetes.DefaultTimeLimit, "Wall-clock limit of a job whose run asks for none; 0 is no limit.", false},
-		{"executor.kubernetes.tmp_size", &c.Executor.Kubernetes.TmpSize, "Size of the emptyDir on /tmp (the root file system is read-only).", false},
-		{"executor.kubernetes.node_selector", &c.Executor.Kubernetes.NodeSelector, `Node labels the job pods need, "key=value" entries.`, false},
-		{"executor.kubernetes.ttl_after_finished", &c.Executor.Kubernetes.TTLAfterFinished, "Kubernetes deletes ended Jobs after this long; 0 keeps them until the run is finalized.", false},
-		{"executor.kubernetes.grace", &c.Executor.Kubernetes.Grace, "Time a cancelled pod gets between SIGTERM and SIGKILL.", false},
-		{"executor.kubernetes.split_log_streams", &c.Executor.Kubernetes.SplitLogStreams, "Read stdout and stderr apart (needs the PodLogsQuerySplitStreams feature gate).", false},
-		{"executor.kubernetes.max_running", &c.Executor.Kubernetes.MaxRunning, "Runs that may have a Job at once; more wait QUEUED in Enclave. 0: no cap.", false},
-		{path: "executor.tes", help: "The tes executor: a GA4GH TES task per run; the TES server sees data_dir at the same path."},
-		{"executor.tes.enabled", &c.Executor.TES.Enabled, "Register the tes executor.", false},
-		{"executor.tes.url", &c.Executor.TES.URL, "Base URL of the TES API (before /tasks); required when enabled, without credentials.", false},
-		{"executor.tes.token", &c.Executor.TES.Token, "Bearer token for the TES server. Secret: prefer the environment variable.", true},
-		{"executor.tes.username", &c.Executor.TES.Username, "HTTP basic user for the TES server (instead of token).", false},
-		{"executor.tes.password", &c.Executor.TES.Password, "HTTP basic password. Secret: prefer the environment variable.", true},
-		{"executor.tes.image", &c.Executor.TES.Image, "Image with the workflow engines; required when enabled.", false},
-		{"executor.tes.stage_image", &c.Executor.TES.StageImage, `Image of the step copying the work dir into place (needs cp); "" is the job's image.`, false},
-		{"executor.tes.allowed_dirs", &c.Executor.TES.AllowedDirs, "Directories the TES server may read and write as file:// URLs; [] is data_dir only. Datasets must be inside too.", false},
-		{"executor.tes.backend_parameters", &c.Executor.TES.BackendParameters, "Executor parameters passed on as TES backend_parameters (e.g. partition).", false},
-		{"executor.tes.timeout", &c.Executor.TES.Timeout, "Longest one request to the TES server may take.", false},
-		{"executor.tes.max_running", &c.Executor.TES.MaxRunning, "Runs that may have a TES task at once; more wait QUEUED in Enclave. 0: no cap.", false},
-
+	}
+	// The executor section is the executors' own: their settings' tags are its keys.
+	fs = append(fs, tagged("executor", &c.Executor)...)
+	return append(fs, []field{
 		{path: "engines", help: "The workflow engines."},
 		{path: "engines.snakemake", help: "Snakemake, workflow_type SMK."},
 		{"engines.snakemake.binary", &c.Engines.Snakemake.Binary, "Program name (looked up on PATH) or path.", false},
@@ -206,7 +139,31 @@ func (c *Config) fields() []field {
 		{"service_info.documentation_url", &c.ServiceInfo.DocumentationURL, "User documentation URL.", false},
 		{"service_info.environment", &c.ServiceInfo.Environment, "Deployment stage, e.g. dev, test or prod.", false},
 		{"service_info.auth_instructions_url", &c.ServiceInfo.AuthInstructionsURL, "Where users learn how to get a token.", false},
+	}...)
+}
+
+// tagged lists the keys of the struct v points at, under prefix, from its fields' tags:
+// yaml is the key, help what it does, and secret:"true" makes Redacted hide it. A
+// struct field is a section of its own. It is how sections that other packages own
+// (executor.*) join the table, one place per key.
+func tagged(prefix string, v any) []field {
+	var out []field
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		sf := rv.Type().Field(i)
+		key := sf.Tag.Get("yaml")
+		if key == "" || key == "-" {
+			continue
+		}
+		path, help, fv := prefix+"."+key, sf.Tag.Get("help"), rv.Field(i)
+		if fv.Kind() == reflect.Struct {
+			out = append(out, field{path: path, help: help})
+			out = append(out, tagged(path, fv.Addr().Interface())...)
+			continue
+		}
+		out = append(out, field{path: path, ptr: fv.Addr().Interface(), help: help, secret: sf.Tag.Get("secret") == "true"})
 	}
+	return out
 }
 
 // EnvName returns the environment variable that sets the key path, e.g.
@@ -240,7 +197,7 @@ func kindName(ptr any) string {
 	case *time.Duration:
 		return "a duration with a unit, like 10s or 2m"
 	case *ByteSize:
-		return "a size, like 1048576 or 100MiB"
+		return confkit.SizeKind
 	case *[]string:
 		return "a list of strings"
 	}

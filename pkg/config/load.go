@@ -9,21 +9,12 @@ import (
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/spe4hd/enclave/pkg/config/confkit"
 )
 
-// FieldError is one problem with one configuration key.
-type FieldError struct {
-	Path   string // key path, e.g. "server.addr"
-	Source string // where the value came from: a file name or an environment variable; "" for the merged result
-	Msg    string // what is wrong and what would be right
-}
-
-func (e *FieldError) Error() string {
-	if e.Source != "" {
-		return fmt.Sprintf("%s (from %s): %s", e.Path, e.Source, e.Msg)
-	}
-	return e.Path + ": " + e.Msg
-}
+// FieldError is one problem with one configuration key (confkit.FieldError).
+type FieldError = confkit.FieldError
 
 // Load returns Default() overridden by the YAML file at path (none when path is "") and
 // then by the ENCLAVE_* variables in env (as os.Environ gives them). With a file,
@@ -73,24 +64,24 @@ func (c *Config) applyFile(k *koanf.Koanf, source string) []error {
 			if f.section() {
 				if v := k.Get(key); v != nil {
 					if _, isMap := v.(map[string]any); !isMap {
-						errs = append(errs, &FieldError{key, source, "want a mapping of keys, got " + describe(v)})
+						errs = append(errs, &FieldError{Path: key, Source: source, Msg: "want a mapping of keys, got " + describe(v)})
 					}
 				}
 				continue
 			}
 			if err := setValue(f.ptr, k.Get(key), false); err != nil {
-				errs = append(errs, &FieldError{key, source, err.Error()})
+				errs = append(errs, &FieldError{Path: key, Source: source, Msg: err.Error()})
 			}
 			continue
 		}
 		if leaf := leafPrefix(byPath, key); leaf != "" {
 			if !seen[leaf] {
 				seen[leaf] = true
-				errs = append(errs, &FieldError{leaf, source, "want " + kindName(byPath[leaf].ptr) + ", got a mapping"})
+				errs = append(errs, &FieldError{Path: leaf, Source: source, Msg: "want " + kindName(byPath[leaf].ptr) + ", got a mapping"})
 			}
 			continue
 		}
-		errs = append(errs, &FieldError{key, source, unknownKeyMsg(key)})
+		errs = append(errs, &FieldError{Path: key, Source: source, Msg: unknownKeyMsg(key)})
 	}
 	return errs
 }
@@ -137,7 +128,7 @@ func (c *Config) applyEnv(env []string) []error {
 			continue
 		}
 		if err := setValue(f.ptr, val, true); err != nil {
-			errs = append(errs, &FieldError{f.path, name, err.Error()})
+			errs = append(errs, &FieldError{Path: f.path, Source: name, Msg: err.Error()})
 		}
 	}
 	return errs

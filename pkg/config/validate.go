@@ -1,15 +1,15 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spe4hd/enclave/pkg/config/confkit"
 )
 
 // Accepted values of the enumerated keys.
@@ -29,114 +29,84 @@ var executorName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 // Validate checks c and returns every problem joined into one error, each a *FieldError
 // naming its key, or nil.
 func (c Config) Validate() error {
-	v := &validator{}
+	v := &validator{confkit.NewProblems("")}
 
 	s := c.Server
-	v.hostPort("server.addr", s.Addr)
+	v.HostPort("server.addr", s.Addr)
 	if s.PublicURL != "" {
 		v.httpURL("server.public_url", s.PublicURL)
 	}
-	v.positiveDuration("server.read_header_timeout", s.ReadHeaderTimeout)
-	v.positiveDuration("server.shutdown_timeout", s.ShutdownTimeout)
-	v.positiveDuration("server.idempotency_window", s.IdempotencyWindow)
-	v.check("server.max_request_bytes", s.MaxRequestBytes > 0, "must be more than 0")
-	v.check("server.max_attachment_bytes", s.MaxAttachmentBytes > 0, "must be more than 0")
-	v.check("server.max_attachment_bytes", s.MaxAttachmentBytes <= 0 || s.MaxRequestBytes <= 0 || s.MaxAttachmentBytes <= s.MaxRequestBytes,
+	v.PositiveDuration("server.read_header_timeout", s.ReadHeaderTimeout)
+	v.PositiveDuration("server.shutdown_timeout", s.ShutdownTimeout)
+	v.PositiveDuration("server.idempotency_window", s.IdempotencyWindow)
+	v.Check("server.max_request_bytes", s.MaxRequestBytes > 0, "must be more than 0")
+	v.Check("server.max_attachment_bytes", s.MaxAttachmentBytes > 0, "must be more than 0")
+	v.Check("server.max_attachment_bytes", s.MaxAttachmentBytes <= 0 || s.MaxRequestBytes <= 0 || s.MaxAttachmentBytes <= s.MaxRequestBytes,
 		fmt.Sprintf("%s is larger than server.max_request_bytes (%s), so it could never be reached", s.MaxAttachmentBytes, s.MaxRequestBytes))
-	v.atLeast("server.max_parts", s.MaxParts, 1)
-	v.atLeast("server.default_page_size", s.DefaultPageSize, 1)
-	v.atLeast("server.max_page_size", s.MaxPageSize, 1)
-	v.check("server.default_page_size", s.DefaultPageSize < 1 || s.MaxPageSize < 1 || s.DefaultPageSize <= s.MaxPageSize,
+	v.AtLeast("server.max_parts", s.MaxParts, 1)
+	v.AtLeast("server.default_page_size", s.DefaultPageSize, 1)
+	v.AtLeast("server.max_page_size", s.MaxPageSize, 1)
+	v.Check("server.default_page_size", s.DefaultPageSize < 1 || s.MaxPageSize < 1 || s.DefaultPageSize <= s.MaxPageSize,
 		fmt.Sprintf("%d is larger than server.max_page_size (%d)", s.DefaultPageSize, s.MaxPageSize))
 
-	v.oneOf("log.level", c.Log.Level, LogLevels)
-	v.oneOf("log.format", c.Log.Format, LogFormats)
+	v.OneOf("log.level", c.Log.Level, LogLevels)
+	v.OneOf("log.format", c.Log.Format, LogFormats)
 
 	r := c.Redis
 	if r.Addr != "" {
-		v.hostPort("redis.addr", r.Addr)
+		v.HostPort("redis.addr", r.Addr)
 	}
-	v.check("redis.db", r.DB >= 0, "must be 0 or more")
-	v.check("redis.key_prefix", r.KeyPrefix != "", "must not be empty: Enclave's keys need a prefix of their own")
-	v.noSpace("redis.key_prefix", r.KeyPrefix)
-	v.check("redis.queue", r.Queue != "", "must not be empty")
-	v.noSpace("redis.queue", r.Queue)
-	v.check("redis.startup_timeout", r.StartupTimeout >= 0, "must not be negative")
+	v.Check("redis.db", r.DB >= 0, "must be 0 or more")
+	v.Check("redis.key_prefix", r.KeyPrefix != "", "must not be empty: Enclave's keys need a prefix of their own")
+	v.NoSpace("redis.key_prefix", r.KeyPrefix)
+	v.Check("redis.queue", r.Queue != "", "must not be empty")
+	v.NoSpace("redis.queue", r.Queue)
+	v.Check("redis.startup_timeout", r.StartupTimeout >= 0, "must not be negative")
 
 	w := c.Worker
-	v.check("worker.in_process", w.InProcess || !c.Embedded(),
+	v.Check("worker.in_process", w.InProcess || !c.Embedded(),
 		"must be true while redis.addr is empty: no worker process can reach the embedded store; set redis.addr to run separate workers")
-	v.atLeast("worker.concurrency", w.Concurrency, 1)
-	v.positiveDuration("worker.task_check_interval", w.TaskCheckInterval)
-	v.positiveDuration("worker.reconcile_interval", w.ReconcileInterval)
-	v.positiveDuration("worker.step_timeout", w.StepTimeout)
-	v.atLeast("worker.max_start_attempts", w.MaxStartAttempts, 1)
+	v.AtLeast("worker.concurrency", w.Concurrency, 1)
+	v.PositiveDuration("worker.task_check_interval", w.TaskCheckInterval)
+	v.PositiveDuration("worker.reconcile_interval", w.ReconcileInterval)
+	v.PositiveDuration("worker.step_timeout", w.StepTimeout)
+	v.AtLeast("worker.max_start_attempts", w.MaxStartAttempts, 1)
 
-	v.check("data_dir", strings.TrimSpace(c.DataDir) != "", "must not be empty")
+	v.Check("data_dir", strings.TrimSpace(c.DataDir) != "", "must not be empty")
 
-	if d := c.Executor.Docker; d.Enabled {
-		v.check("executor.docker.image", d.Image != "", "required when executor.docker.enabled is true")
-		v.check("executor.docker.user", d.User != "" && d.User != "0" && !strings.HasPrefix(d.User, "0:") && d.User != "root",
-			"must be a non-root uid:gid, e.g. 65534:65534")
-		v.positiveDuration("executor.docker.grace", d.Grace)
-		for i, r := range d.DatasetRoots {
-			v.check(fmt.Sprintf("executor.docker.dataset_roots[%d]", i), strings.HasPrefix(r, "/"), "must be an absolute path")
-		}
-	}
-	if sl := c.Executor.Slurm; sl.Enabled {
-		v.oneOf("executor.slurm.mode", sl.Mode, []string{"ssh", "local"})
-		if sl.Mode == "ssh" {
-			v.hostPort("executor.slurm.ssh.addr", sl.SSH.Addr)
-			v.check("executor.slurm.ssh.user", sl.SSH.User != "", "required for mode ssh")
-			v.check("executor.slurm.ssh.key_file", sl.SSH.KeyFile != "", "required for mode ssh")
-			v.check("executor.slurm.ssh.known_hosts_file", sl.SSH.KnownHostsFile != "",
-				"required for mode ssh: host keys are always verified")
-		}
-		validateSlurm(v, sl)
-	}
-	if k := c.Executor.Kubernetes; k.Enabled {
-		validateKubernetes(v, k)
-	}
-	if t := c.Executor.TES; t.Enabled {
-		validateTES(v, t)
-	}
+	v.Append(c.Executor.Validate())
 	if !executorName.MatchString(c.Executor.Default) {
-		v.add("executor.default", "%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default)
+		v.Add("executor.default", "%q is not an executor name (lower-case letters, digits and -, e.g. local)", c.Executor.Default)
 	} else if enabled := c.EnabledExecutors(); !slices.Contains(enabled, c.Executor.Default) {
-		v.add("executor.default", "%q is not an enabled executor (enabled: %s); enable it with executor.%s.enabled: true",
+		v.Add("executor.default", "%q is not an enabled executor (enabled: %s); enable it with executor.%s.enabled: true",
 			c.Executor.Default, strings.Join(enabled, ", "), c.Executor.Default)
-	}
-	v.check("executor.local.grace", c.Executor.Local.Grace >= 0, "must not be negative")
-	validateLocal(v, c.Executor.Local)
-	for name, n := range c.MaxRunning() {
-		v.check("executor."+name+".max_running", n >= 0, "must not be negative: 0 means no limit")
 	}
 
 	e := c.Engines
 	v.binary("engines.snakemake.binary", e.Snakemake.Binary)
 	v.versions("engines.snakemake.versions", e.Snakemake.Versions)
-	v.atLeast("engines.snakemake.default_cores", e.Snakemake.DefaultCores, 1)
-	v.check("engines.snakemake.default_cores", e.Snakemake.DefaultCores <= 64,
+	v.AtLeast("engines.snakemake.default_cores", e.Snakemake.DefaultCores, 1)
+	v.Check("engines.snakemake.default_cores", e.Snakemake.DefaultCores <= 64,
 		fmt.Sprintf("%d is too large: the cores engine parameter allows at most 64", e.Snakemake.DefaultCores))
 	v.binary("engines.cwltool.binary", e.Cwltool.Binary)
 	v.versions("engines.cwltool.versions", e.Cwltool.Versions)
 	v.binary("engines.nextflow.binary", e.Nextflow.Binary)
 	v.versions("engines.nextflow.versions", e.Nextflow.Versions)
-	v.check("engines.discovery_retry_max", e.DiscoveryRetryMax >= time.Second, "must be at least 1s")
+	v.Check("engines.discovery_retry_max", e.DiscoveryRetryMax >= time.Second, "must be at least 1s")
 
-	v.oneOf("auth.mode", c.Auth.Mode, AuthModes)
+	v.OneOf("auth.mode", c.Auth.Mode, AuthModes)
 	if c.Auth.Mode == "none" && !c.authModeGiven && !loopbackAddr(c.Server.Addr) {
-		v.add("auth.mode", "authentication is off by default only on a loopback address, and server.addr is %q: "+
+		v.Add("auth.mode", "authentication is off by default only on a loopback address, and server.addr is %q: "+
 			"configure auth.oidc, or write auth.mode: none (ENCLAVE_AUTH_MODE=none) to serve without authentication on purpose", c.Server.Addr)
 	}
 	v.oidc(c.Auth)
 	v.zone(c.Zone)
 
 	si := c.ServiceInfo
-	v.check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),
+	v.Check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),
 		fmt.Sprintf("%q must be a non-empty reverse-domain id without spaces, e.g. org.example.wes", si.ID))
-	v.check("service_info.name", strings.TrimSpace(si.Name) != "", "must not be empty")
-	v.check("service_info.organization.name", strings.TrimSpace(si.Organization.Name) != "", "must not be empty (service-info requires it)")
+	v.Check("service_info.name", strings.TrimSpace(si.Name) != "", "must not be empty")
+	v.Check("service_info.organization.name", strings.TrimSpace(si.Organization.Name) != "", "must not be empty (service-info requires it)")
 	v.httpURL("service_info.organization.url", si.Organization.URL)
 	if si.ContactURL != "" {
 		v.contactURL("service_info.contact_url", si.ContactURL)
@@ -147,76 +117,29 @@ func (c Config) Validate() error {
 	if si.AuthInstructionsURL != "" {
 		v.httpURL("service_info.auth_instructions_url", si.AuthInstructionsURL)
 	}
-	return errors.Join(v.errs...)
+	return v.Err()
 }
 
-// validator collects problems.
-type validator struct{ errs []error }
-
-func (v *validator) add(path, format string, args ...any) {
-	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
-}
-
-func (v *validator) check(path string, ok bool, msg string) {
-	if !ok {
-		v.add(path, "%s", msg)
-	}
-}
-
-func (v *validator) atLeast(path string, n, least int) {
-	if n < least {
-		v.add(path, "%d is too small: must be %d or more", n, least)
-	}
-}
-
-func (v *validator) positiveDuration(path string, d time.Duration) {
-	if d <= 0 {
-		v.add(path, "%s must be more than 0, like 10s", formatDuration(d))
-	}
-}
-
-func (v *validator) oneOf(path, s string, allowed []string) {
-	if !slices.Contains(allowed, s) {
-		v.add(path, "%q is not one of %s", s, strings.Join(allowed, ", "))
-	}
-}
-
-func (v *validator) noSpace(path, s string) {
-	if strings.ContainsAny(s, " \t\r\n") {
-		v.add(path, "%q must not contain white space", s)
-	}
-}
-
-func (v *validator) hostPort(path, s string) {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		v.add(path, "%q is not host:port, like 127.0.0.1:8080", s)
-		return
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		v.add(path, "port %q in %q is not a number from 0 to 65535", port, s)
-	}
-	if strings.ContainsAny(host, " \t/") {
-		v.add(path, "host %q in %q is not a host name or IP address", host, s)
-	}
-}
+// validator collects the problems of the whole file (confkit.Problems), with the checks
+// only the keys of this package need.
+type validator struct{ *confkit.Problems }
 
 func (v *validator) httpURL(path, s string) {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		v.add(path, "%q is not an absolute http(s) URL, like https://wes.example.org", s)
+		v.Add(path, "%q is not an absolute http(s) URL, like https://wes.example.org", s)
 	case u.User != nil:
-		v.add(path, "must not carry a user name or password")
+		v.Add(path, "must not carry a user name or password")
 	case u.RawQuery != "" || u.Fragment != "":
-		v.add(path, "must not have a query or fragment")
+		v.Add(path, "must not have a query or fragment")
 	}
 }
 
 func (v *validator) contactURL(path, s string) {
 	if strings.HasPrefix(s, "mailto:") {
 		if len(s) == len("mailto:") || !strings.Contains(s, "@") {
-			v.add(path, "%q is not a mailto: address, like mailto:help@example.org", s)
+			v.Add(path, "%q is not a mailto: address, like mailto:help@example.org", s)
 		}
 		return
 	}
@@ -225,14 +148,14 @@ func (v *validator) contactURL(path, s string) {
 
 func (v *validator) binary(path, s string) {
 	if strings.TrimSpace(s) == "" {
-		v.add(path, "must name a program on PATH or a path to one")
+		v.Add(path, "must name a program on PATH or a path to one")
 	}
 }
 
 func (v *validator) versions(path string, vs []string) {
 	for i, s := range vs {
 		if s == "" || strings.ContainsAny(s, " \t\r\n,") {
-			v.add(fmt.Sprintf("%s[%d]", path, i), "%q is not a version (no spaces or commas)", s)
+			v.Add(fmt.Sprintf("%s[%d]", path, i), "%q is not a version (no spaces or commas)", s)
 		}
 	}
 }
@@ -244,25 +167,25 @@ var (
 )
 
 func (v *validator) zone(z ZoneConfig) {
-	v.oneOf("zone.mode", z.Mode, ZoneModes)
+	v.OneOf("zone.mode", z.Mode, ZoneModes)
 	if z.Mode == "sealed" {
-		v.check("zone.catalog", z.Catalog != "", "required when zone.mode is sealed: name the catalogue file of validated workflows")
+		v.Check("zone.catalog", z.Catalog != "", "required when zone.mode is sealed: name the catalogue file of validated workflows")
 	}
-	v.positiveDuration("zone.output_url_ttl", z.OutputURLTTL)
-	v.check("zone.max_file_bytes", z.MaxFileBytes > 0, "must be more than 0")
-	v.check("zone.max_total_bytes", z.MaxTotalBytes > 0, "must be more than 0")
-	v.atLeast("zone.max_files", z.MaxFiles, 1)
-	v.check("zone.retention", z.Retention >= 0, "must not be negative: 0 keeps runs' files, 720h deletes them 30 days after the run ended")
-	v.positiveDuration("zone.retention_interval", z.RetentionInterval)
-	v.oneOf("zone.results.store", z.Results.Store, ResultStores)
+	v.PositiveDuration("zone.output_url_ttl", z.OutputURLTTL)
+	v.Check("zone.max_file_bytes", z.MaxFileBytes > 0, "must be more than 0")
+	v.Check("zone.max_total_bytes", z.MaxTotalBytes > 0, "must be more than 0")
+	v.AtLeast("zone.max_files", z.MaxFiles, 1)
+	v.Check("zone.retention", z.Retention >= 0, "must not be negative: 0 keeps runs' files, 720h deletes them 30 days after the run ended")
+	v.PositiveDuration("zone.retention_interval", z.RetentionInterval)
+	v.OneOf("zone.results.store", z.Results.Store, ResultStores)
 	if z.Results.Store == "s3" {
 		s := z.Results.S3
-		v.hostPort("zone.results.s3.endpoint", s.Endpoint)
-		v.check("zone.results.s3.access_key", s.AccessKey != "", "required for store s3")
-		v.check("zone.results.s3.secret_key", s.SecretKey != "", "required for store s3 (set ENCLAVE_ZONE_RESULTS_S3_SECRET_KEY)")
-		v.check("zone.results.s3.bucket", s.Bucket != "", "required for store s3")
+		v.HostPort("zone.results.s3.endpoint", s.Endpoint)
+		v.Check("zone.results.s3.access_key", s.AccessKey != "", "required for store s3")
+		v.Check("zone.results.s3.secret_key", s.SecretKey != "", "required for store s3 (set ENCLAVE_ZONE_RESULTS_S3_SECRET_KEY)")
+		v.Check("zone.results.s3.bucket", s.Bucket != "", "required for store s3")
 		if s.PublicEndpoint != "" {
-			v.hostPort("zone.results.s3.public_endpoint", s.PublicEndpoint)
+			v.HostPort("zone.results.s3.public_endpoint", s.PublicEndpoint)
 		}
 	}
 }
@@ -278,23 +201,4 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// EnabledExecutors lists the executors this configuration registers: local always,
-// docker, slurm, kubernetes and tes when enabled.
-func (c Config) EnabledExecutors() []string {
-	names := []string{"local"}
-	if c.Executor.Docker.Enabled {
-		names = append(names, "docker")
-	}
-	if c.Executor.Slurm.Enabled {
-		names = append(names, "slurm")
-	}
-	if c.Executor.Kubernetes.Enabled {
-		names = append(names, "kubernetes")
-	}
-	if c.Executor.TES.Enabled {
-		names = append(names, "tes")
-	}
-	return names
 }

@@ -5,45 +5,35 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spe4hd/enclave/executors"
+	"github.com/spe4hd/enclave/executors/slurm"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // Executor parameters: workflow_engine_parameters that every engine accepts and passes on
 // to the executor instead of the engine's command line. They choose where and with what
-// a run's job runs:
-//
-//	partition   the batch partition (SLURM --partition)
-//	account     the account the job is charged to (SLURM --account)
-//	qos         the quality of service (SLURM --qos)
-//	memory-mb   the job's memory in MiB (wes.Resources.MemoryMB)
-//	time-limit  the job's wall-clock limit, a duration such as "2h" (wes.Resources.TimeLimit)
+// a run's job runs. Each executor package declares the ones it honours (its Params:
+// SLURM's partition, account and qos, and every executor's memory-mb and time-limit),
+// and executors.Params lists them all.
 //
 // Their types are checked here like any engine parameter; whether a value may be used is
 // the executor's decision (the SLURM executor's allow-lists, checked at POST /runs through
-// wes.SubmitChecker and again at Submit). partition, account and qos reach the executor
-// in wes.Job.Params; memory-mb and time-limit become the job's Resources. Executors that
-// have no such notion ignore them. A catalogue workflow may list them in its
+// wes.SubmitChecker and again at Submit). memory-mb and time-limit become the job's
+// Resources, the others reach the executor in wes.Job.Params. Executors that have no
+// such notion ignore them. A catalogue workflow may list them in its
 // allowed_engine_params like any other parameter.
 const (
-	ParamPartition = "partition"
-	ParamAccount   = "account"
-	ParamQOS       = "qos"
-	ParamMemoryMB  = "memory-mb"
-	ParamTimeLimit = "time-limit"
+	ParamPartition = slurm.ParamPartition
+	ParamAccount   = slurm.ParamAccount
+	ParamQOS       = slurm.ParamQOS
+	ParamMemoryMB  = wes.ParamMemoryMB
+	ParamTimeLimit = wes.ParamTimeLimit
 )
 
-// ExecutorParams is the allow-list of executor parameters; ParamsFor appends it to every
-// engine's own parameters (an engine parameter of the same name wins).
-var ExecutorParams = []wes.EngineParam{
-	{Name: ParamPartition, Type: "string", Help: "batch partition the job runs in (slurm executor; the operators' allow-list applies)"},
-	{Name: ParamAccount, Type: "string", Help: "account the job is charged to (slurm executor; the operators' allow-list applies)"},
-	{Name: ParamQOS, Type: "string", Help: "quality of service of the job (slurm executor; the operators' allow-list applies)"},
-	{Name: ParamMemoryMB, Type: "int", Min: 1, Max: 4 << 20, Help: "memory of the job in MiB"},
-	{Name: ParamTimeLimit, Type: "duration", Help: `wall-clock limit of the job, e.g. "2h"`},
-}
-
-// jobParamNames are the executor parameters that go to wes.Job.Params as they are.
-var jobParamNames = []string{ParamPartition, ParamAccount, ParamQOS}
+// ExecutorParams is the allow-list of executor parameters, from the executors'
+// registry; ParamsFor appends it to every engine's own parameters (an engine parameter
+// of the same name wins).
+var ExecutorParams = executors.Params()
 
 // IsExecutorParam reports whether name is one of ExecutorParams.
 func IsExecutorParam(name string) bool {
@@ -51,19 +41,21 @@ func IsExecutorParam(name string) bool {
 }
 
 // ApplyExecutorParams carries the executor parameters among a run's (validated)
-// workflow_engine_parameters into job: partition, account and qos into job.Params (over
-// any value the engine set), memory-mb and time-limit into job.Resources (over the
-// engine's and the catalogue entry's, which is why a catalogue workflow lets clients set
-// them only when its allowed_engine_params names them). Values that do not parse are
-// left out: ValidateParams has refused them already.
+// workflow_engine_parameters into job: memory-mb and time-limit into job.Resources (over
+// the engine's and the catalogue entry's, which is why a catalogue workflow lets clients
+// set them only when its allowed_engine_params names them), the others (partition,
+// account, qos) into job.Params (over any value the engine set). Values that do not
+// parse are left out: ValidateParams has refused them already.
 func ApplyExecutorParams(job *wes.Job, params map[string]string) {
-	for _, name := range jobParamNames {
-		if v, ok := params[name]; ok {
-			if job.Params == nil {
-				job.Params = map[string]string{}
-			}
-			job.Params[name] = v
+	for _, p := range ExecutorParams {
+		v, ok := params[p.Name]
+		if !ok || p.Name == ParamMemoryMB || p.Name == ParamTimeLimit {
+			continue
 		}
+		if job.Params == nil {
+			job.Params = map[string]string{}
+		}
+		job.Params[p.Name] = v
 	}
 	if v, ok := params[ParamMemoryMB]; ok {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {

@@ -38,6 +38,14 @@ type Job struct {
 	Datasets []DatasetMount `json:"datasets,omitempty"`
 }
 
+// ImageOr is the job's image, or def (the executor's default image) when it names none.
+func (j *Job) ImageOr(def string) string {
+	if j.Image != "" {
+		return j.Image
+	}
+	return def
+}
+
 // DatasetMount is one dataset a job may read: its catalogue id and its path in the zone.
 type DatasetMount struct {
 	ID   string `json:"id"`
