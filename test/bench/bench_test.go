@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,5 +62,49 @@ func TestTapBreakdown(t *testing.T) {
 	}
 	if !tp.Enabled(context.Background(), slog.LevelDebug) {
 		t.Error("the tap must see debug records")
+	}
+}
+
+func TestParseWrk(t *testing.T) {
+	out := `Running 2s test @ http://127.0.0.1:18777/status/x
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     3.70ms    5.60ms  47.97ms   95.80%
+    Req/Sec   694.80    129.31     0.94k    80.00%
+  Latency Distribution
+     50%  812.00us
+     75%    4.09ms
+     90%    6.03ms
+     99%    1.02s
+  24692 requests in 2.00s, 351.59KB read
+  Socket errors: connect 0, read 2, write 1, timeout 3
+  Non-2xx or 3xx responses: 7
+Requests/sec:  12346.00
+Transfer/sec:    350.98KB
+`
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.requests != 24692 || r.seconds != 2 || r.p50 != 812*time.Microsecond || r.p99 != 1020*time.Millisecond ||
+		r.non2xx != 7 || r.socketErrors != 6 || r.rate() != 12346 {
+		t.Errorf("parseWrk = %+v", r)
+	}
+	if _, err := parseWrk("wrk: unknown option --latency\n"); err == nil {
+		t.Error("parseWrk took output without figures")
+	}
+}
+
+// Without wrk the phase is skipped, and the report says so and why.
+func TestWrkMissingIsReported(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := wrkPath()
+	if err == nil || !strings.Contains(err.Error(), "scripts/setup.sh") {
+		t.Fatalf("wrkPath without wrk: %v", err)
+	}
+	var b strings.Builder
+	report(&b, &results{Skipped: []string{"wrk GET phase: " + err.Error()}})
+	if !strings.Contains(b.String(), "skipped: wrk GET phase: wrk is not installed") {
+		t.Errorf("report:\n%s", b.String())
 	}
 }

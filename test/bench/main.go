@@ -8,8 +8,11 @@
 //  2. Enclave's GET /runs/{id}/status on the whole app (internal/app), and its ratio to 1;
 //     the two are measured in alternating rounds so that load from other programs on the
 //     machine hits both alike;
-//  3. POST /runs accepted per second, with no worker (store + enqueue + attachment);
-//  4. submit → RUNNING latency with the worker, the local executor and real Snakemake,
+//  3. the same two GETs driven by wrk (Debian's, installed by scripts/setup.sh), an
+//     external load generator, so the servers have this process to themselves; without
+//     wrk this phase is skipped, and the report says so;
+//  4. POST /runs accepted per second, with no worker (store + enqueue + attachment);
+//  5. submit → RUNNING latency with the worker, the local executor and real Snakemake,
 //     seen by the client (2 ms status polls) and as stored (StartTime - CreatedAt), with
 //     the server side split into queue wait, start step up to the shim launch, and shim
 //     start-up.
@@ -35,10 +38,12 @@ import (
 
 	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/internal/app"
+	"github.com/spe4hd/enclave/pkg/config"
 )
 
-// measureLimit bounds all measuring; clean-up has limits of its own.
-const measureLimit = 65 * time.Second
+// measureLimit bounds all measuring (about 70 s with every phase on a quiet machine);
+// clean-up has limits of its own.
+const measureLimit = 90 * time.Second
 
 // started is when the bench began, for the progress lines.
 var started = time.Now()
@@ -53,6 +58,8 @@ type options struct {
 	warmup       time.Duration
 	duration     time.Duration
 	rounds       int
+	wrkDuration  time.Duration
+	wrkThreads   int
 	postDuration time.Duration
 	latencyRuns  int
 	latencyRate  float64
@@ -73,12 +80,14 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before the first round of each GET target and before the POST phase")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per GET target, split into -rounds alternating rounds")
 	flag.IntVar(&o.rounds, "rounds", 4, "alternating baseline/Enclave rounds of the GET phase")
+	flag.DurationVar(&o.wrkDuration, "wrk-duration", 8*time.Second, "measured time per GET target in the wrk phase, split into -rounds alternating rounds")
+	flag.IntVar(&o.wrkThreads, "wrk-threads", 2, "wrk's threads (its -t); it opens -conns connections")
 	flag.DurationVar(&o.postDuration, "post-duration", 4*time.Second, "measured time of the POST /runs phase")
 	flag.IntVar(&o.latencyRuns, "latency-runs", 40, "runs submitted in the submit → RUNNING phase")
 	flag.Float64Var(&o.latencyRate, "latency-rate", 4, "submissions per second in the submit → RUNNING phase")
 	flag.BoolVar(&o.cancelEarly, "cancel-early", true, "cancel each latency run once it was seen RUNNING (keeps Snakemake's start-up CPU from saturating a small machine)")
-	flag.StringVar(&o.phases, "phases", "get,post,latency", "comma-separated phases to run")
-	flag.StringVar(&o.profileDir, "profile", "", "directory to write CPU profiles of each phase and GET round into (baseline-get-N, status-get-N, post, latency)")
+	flag.StringVar(&o.phases, "phases", "get,wrk,post,latency", "comma-separated phases to run")
+	flag.StringVar(&o.profileDir, "profile", "", "directory to write CPU profiles of each phase and GET round into (baseline-get-N, status-get-N, wrk-baseline-N, wrk-status-N (the servers alone), post, latency)")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "level of the apps' logs (to stderr)")
 	flag.Parse()
 
@@ -107,7 +116,7 @@ func run(o options) error {
 		}
 	}
 	// Everything is bounded: measuring stops after this long, leaving time for the
-	// clean-up (cancelling runs, stopping the apps) within the 90 s the bench may take.
+	// clean-up (cancelling runs, stopping the apps) within the two minutes the bench may take.
 	ctx, cancel := context.WithTimeout(context.Background(), measureLimit)
 	defer cancel()
 
@@ -124,7 +133,7 @@ func run(o options) error {
 	res := &results{CPUs: runtime.NumCPU(), Conns: o.conns, LoadAvg: loadAvg()}
 	progress("bench: %d CPUs, GOMAXPROCS %d, %d connections, Redis %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), o.conns, redisAddr)
 
-	if phases["get"] || phases["post"] {
+	if phases["get"] || phases["wrk"] || phases["post"] {
 		if err := apiPhases(ctx, o, phases, redisAddr, tmp, log, res); err != nil {
 			res.Errors = append(res.Errors, err.Error())
 		}
@@ -140,7 +149,7 @@ func run(o options) error {
 	if o.profileDir != "" {
 		fmt.Printf("CPU profiles in %s: go tool pprof -top %s\n", o.profileDir, filepath.Join(o.profileDir, "<phase>.pprof"))
 	}
-	if res.Baseline == nil && res.Submit == nil && res.Latency == nil {
+	if res.Baseline == nil && res.Wrk == nil && res.Submit == nil && res.Latency == nil {
 		return fmt.Errorf("nothing could be measured")
 	}
 	return nil
@@ -163,28 +172,9 @@ func apiPhases(ctx context.Context, o options, phases map[string]bool, redisAddr
 		return err
 	}
 
-	if phases["get"] {
-		c, err := newWESClient(e, newClient(o.conns))
-		if err != nil {
+	if phases["get"] || phases["wrk"] {
+		if err := getPhases(ctx, o, phases, e, cfg, redisAddr, res); err != nil {
 			return err
-		}
-		id, err := c.Submit(ctx, benchRun(quickSnakefile), "")
-		if err != nil {
-			return fmt.Errorf("create the run the status GETs ask for: %w", err)
-		}
-		b, err := startBaseline(redisAddr, runKey(cfg, id))
-		if err != nil {
-			return fmt.Errorf("start the baseline: %w", err)
-		}
-		base, encl := getPhase(ctx, o, b.url()+"/status/"+id, e.api()+"/runs/"+id+"/status")
-		b.stop()
-		sb, se := summarize(base), summarize(encl)
-		res.Baseline, res.StatusGet = &sb, &se
-		res.RateRatio = ratio(se.Rate, sb.Rate)
-		res.P50Ratio, res.P99Ratio = ratio(se.P50ms, sb.P50ms), ratio(se.P99ms, sb.P99ms)
-		res.CPURatio = ratio(se.CPUus, sb.CPUus)
-		if encl.firstBad != "" || base.firstBad != "" {
-			res.Errors = append(res.Errors, "GET: first bad answer: "+encl.firstBad+base.firstBad)
 		}
 	}
 
@@ -200,6 +190,50 @@ func apiPhases(ctx context.Context, o options, phases map[string]bool, redisAddr
 		if r.firstBad != "" {
 			res.Errors = append(res.Errors, "POST /runs: first bad answer: "+r.firstBad)
 		}
+	}
+	return nil
+}
+
+// getPhases runs the GET phases: the in-process one and the one driven by wrk, against
+// the same run, Enclave and baseline.
+func getPhases(ctx context.Context, o options, phases map[string]bool, e *enclave, cfg config.Config, redisAddr string, res *results) error {
+	c, err := newWESClient(e, newClient(o.conns))
+	if err != nil {
+		return err
+	}
+	id, err := c.Submit(ctx, benchRun(quickSnakefile), "")
+	if err != nil {
+		return fmt.Errorf("create the run the status GETs ask for: %w", err)
+	}
+	b, err := startBaseline(redisAddr, runKey(cfg, id))
+	if err != nil {
+		return fmt.Errorf("start the baseline: %w", err)
+	}
+	defer b.stop()
+	baseURL, enclURL := b.url()+"/status/"+id, e.api()+"/runs/"+id+"/status"
+	if phases["get"] {
+		base, encl := getPhase(ctx, o, baseURL, enclURL)
+		sb, se := summarize(base), summarize(encl)
+		res.Baseline, res.StatusGet = &sb, &se
+		res.RateRatio = ratio(se.Rate, sb.Rate)
+		res.P50Ratio, res.P99Ratio = ratio(se.P50ms, sb.P50ms), ratio(se.P99ms, sb.P99ms)
+		res.CPURatio = ratio(se.CPUus, sb.CPUus)
+		if encl.firstBad != "" || base.firstBad != "" {
+			res.Errors = append(res.Errors, "GET: first bad answer: "+encl.firstBad+base.firstBad)
+		}
+	}
+	if phases["wrk"] {
+		bin, err := wrkPath()
+		if err != nil {
+			progress("wrk phase skipped: %v", err)
+			res.Skipped = append(res.Skipped, "wrk GET phase: "+err.Error())
+			return nil
+		}
+		w, err := wrkPhase(ctx, o, bin, baseURL, enclURL)
+		if err != nil {
+			return fmt.Errorf("wrk GET phase: %w", err)
+		}
+		res.Wrk = w
 	}
 	return nil
 }

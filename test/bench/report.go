@@ -17,11 +17,14 @@ type results struct {
 	P50Ratio  float64         `json:"status_p50_ratio,omitempty"`
 	P99Ratio  float64         `json:"status_p99_ratio,omitempty"`
 	CPURatio  float64         `json:"status_cpu_per_req_ratio,omitempty"`
+	Wrk       *wrkResults     `json:"wrk,omitempty"`
 	LoadAvg   string          `json:"loadavg_at_start"`
 	Submit    *summary        `json:"submit,omitempty"`
 	Latency   *latencyResult  `json:"submit_to_running,omitempty"`
 	Targets   map[string]bool `json:"targets_met"`
 	Errors    []string        `json:"errors,omitempty"`
+	// Skipped names each phase that was asked for and could not run, and why.
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // Targets the figures are reported against (not asserted: the bench exits 0 either way).
@@ -48,8 +51,9 @@ func (t *table) row(figure, value, target, result string) {
 }
 
 func (t *table) print() {
+	header := [4]string{"figure", "value", "target", "result"}
 	width := [4]int{}
-	for _, r := range t.rows {
+	for _, r := range append([][4]string{header}, t.rows...) {
 		for i, c := range r {
 			width[i] = max(width[i], len([]rune(c)))
 		}
@@ -64,11 +68,36 @@ func (t *table) print() {
 		}
 		fmt.Fprintln(t.w, strings.TrimRight(b.String(), " "))
 	}
-	line([4]string{"figure", "value", "target", "result"})
+	line(header)
 	line([4]string{strings.Repeat("-", width[0]), strings.Repeat("-", width[1]), strings.Repeat("-", width[2]), strings.Repeat("-", width[3])})
 	for _, r := range t.rows {
 		line(r)
 	}
+}
+
+// reportWrk adds the wrk phase's rows.
+func reportWrk(t *table, r *results, w *wrkResults, lat, cpu func(*summary) string) {
+	b, s := &w.Baseline, &w.StatusGet
+	src := fmt.Sprintf("wrk -t%d -c%d", w.Threads, r.Conns)
+	t.row("baseline GET req/s, "+src, fmt.Sprintf("%.0f", b.Rate), "", "")
+	t.row("  p50 / p99 (median of rounds)", lat(b), "", "")
+	t.row("  CPU: this process (servers only); Redis", cpu(b), "", "")
+	t.row("Enclave GET /runs/{id}/status req/s, "+src, fmt.Sprintf("%.0f", s.Rate), "", "")
+	t.row("  p50 / p99 (median of rounds)", lat(s), "", "")
+	t.row("  CPU: this process (servers only); Redis", cpu(s), "", "")
+	ok := w.RateRatio >= targetRateRatio
+	r.Targets["wrk_status_rate_ratio"] = ok
+	t.row("  req/s ratio to baseline (headline)", fmt.Sprintf("%.3f", w.RateRatio), fmt.Sprintf(">= %.2f", targetRateRatio), verdict(ok))
+	rounds := make([]string, len(w.RoundRatios))
+	for i, v := range w.RoundRatios {
+		rounds[i] = fmt.Sprintf("%.2f", v)
+	}
+	t.row("  ratio per round (median)", fmt.Sprintf("%s (%.3f)", strings.Join(rounds, " "), w.MedianRatio), "", "")
+	t.row("  CPU per request ratio (Enclave / baseline)", fmt.Sprintf("%.2f", w.CPURatio), "", "")
+	bad := s.Non200 + b.Non200 + w.SocketErrors
+	ok = bad == 0
+	r.Targets["wrk_all_200"] = ok
+	t.row("  non-2xx responses and socket errors (both servers)", fmt.Sprintf("%d of %d", bad, s.Total+b.Total), "0", verdict(ok))
 }
 
 // report prints the table and then one JSON line (prefixed BENCH_JSON) with every figure.
@@ -101,6 +130,9 @@ func report(w io.Writer, r *results) {
 		}
 		t.row("  non-200 responses (both servers)", fmt.Sprintf("%d of %d", bad, total), "0", verdict(bad == 0))
 	}
+	if w := r.Wrk; w != nil {
+		reportWrk(t, r, w, lat, cpu)
+	}
 	if s := r.Submit; s != nil {
 		ok := s.Rate >= targetSubmitRate
 		r.Targets["submit_rate"] = ok
@@ -127,6 +159,9 @@ func report(w io.Writer, r *results) {
 	}
 	t.print()
 	fmt.Fprintf(w, "load average at start: %s (this machine's CPUs are shared; req/s and latencies move with it, CPU per request much less)\n", r.LoadAvg)
+	for _, s := range r.Skipped {
+		fmt.Fprintln(w, "skipped:", s)
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "error:", e)
 	}
