@@ -12,7 +12,10 @@
 //  4. submit → RUNNING latency with the worker, the local executor and real Snakemake,
 //     seen by the client (2 ms status polls) and as stored (StartTime - CreatedAt), with
 //     the server side split into queue wait, start step up to the shim launch, and shim
-//     start-up.
+//     start-up;
+//  5. the run store's Redis round trips and commands per reconcile tick at 100, 1,000 and
+//     10,000 live runs on the fake executor, and how soon a standby worker takes the
+//     reconciler over after the leader is killed with SIGKILL (reconcile.go).
 //
 // The machine's CPUs may be shared with other work, which moves req/s and latencies; so
 // each load phase also reports CPU time per request, of this process and of Redis, which
@@ -77,7 +80,7 @@ func main() {
 	flag.IntVar(&o.latencyRuns, "latency-runs", 40, "runs submitted in the submit → RUNNING phase")
 	flag.Float64Var(&o.latencyRate, "latency-rate", 4, "submissions per second in the submit → RUNNING phase")
 	flag.BoolVar(&o.cancelEarly, "cancel-early", true, "cancel each latency run once it was seen RUNNING (keeps Snakemake's start-up CPU from saturating a small machine)")
-	flag.StringVar(&o.phases, "phases", "get,post,latency", "comma-separated phases to run")
+	flag.StringVar(&o.phases, "phases", "get,post,latency,reconcile", "comma-separated phases to run")
 	flag.StringVar(&o.profileDir, "profile", "", "directory to write CPU profiles of each phase and GET round into (baseline-get-N, status-get-N, post, latency)")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "level of the apps' logs (to stderr)")
 	flag.Parse()
@@ -134,13 +137,18 @@ func run(o options) error {
 			res.Errors = append(res.Errors, err.Error())
 		}
 	}
+	if phases["reconcile"] {
+		if err := reconcilePhase(ctx, redisAddr, tmp, res); err != nil {
+			res.Errors = append(res.Errors, err.Error())
+		}
+	}
 	progress("done")
 	fmt.Println()
 	report(os.Stdout, res)
 	if o.profileDir != "" {
 		fmt.Printf("CPU profiles in %s: go tool pprof -top %s\n", o.profileDir, filepath.Join(o.profileDir, "<phase>.pprof"))
 	}
-	if res.Baseline == nil && res.Submit == nil && res.Latency == nil {
+	if res.Baseline == nil && res.Submit == nil && res.Latency == nil && res.Reconcile == nil {
 		return fmt.Errorf("nothing could be measured")
 	}
 	return nil

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/spe4hd/enclave/executors"
+	"github.com/spe4hd/enclave/executors/fake"
+	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/runner"
+	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// reconcileSizes are the numbers of live runs a reconcile tick is measured at.
+var reconcileSizes = []int{100, 1000, 10000}
+
+// reconcileTick is what one reconcile tick cost the run store at one number of live runs.
+type reconcileTick struct {
+	LiveRuns   int     `json:"live_runs"`
+	RoundTrips int64   `json:"round_trips"`
+	Commands   int64   `json:"commands"`
+	PassMs     float64 `json:"pass_ms"`
+	Enqueued   int64   `json:"enqueued"`
+}
+
+// tripCounter is a go-redis hook counting round trips (a command sent alone, or a whole
+// pipeline) and the commands in them.
+type tripCounter struct{ trips, cmds atomic.Int64 }
+
+func (h *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.trips.Add(1)
+		h.cmds.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.trips.Add(1)
+		h.cmds.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+func (h *tripCounter) take() (trips, cmds int64) { return h.trips.Swap(0), h.cmds.Swap(0) }
+
+// countingDispatcher counts the steps a reconcile pass enqueues; with every job running
+// it must enqueue none.
+type countingDispatcher struct{ n atomic.Int64 }
+
+func (d *countingDispatcher) Start(context.Context, string) error    { d.n.Add(1); return nil }
+func (d *countingDispatcher) Cancel(context.Context, string) error   { d.n.Add(1); return nil }
+func (d *countingDispatcher) Finalize(context.Context, string) error { d.n.Add(1); return nil }
+
+// reconcileTicks measures the run store's round trips and commands of one reconcile tick
+// (taking or renewing the reconciler's lease, then one pass) at each of reconcileSizes
+// live runs: RUNNING runs whose fake jobs (executors/fake) run for an hour, so the pass
+// polls them all and changes nothing. The runs are stored on a key prefix of their own,
+// removed at the end.
+func reconcileTicks(ctx context.Context, redisAddr, dir string) ([]reconcileTick, error) {
+	cfg := benchConfig(redisAddr, dir)
+	plain := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer plain.Close()
+	defer func() { _ = wipe(context.Background(), redisAddr, cfg) }()
+	counter := &tripCounter{}
+	counted := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer counted.Close()
+	counted.AddHook(counter)
+
+	fx, err := fake.New(fake.Config{Dir: filepath.Join(dir, "fake")})
+	if err != nil {
+		return nil, err
+	}
+	store := redisstore.New(counted, redisstore.Options{Prefix: cfg.Redis.KeyPrefix})
+	disp := &countingDispatcher{}
+	r, err := runner.New(runner.Config{DataDir: dir},
+		store, disp, executors.NewRegistry(fx), engines.NewRegistry())
+	if err != nil {
+		return nil, err
+	}
+	var out []reconcileTick
+	have := 0
+	for _, n := range reconcileSizes {
+		progress("reconcile tick: storing %d live runs on the fake executor", n-have)
+		if err := storeLiveRuns(ctx, redisstore.New(plain, redisstore.Options{Prefix: cfg.Redis.KeyPrefix}), fx, dir, n-have); err != nil {
+			return out, err
+		}
+		have = n
+		if err := r.Reconcile(ctx); err != nil { // warm: connections, scripts
+			return out, err
+		}
+		counter.take()
+		disp.n.Store(0)
+		t0 := time.Now()
+		if err := r.Reconcile(ctx); err != nil {
+			return out, err
+		}
+		pass := time.Since(t0)
+		trips, cmds := counter.take()
+		out = append(out, reconcileTick{LiveRuns: n, RoundTrips: trips, Commands: cmds,
+			PassMs: float64(pass.Microseconds()) / 1000, Enqueued: disp.n.Load()})
+		progress("reconcile tick at %d live runs: %d round trips, %d commands, pass %v", n, trips, cmds, pass.Round(time.Millisecond))
+	}
+	return out, nil
+}
+
+// storeLiveRuns stores n RUNNING runs, each with a fake job that runs for an hour, as the
+// start step leaves them, from a few goroutines.
+func storeLiveRuns(ctx context.Context, store wes.RunStore, fx *fake.Executor, dir string, n int) error {
+	const workers = 8
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		mu    sync.Mutex
+		first error
+	)
+	for range workers {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				if err := storeLiveRun(ctx, store, fx, dir); err != nil {
+					mu.Lock()
+					first = cmpErr(first, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return cmpErr(first, ctx.Err())
+}
+
+func storeLiveRun(ctx context.Context, store wes.RunStore, fx *fake.Executor, dir string) error {
+	id := uniqueName("run-")
+	work := wes.LayoutFor(dir, id).WorkDir()
+	if err := os.MkdirAll(work, 0o750); err != nil {
+		return err
+	}
+	h, err := fx.Submit(ctx, &wes.Job{ID: id, Argv: []string{"fake", "sleep=1h"}, WorkDir: work})
+	if err != nil {
+		return fmt.Errorf("fake submit: %w", err)
+	}
+	return store.Create(ctx, &wes.Run{ID: id, Owner: "bench", State: wes.StateRunning, Engine: "snakemake",
+		Executor: fake.Name, WorkDir: work, Handle: &h, StartTime: time.Now(),
+		Request: wes.RunRequest{WorkflowType: "SMK", WorkflowTypeVersion: "1.0", WorkflowURL: "Snakefile"}})
+}
+
+// cmpErr returns the first of its errors that is not nil.
+func cmpErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconcileRes is the reconciler phase: what a tick costs, and how soon another worker
+// takes over when the leader is killed.
+type reconcileRes struct {
+	Ticks []reconcileTick `json:"ticks"`
+}
+
+// reconcilePhase measures the reconcile ticks (reconcileTicks).
+func reconcilePhase(ctx context.Context, redisAddr, tmp string, res *results) error {
+	rr := &reconcileRes{}
+	res.Reconcile = rr
+	var err error
+	rr.Ticks, err = reconcileTicks(ctx, redisAddr, filepath.Join(tmp, "reconcile"))
+	if err != nil {
+		return fmt.Errorf("reconcile ticks: %w", err)
+	}
+	return nil
+}
+
+// reportReconcile adds the reconciler phase's rows to t.
+func reportReconcile(t *table, r *results) {
+	rr := r.Reconcile
+	if rr == nil {
+		return
+	}
+	for _, tk := range rr.Ticks {
+		t.row(fmt.Sprintf("reconcile tick, %d live runs (fake executor): round trips / commands", tk.LiveRuns),
+			fmt.Sprintf("%d / %d (pass %.0f ms)", tk.RoundTrips, tk.Commands, tk.PassMs), "", "")
+	}
+	if n := len(rr.Ticks); n > 1 {
+		first, last := rr.Ticks[0], rr.Ticks[n-1]
+		ok := last.RoundTrips <= first.RoundTrips
+		r.Targets["reconcile_round_trips_constant"] = ok
+		t.row(fmt.Sprintf("  round trips at %d vs %d live runs", last.LiveRuns, first.LiveRuns),
+			fmt.Sprintf("%d vs %d", last.RoundTrips, first.RoundTrips), "same", verdict(ok))
+	}
+}
