@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -42,40 +41,26 @@ func (r *Runner) RunReconciler(ctx context.Context) {
 // those of live runs as it reads them, those of runs that ended meanwhile from the store's
 // list of runs with pending effects.
 func (r *Runner) Reconcile(ctx context.Context) error {
-	holders, err := r.admissionSnapshot(ctx) // before Active: see admissionSnapshot
+	r.at("reconcile:pass")
+	holders, err := r.admissionSnapshot(ctx) // before the live runs: see admissionSnapshot
 	if err != nil {
 		return err
 	}
-	ids, err := r.store.Active(ctx)
+	// All of them in a few round trips, however many: not one read per run.
+	runs, err := r.store.Live(ctx)
 	if err != nil {
 		return err
 	}
-	pending, err := r.store.Pending(ctx)
-	if err != nil {
-		return err
-	}
-	slices.Sort(pending)
 	live := map[string][]*wes.Run{} // executor name → runs with a job
-	var withEffects, stuckStarts []*wes.Run
+	var stuckStarts []*wes.Run
 	now := r.now()
-	for _, id := range ids {
-		run, err := r.store.Get(ctx, id)
-		if err != nil {
-			if wes.IsCode(err, wes.ENOTFOUND) {
-				continue
-			}
-			return err
-		}
-		if i, ok := slices.BinarySearch(pending, id); ok {
-			pending = slices.Delete(pending, i, i+1)
-			withEffects = append(withEffects, run)
-		}
+	for _, run := range runs.Active {
 		stuck := now.Sub(run.UpdatedAt) > r.cfg.StuckAfter
 		switch {
-		case run.State.Terminal():
+		case run.State.Terminal(): // ended since the active set was read
 		case run.State == wes.StateCanceling || run.CancelRequested:
 			if stuck {
-				r.enqueue(ctx, "cancel", id, r.dispatch.Cancel)
+				r.enqueue(ctx, "cancel", run.ID, r.dispatch.Cancel)
 			}
 		case run.Handle != nil:
 			live[run.Handle.Executor] = append(live[run.Handle.Executor], run)
@@ -87,9 +72,9 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		r.enqueue(ctx, "start", id, r.dispatch.Start)
 	}
 	if holders != nil {
-		isLive := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			isLive[id] = true
+		isLive := make(map[string]bool, len(runs.Active))
+		for _, run := range runs.Active {
+			isLive[run.ID] = true
 		}
 		r.healAdmission(ctx, holders, isLive)
 	}
@@ -99,19 +84,8 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		}
 		r.poll(ctx, name, runs)
 	}
-	// Runs that ended with effects still in their outbox (and live ones that appeared
-	// after Active was read).
-	for _, id := range pending {
-		run, err := r.store.Get(ctx, id)
-		if err != nil {
-			if wes.IsCode(err, wes.ENOTFOUND) {
-				continue
-			}
-			return err
-		}
-		withEffects = append(withEffects, run)
-	}
-	r.drainRuns(ctx, withEffects)
+	// Runs with effects still in their outbox: live ones, and ended ones.
+	r.drainRuns(ctx, runs.Pending)
 	return nil
 }
 

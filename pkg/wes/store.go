@@ -15,6 +15,15 @@ type RunPage struct {
 	NextPageToken string // "" when there are no more runs
 }
 
+// LiveRuns is what the reconciler reads on each pass (RunStore.Live).
+type LiveRuns struct {
+	// Active are the runs in a non-terminal state, oldest first.
+	Active []*Run
+	// Pending are the runs whose outbox is not empty, in any state, oldest first. A run
+	// in both lists may be the same *Run in each: neither is to be changed.
+	Pending []*Run
+}
+
 // RunStore keeps runs. Every state change goes through Update, which applies
 // ValidateTransition atomically; terminal states are sticky.
 type RunStore interface {
@@ -36,6 +45,10 @@ type RunStore interface {
 	// Pending returns the ids of all runs whose outbox (Run.Effects) is not empty, in any
 	// state: the reconciler finds there the side effects a dead worker left undone.
 	Pending(ctx context.Context) ([]string, error)
+	// Live returns the runs of Active and of Pending, each record read once, in a number
+	// of round trips that does not grow with the number of runs: the reconciler reads it
+	// every second. A listed id whose record is missing is left out.
+	Live(ctx context.Context) (LiveRuns, error)
 }
 
 // Dispatcher hands run steps to the worker queue. Each method is idempotent per run id.
