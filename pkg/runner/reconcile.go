@@ -8,13 +8,22 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// RunReconciler calls Reconcile every ReconcileInterval until ctx ends.
+// RunReconciler calls Reconcile every ReconcileInterval until ctx ends. With a Lease it
+// does so only while its worker holds the lease, and tries to take it on every tick
+// otherwise (leader.go); it gives the lease up when ctx ends.
 func (r *Runner) RunReconciler(ctx context.Context) {
+	el := &election{r: r}
+	defer el.resign()
 	t := time.NewTicker(r.cfg.ReconcileInterval)
 	defer t.Stop()
 	for {
-		if err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("reconcile pass failed", "err", err)
+		if el.lead(ctx) {
+			stop := el.keep(ctx)
+			err := r.Reconcile(ctx)
+			stop()
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("reconcile pass failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -32,7 +41,10 @@ func (r *Runner) RunReconciler(ctx context.Context) {
 // backend was down). The dispatcher resumes a step whose worker died under a fresh task
 // (queue.Client), so such a run moves on within about StuckAfter of the death instead of
 // waiting for the queue's own recovery. Every enqueue is idempotent, so several workers
-// reconciling at once do no harm.
+// reconciling at once do no harm; with a Lease, one reconciles at a time (leader.go).
+//
+// The runs are read in one batch (RunStore.Live): a pass costs the run store the same few
+// round trips with ten live runs or ten thousand.
 //
 // With admission control it also frees the slots of runs that are no longer live and
 // leaves runs that wait for a slot alone (admission.go).

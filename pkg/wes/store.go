@@ -1,6 +1,9 @@
 package wes
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RunFilter selects runs for List.
 type RunFilter struct {
@@ -49,6 +52,18 @@ type RunStore interface {
 	// of round trips that does not grow with the number of runs: the reconciler reads it
 	// every second. A listed id whose record is missing is left out.
 	Live(ctx context.Context) (LiveRuns, error)
+}
+
+// Lease is held by one holder at a time: the worker whose reconciler runs. The holder
+// keeps it by calling Hold again before its time to live runs out; a holder that dies
+// stops doing so, and the lease is free for another once it has run out.
+type Lease interface {
+	// Hold takes the lease for holder for ttl when it is free, or extends it to ttl from
+	// now when holder holds it. It returns the holder afterwards: holder itself when it
+	// holds the lease, another when someone else does (and then changes nothing).
+	Hold(ctx context.Context, holder string, ttl time.Duration) (string, error)
+	// Release frees the lease if holder holds it, and does nothing otherwise.
+	Release(ctx context.Context, holder string) error
 }
 
 // Dispatcher hands run steps to the worker queue. Each method is idempotent per run id.
