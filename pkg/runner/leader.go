@@ -88,6 +88,10 @@ func (e *election) keep(ctx context.Context) (stop func()) {
 		t := time.NewTicker(r.cfg.ReconcileInterval)
 		defer t.Stop()
 		started := time.Now()
+		limit := r.hungPass
+		if limit <= 0 {
+			limit = hungPass
+		}
 		for {
 			select {
 			case <-done:
@@ -96,7 +100,7 @@ func (e *election) keep(ctx context.Context) (stop func()) {
 				return
 			case <-t.C:
 			}
-			if time.Since(started) > hungPass {
+			if time.Since(started) > limit {
 				r.log.Warn("a reconcile pass has run for too long; the lease is left to run out so that another worker takes over",
 					"running_for", time.Since(started).Round(time.Second))
 				return

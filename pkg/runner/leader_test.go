@@ -78,6 +78,13 @@ type workers struct {
 
 func startWorkers(t *testing.T, e *env, n int, interval, ttl time.Duration) *workers {
 	t.Helper()
+	return startWorkersWith(t, e, n, interval, ttl, 0, nil)
+}
+
+// startWorkersWith is startWorkers with a hung-pass limit (0: the default) and a hook
+// each pass calls as it begins (nil: none).
+func startWorkersWith(t *testing.T, e *env, n int, interval, ttl, hung time.Duration, onPass func(worker int)) *workers {
+	t.Helper()
 	w := &workers{t: t, interval: interval, ttl: ttl}
 	for i := range n {
 		lease := &mortalLease{Lease: e.store.Lease("reconciler")}
@@ -89,11 +96,17 @@ func startWorkers(t *testing.T, e *env, n int, interval, ttl time.Duration) *wor
 		if err != nil {
 			t.Fatal(err)
 		}
+		if hung > 0 {
+			runner.SetHungPass(r, hung)
+		}
 		runner.SetFailpoint(r, func(point string) {
 			if point == "reconcile:pass" {
 				w.mu.Lock()
 				w.passes = append(w.passes, pass{i, time.Now()})
 				w.mu.Unlock()
+				if onPass != nil {
+					onPass(i)
+				}
 			}
 		})
 		ctx, stop := context.WithCancel(context.Background())
@@ -217,6 +230,50 @@ func TestReconcilerHandsOverOnStop(t *testing.T) {
 	if !strings.Contains(w.logs[leader].String(), "gave the reconciler lease up") {
 		t.Errorf("the leader did not log giving the lease up:\n%s", w.logs[leader].String())
 	}
+}
+
+// TestLongPassKeepsTheLease makes the leader's first pass last much longer than the
+// lease's TTL: the leader renews the lease during the pass, so the standby does not take
+// over; only once the pass has run for the hung-pass limit does it stop renewing, and the
+// standby takes over then. The old leader, when its pass ends, stands by.
+func TestLongPassKeepsTheLease(t *testing.T) {
+	e := newEnv(t)
+	const interval, ttl, hung = 50 * time.Millisecond, 250 * time.Millisecond, 1500 * time.Millisecond
+	release := make(chan struct{})
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	defer let()
+	var first atomic.Bool
+	w := startWorkersWith(t, e, 2, interval, ttl, hung, func(int) {
+		if first.CompareAndSwap(false, true) {
+			<-release // the first pass hangs until the test lets it go
+		}
+	})
+	start := time.Now()
+	leader := w.only(w.waitPasses(start, 1), "the first pass")
+	began := w.since(start)[0].at
+
+	after := w.waitPasses(began.Add(time.Nanosecond), 1) // the standby's first pass
+	took := after[0].at.Sub(began)
+	t.Logf("the standby took over %v into the leader's hung pass (hung-pass limit %v, TTL %v)", took.Round(time.Millisecond), hung, ttl)
+	if after[0].worker == leader {
+		t.Fatalf("the leader passed again while its first pass hung")
+	}
+	if took < hung {
+		t.Errorf("the standby reconciled %v into the leader's pass, before the hung-pass limit %v: the leader did not keep its lease", took, hung)
+	}
+	if limit := hung + ttl + 2*interval + 100*time.Millisecond; took > limit {
+		t.Errorf("the standby took over %v into the hung pass, want within the limit plus the TTL (%v)", took, limit)
+	}
+	let()
+	resumed := time.Now()
+	w.waitPasses(resumed, 5)
+	if p := w.since(resumed); w.only(p, "after the hung pass ended") == leader {
+		t.Errorf("the old leader reconciles again after its hung pass")
+	}
+	eventually(t, 10*time.Second, "the old leader's log of losing the lease", func() bool {
+		return strings.Contains(w.logs[leader].String(), "lost the reconciler lease")
+	})
 }
 
 // A lease that outlives no renewal interval would pass from worker to worker between

@@ -95,6 +95,7 @@ type Runner struct {
 	log       *slog.Logger
 	backoff   backoffs           // executors the reconciler cannot reach (reconcile.go)
 	id        string             // this runner as the holder of the Lease (leader.go)
+	hungPass  time.Duration      // tests only: 0 means the constant hungPass (leader.go)
 	failpoint func(point string) // tests only: see at (effects.go)
 }
 
