@@ -15,7 +15,8 @@
 //     start-up;
 //  5. the run store's Redis round trips and commands per reconcile tick at 100, 1,000 and
 //     10,000 live runs on the fake executor, and how soon a standby worker takes the
-//     reconciler over after the leader is killed with SIGKILL (reconcile.go).
+//     reconciler over after the leader, an `enclave worker` process, is killed with
+//     SIGKILL (reconcile.go, takeover.go).
 //
 // The machine's CPUs may be shared with other work, which moves req/s and latencies; so
 // each load phase also reports CPU time per request, of this process and of Redis, which
@@ -63,6 +64,7 @@ type options struct {
 	phases       string
 	profileDir   string
 	logLevel     string
+	enclaveBin   string
 	redisCPU     cpuMeter // set by run, not a flag
 }
 
@@ -83,6 +85,7 @@ func main() {
 	flag.StringVar(&o.phases, "phases", "get,post,latency,reconcile", "comma-separated phases to run")
 	flag.StringVar(&o.profileDir, "profile", "", "directory to write CPU profiles of each phase and GET round into (baseline-get-N, status-get-N, post, latency)")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "level of the apps' logs (to stderr)")
+	flag.StringVar(&o.enclaveBin, "enclave-bin", "bin/enclave", "the enclave binary whose worker processes the reconcile phase kills (make bench builds it)")
 	flag.Parse()
 
 	if err := run(o); err != nil {
@@ -138,7 +141,7 @@ func run(o options) error {
 		}
 	}
 	if phases["reconcile"] {
-		if err := reconcilePhase(ctx, redisAddr, tmp, res); err != nil {
+		if err := reconcilePhase(ctx, o, redisAddr, tmp, res); err != nil {
 			res.Errors = append(res.Errors, err.Error())
 		}
 	}
