@@ -40,41 +40,50 @@ func liveRuns(t *testing.T, e *env, n int) []string {
 }
 
 // TestReconcileRoundTripsConstant counts the run store's round trips and commands in one
-// reconcile pass over 10, 100 and 1,000 live runs: the round trips must not grow with the
-// number of runs (the pass reads them all in one batch, Store.Live), and nothing may be
-// enqueued while every job runs. The numbers are logged (-v).
+// reconcile pass over 10, 100 and 1,000 live runs, without and with admission control:
+// the round trips must not grow with the number of runs (the pass reads them all in one
+// batch, Store.Live), and nothing may be enqueued while every job runs. The numbers are
+// logged (-v).
 func TestReconcileRoundTripsConstant(t *testing.T) {
-	e := newEnv(t)
-	rt := counted(t, e)
-	ctx := t.Context()
-	var trips []int
-	total := 0
-	for _, n := range []int{10, 100, 1000} {
-		liveRuns(t, e, n-total)
-		total = n
-		if err := e.r.Reconcile(ctx); err != nil { // the first pass loads the scripts
-			t.Fatal(err)
-		}
-		rt.take()
-		if err := e.r.Reconcile(ctx); err != nil {
-			t.Fatal(err)
-		}
-		got := rt.take()
-		cmds := 0
-		for _, trip := range got {
-			cmds += len(strings.Fields(trip))
-		}
-		t.Logf("%5d live runs: %d round trips, %d commands %q", n, len(got), cmds, abbreviate(got))
-		trips = append(trips, len(got))
-		if s := e.disp.take(); len(s) != 0 {
-			t.Fatalf("steps %v while every job runs", s)
-		}
-	}
-	if trips[2] != trips[0] {
-		t.Errorf("round trips per pass %v at 10, 100, 1,000 live runs; want the same number at every size", trips)
-	}
-	if _, _, batches, _ := e.ex.counts(); len(batches) == 0 || batches[len(batches)-1] != 1000 {
-		t.Errorf("status batches %v, want the last one of all 1,000 jobs", batches)
+	for _, limited := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unlimited", true: "max_running"}[limited], func(t *testing.T) {
+			e := newEnv(t)
+			rt := counted(t, e)
+			if limited { // one more read and one script per limited executor (admission.go)
+				e.cfg.Admission, e.cfg.MaxRunning = e.store.Admission(), map[string]int{fake.Name: 5}
+				e.r = e.newRunner(t, nil)
+			}
+			ctx := t.Context()
+			var trips []int
+			total := 0
+			for _, n := range []int{10, 100, 1000} {
+				liveRuns(t, e, n-total)
+				total = n
+				if err := e.r.Reconcile(ctx); err != nil { // the first pass loads the scripts
+					t.Fatal(err)
+				}
+				rt.take()
+				if err := e.r.Reconcile(ctx); err != nil {
+					t.Fatal(err)
+				}
+				got := rt.take()
+				cmds := 0
+				for _, trip := range got {
+					cmds += len(strings.Fields(trip))
+				}
+				t.Logf("%5d live runs: %d round trips, %d commands %q", n, len(got), cmds, abbreviate(got))
+				trips = append(trips, len(got))
+				if s := e.disp.take(); len(s) != 0 {
+					t.Fatalf("steps %v while every job runs", s)
+				}
+			}
+			if trips[2] != trips[0] {
+				t.Errorf("round trips per pass %v at 10, 100, 1,000 live runs; want the same number at every size", trips)
+			}
+			if _, _, batches, _ := e.ex.counts(); len(batches) == 0 || batches[len(batches)-1] != 1000 {
+				t.Errorf("status batches %v, want the last one of all 1,000 jobs", batches)
+			}
+		})
 	}
 }
 
