@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian machine with Go, and nothing twice:
-# Debian packages (Redis, Snakemake, cwltool, SLURM, munge, sshd, dockerd, etcd, ...), the
+# Debian packages (Redis, Snakemake, cwltool, wrk, SLURM, munge, sshd, dockerd, etcd, ...), the
 # Go modules and the tools go.mod pins, and the test servers built from the Go module
 # proxy (Dex, MinIO, Helm, Kubernetes, Funnel; see below).
 # Idempotent: a second run only checks. Run as root (apt) or with the packages present.
@@ -38,6 +38,7 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v snakemake    >/dev/null || need_apt+=(snakemake)
 command -v cwltool      >/dev/null || need_apt+=(cwltool)
 command -v curl         >/dev/null || need_apt+=(curl)   # health checks of Dex and MinIO
+command -v wrk          >/dev/null || need_apt+=(wrk)    # the external load generator of make bench
 # single-node SLURM + a loopback sshd for the SLURM executor's tests (scripts/slurm.sh)
 [ -x /usr/sbin/slurmctld ] || need_apt+=(slurmctld)
 [ -x /usr/sbin/slurmd ]    || need_apt+=(slurmd)

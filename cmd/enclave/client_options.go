@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -39,6 +41,26 @@ func (o *runOptions) checkOutput(*cobra.Command, []string) error {
 }
 
 func (o *runOptions) json() bool { return o.output == "json" }
+
+// runCall is the RunE of a command that makes one call to the server, with its
+// argument if it takes one, and prints the answer.
+func runCall[T any](o *runOptions, call func(c *wesclient.Client, ctx context.Context, arg string) (T, error), print func(io.Writer, T) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := o.client()
+		if err != nil {
+			return err
+		}
+		arg := ""
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		v, err := call(c, cmd.Context(), arg)
+		if err != nil {
+			return err
+		}
+		return print(cmd.OutOrStdout(), v)
+	}
+}
 
 // client returns a client for the chosen server. Defaults come from the environment
 // here, not as flag defaults, so that --help never shows the token.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/audit"
-	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
 // `enclave audit`: read, export and verify a server's hash-chained audit trail.
@@ -59,31 +58,11 @@ func newAuditListCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out api.AuditPage
-			out.Entries, out.NextCursor, err = wesclient.FollowPages(q.Cursor, all, "cursor", func(cur string) ([]api.AuditEntry, string, error) {
+			return auditListing.fetchAndPrint(cmd, o, q.Cursor, all, func(cur string) ([]api.AuditEntry, string, error) {
 				q.Cursor = cur
 				page, err := c.QueryAudit(cmd.Context(), q)
 				return page.Entries, page.NextCursor, err
 			})
-			if err != nil {
-				return err
-			}
-			if out.Entries == nil {
-				out.Entries = []api.AuditEntry{}
-			}
-			if o.json() {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			tw := newTable(cmd.OutOrStdout(), "SEQ", "TIME", "ACTOR", "ACTION", "OUTCOME", "RUN", "WORKFLOW", "DATASET", "REASON")
-			for _, e := range out.Entries {
-				ev := e.Event
-				tw.row(strconv.FormatInt(e.Seq, 10), ev.Time.UTC().Format(time.RFC3339), ev.Actor, ev.Action, ev.Outcome,
-					ev.RunId, ev.Workflow, ev.Dataset, ev.Reason)
-			}
-			if out.NextCursor != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more entries: --cursor %s (or --all)\n", out.NextCursor)
-			}
-			return tw.flush()
 		},
 	}
 	f := cmd.Flags()
@@ -96,6 +75,19 @@ func newAuditListCmd(o *runOptions) *cobra.Command {
 	f.StringVar(&q.Cursor, "cursor", "", "start at this page (a next_cursor)")
 	f.BoolVar(&all, "all", false, "follow next_cursor to the last page")
 	return cmd
+}
+
+var auditListing = listing[api.AuditEntry]{
+	what: "entries", flag: "--cursor",
+	header: []string{"SEQ", "TIME", "ACTOR", "ACTION", "OUTCOME", "RUN", "WORKFLOW", "DATASET", "REASON"},
+	row: func(e api.AuditEntry) []string {
+		ev := e.Event
+		return []string{strconv.FormatInt(e.Seq, 10), ev.Time.UTC().Format(time.RFC3339), ev.Actor, ev.Action, ev.Outcome,
+			ev.RunId, ev.Workflow, ev.Dataset, ev.Reason}
+	},
+	json: func(entries []api.AuditEntry, next string) any {
+		return api.AuditPage{Entries: entries, NextCursor: next}
+	},
 }
 
 // auditTime turns a --since/--until value into the RFC 3339 time the API takes: an RFC

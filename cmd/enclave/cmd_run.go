@@ -57,32 +57,40 @@ func newRunListCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out api.RunListResponse
-			out.Runs, out.NextPageToken, err = wesclient.FollowPages(token, all, "page token", func(t string) ([]api.RunSummary, string, error) {
+			return runListing.fetchAndPrint(cmd, o, token, all, func(t string) ([]api.RunSummary, string, error) {
 				page, err := c.ListRuns(cmd.Context(), size, t)
 				return page.Runs, page.NextPageToken, err
 			})
-			if err != nil {
-				return err
-			}
-			if out.Runs == nil {
-				out.Runs = []api.RunSummary{}
-			}
-			if o.json() {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			tw := newTable(cmd.OutOrStdout(), "RUN ID", "STATE", "START", "END", "TAGS")
-			for _, r := range out.Runs {
-				tw.row(r.RunId, string(r.State), r.StartTime, r.EndTime, formatPairs(r.Tags))
-			}
-			if out.NextPageToken != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more runs: --page-token %s (or --all)\n", out.NextPageToken)
-			}
-			return tw.flush()
 		},
 	}
 	addPageFlags(cmd, &size, &token, &all, "runs")
 	return cmd
+}
+
+var runListing = listing[api.RunSummary]{
+	what: "runs", flag: "--page-token",
+	header: []string{"RUN ID", "STATE", "START", "END", "TAGS"},
+	row: func(r api.RunSummary) []string {
+		return []string{r.RunId, string(r.State), r.StartTime, r.EndTime, formatPairs(r.Tags)}
+	},
+	json: func(runs []api.RunSummary, next string) any {
+		return api.RunListResponse{Runs: runs, NextPageToken: next}
+	},
+}
+
+var taskListing = listing[api.TaskLog]{
+	what: "tasks", flag: "--page-token",
+	header: []string{"ID", "NAME", "START", "END", "EXIT"},
+	row: func(t api.TaskLog) []string {
+		exit := ""
+		if t.ExitCode != nil {
+			exit = fmt.Sprint(*t.ExitCode)
+		}
+		return []string{t.Id, t.Name, t.StartTime, t.EndTime, exit}
+	},
+	json: func(tasks []api.TaskLog, next string) any {
+		return api.TaskListResponse{TaskLogs: tasks, NextPageToken: next}
+	},
 }
 
 func addPageFlags(cmd *cobra.Command, size *int64, token *string, all *bool, what string) {
@@ -97,21 +105,11 @@ func newRunStatusCmd(o *runOptions) *cobra.Command {
 		Use:   "status RUN_ID",
 		Short: "Show a run's state",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			st, err := c.Status(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return writeStatus(cmd.OutOrStdout(), o, st)
-		},
+		RunE:  runCall(o, (*wesclient.Client).Status, o.writeStatus),
 	}
 }
 
-func writeStatus(w io.Writer, o *runOptions, st api.RunStatus) error {
+func (o *runOptions) writeStatus(w io.Writer, st api.RunStatus) error {
 	if o.json() {
 		return writeJSON(w, st)
 	}
@@ -125,24 +123,14 @@ func newRunGetCmd(o *runOptions) *cobra.Command {
 		Use:   "get RUN_ID",
 		Short: "Show everything the server knows about a run (its RunLog)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			rl, err := c.RunLog(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if o.json() {
-				return writeJSON(cmd.OutOrStdout(), rl)
-			}
-			return writeRunLog(cmd.OutOrStdout(), rl)
-		},
+		RunE:  runCall(o, (*wesclient.Client).RunLog, o.writeRunLog),
 	}
 }
 
-func writeRunLog(w io.Writer, rl api.RunLog) error {
+func (o *runOptions) writeRunLog(w io.Writer, rl api.RunLog) error {
+	if o.json() {
+		return writeJSON(w, rl)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	kv := func(k, v string) {
 		if v != "" {
@@ -195,21 +183,11 @@ func newRunCancelCmd(o *runOptions) *cobra.Command {
 		Use:   "cancel RUN_ID",
 		Short: "Ask the server to stop a run",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			id, err := c.Cancel(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return writeRunID(cmd.OutOrStdout(), o, id)
-		},
+		RunE:  runCall(o, (*wesclient.Client).Cancel, o.writeRunID),
 	}
 }
 
-func writeRunID(w io.Writer, o *runOptions, id string) error {
+func (o *runOptions) writeRunID(w io.Writer, id string) error {
 	if o.json() {
 		return writeJSON(w, api.RunId{RunId: id})
 	}
@@ -230,32 +208,10 @@ func newRunTasksCmd(o *runOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out api.TaskListResponse
-			out.TaskLogs, out.NextPageToken, err = wesclient.FollowPages(token, all, "page token", func(t string) ([]api.TaskLog, string, error) {
+			return taskListing.fetchAndPrint(cmd, o, token, all, func(t string) ([]api.TaskLog, string, error) {
 				page, err := c.ListTasks(cmd.Context(), args[0], size, t)
 				return page.TaskLogs, page.NextPageToken, err
 			})
-			if err != nil {
-				return err
-			}
-			if out.TaskLogs == nil {
-				out.TaskLogs = []api.TaskLog{}
-			}
-			if o.json() {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			tw := newTable(cmd.OutOrStdout(), "ID", "NAME", "START", "END", "EXIT")
-			for _, t := range out.TaskLogs {
-				exit := ""
-				if t.ExitCode != nil {
-					exit = fmt.Sprint(*t.ExitCode)
-				}
-				tw.row(t.Id, t.Name, t.StartTime, t.EndTime, exit)
-			}
-			if out.NextPageToken != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more tasks: --page-token %s (or --all)\n", out.NextPageToken)
-			}
-			return tw.flush()
 		},
 	}
 	addPageFlags(cmd, &size, &token, &all, "tasks")

@@ -26,21 +26,11 @@ func newRunOutputsCmd(o *runOptions) *cobra.Command {
 waiting for a data controller (pending) or rejected. Only files on the workflow's output
 allow-list ever appear. Download a released one with enclave run download.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			l, err := c.Outputs(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return writeOutputs(cmd.OutOrStdout(), o, l)
-		},
+		RunE: runCall(o, (*wesclient.Client).Outputs, o.writeOutputs),
 	}
 }
 
-func writeOutputs(w io.Writer, o *runOptions, l api.RunOutputList) error {
+func (o *runOptions) writeOutputs(w io.Writer, l api.RunOutputList) error {
 	if l.Outputs == nil {
 		l.Outputs = []api.RunOutput{}
 	}
@@ -193,7 +183,7 @@ released; rejected ones never leave the zone, and the run's owner sees the reaso
 			if err != nil {
 				return err
 			}
-			return writeOutputs(cmd.OutOrStdout(), o, l)
+			return o.writeOutputs(cmd.OutOrStdout(), l)
 		},
 	}
 	f := cmd.Flags()
@@ -211,16 +201,6 @@ func newRunDeleteCmd(o *runOptions) *cobra.Command {
 administrator). The run's record, its state and its audit trail stay. A run that has not
 finished must be cancelled first.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			id, err := c.Delete(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return writeRunID(cmd.OutOrStdout(), o, id)
-		},
+		RunE: runCall(o, (*wesclient.Client).Delete, o.writeRunID),
 	}
 }

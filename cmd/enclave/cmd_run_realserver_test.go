@@ -16,6 +16,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/engines/snakemake"
 	"github.com/spe4hd/enclave/pkg/httpapi"
+	"github.com/spe4hd/enclave/pkg/runs"
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -43,8 +44,12 @@ func TestRunAgainstRealAPI(t *testing.T) {
 	t.Cleanup(func() { _ = rc.Close() })
 	store := redisstore.New(rc, redisstore.Options{Prefix: testutil.UniqueName("cli-test:") + ":"})
 	smk := snakemake.New(snakemake.Config{Versions: []string{"7.21"}, DefaultCores: 1}, slog.New(slog.DiscardHandler))
-	h, err := httpapi.New(httpapi.Config{DataDir: t.TempDir()},
-		httpapi.Deps{Store: store, Dispatcher: &queueRecorder{}, Engines: engines.NewRegistry(smk)})
+	svc, err := runs.New(runs.Config{DataDir: t.TempDir()},
+		runs.Deps{Store: store, Dispatcher: &queueRecorder{}, Engines: engines.NewRegistry(smk)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Config{}, httpapi.Deps{Runs: svc})
 	if err != nil {
 		t.Fatal(err)
 	}

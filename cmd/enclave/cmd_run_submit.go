@@ -143,7 +143,7 @@ func (s *submitOptions) send(cmd *cobra.Command, o *runOptions, r wesclient.RunR
 	if err != nil {
 		return err
 	}
-	return writeRunID(cmd.OutOrStdout(), o, id)
+	return o.writeRunID(cmd.OutOrStdout(), id)
 }
 
 // request builds the run request from the flags, with workflowURL and the attachments.

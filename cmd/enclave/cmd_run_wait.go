@@ -58,7 +58,7 @@ to standard output. Exit status: 0 when the run is COMPLETE; 1 when it ended oth
 				}
 				return err
 			}
-			if err := writeStatus(cmd.OutOrStdout(), o, st); err != nil {
+			if err := o.writeStatus(cmd.OutOrStdout(), st); err != nil {
 				return err
 			}
 			if st.State != api.StateCOMPLETE {

@@ -30,6 +30,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/httpapi"
 	"github.com/spe4hd/enclave/pkg/queue"
 	"github.com/spe4hd/enclave/pkg/runner"
+	"github.com/spe4hd/enclave/pkg/runs"
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -269,8 +270,18 @@ func (a *App) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	svc, err := runs.New(runs.Config{
+		DataDir: a.cfg.DataDir, DefaultExecutor: a.cfg.Executor.Default, Mode: a.cfg.Zone.Mode,
+		OutputURLTTL: a.cfg.Zone.OutputURLTTL, PresignedURLs: a.cfg.Zone.Results.PresignedURLs,
+		EgressLimits: a.zone.limits, IdempotencyWindow: s.IdempotencyWindow,
+	}, runs.Deps{Store: a.store, Idempotency: a.store, Admission: a.store.Admission(), Dispatcher: a.dispatch,
+		Engines: a.engines, Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
+		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI})
+	if err != nil {
+		return err
+	}
 	h, err := httpapi.New(httpapi.Config{
-		DataDir: a.cfg.DataDir, PublicURL: s.PublicURL,
+		PublicURL:       s.PublicURL,
 		DefaultPageSize: s.DefaultPageSize, MaxPageSize: s.MaxPageSize, MaxParts: s.MaxParts,
 		MaxAttachmentBytes: int64(s.MaxAttachmentBytes), MaxRequestBytes: int64(s.MaxRequestBytes),
 		ServiceInfo: httpapi.ServiceInfo{
@@ -280,12 +291,8 @@ func (a *App) buildAPI(ctx context.Context) error {
 			Version: Version, AuthInstructionsURL: si.AuthInstructionsURL,
 			Confinement: a.confinement(), MaxRunning: a.maxRunning(),
 		},
-		DefaultExecutor: a.cfg.Executor.Default, AuthMode: a.cfg.Auth.Mode,
-		Mode: a.cfg.Zone.Mode, OutputURLTTL: a.cfg.Zone.OutputURLTTL, PresignedURLs: a.cfg.Zone.Results.PresignedURLs,
-		EgressLimits: a.zone.limits, IdempotencyWindow: s.IdempotencyWindow,
-	}, httpapi.Deps{Store: a.store, Idempotency: a.store, Admission: a.store.Admission(), Dispatcher: a.dispatch, Engines: a.engines, Authenticate: authenticate,
-		Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
-		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI})
+		AuthMode: a.cfg.Auth.Mode,
+	}, httpapi.Deps{Runs: svc, Authenticate: authenticate, Logger: a.log.With("component", "api")})
 	if err != nil {
 		return err
 	}

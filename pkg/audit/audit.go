@@ -71,14 +71,8 @@ func New(c redis.UniversalClient, o Options) *Log {
 	return &Log{c: c, stream: p + "audit:stream", head: p + "audit:head"}
 }
 
-// Entry is one stored event with its place in the chain.
-type Entry struct {
-	Seq   int64          `json:"seq"`
-	ID    string         `json:"id"` // Redis stream id; also Filter.Cursor's form
-	Prev  string         `json:"prev"`
-	Hash  string         `json:"hash"`
-	Event wes.AuditEvent `json:"event"`
-}
+// Entry is one entry of the chain (wes.AuditEntry).
+type Entry = wes.AuditEntry
 
 // Hash is the chain hash of an entry with the given seq, prev and event JSON bytes.
 func Hash(seq int64, prev string, event []byte) string {

@@ -8,33 +8,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// Filter selects entries for Query. Zero fields match everything.
-type Filter struct {
-	RunID  string
-	Actor  string
-	Action string // exact, or a prefix when it ends in "*" ("egress.*")
-	Since  time.Time
-	Until  time.Time // exclusive
-	// Limit is the most entries returned: default 100, at most 1000.
-	Limit int
-	// Cursor continues a previous Query: its Page.Next.
-	Cursor string
-}
+// Filter selects entries (wes.AuditFilter).
+type Filter = wes.AuditFilter
 
-// Page is one page of Query results, oldest first.
-type Page struct {
-	Entries []Entry
-	// Next, when not empty, is the Cursor for the following page. It can be set with
-	// fewer than Limit entries: one Query scans a bounded number of entries.
-	Next string
-}
+// Page is one page of a query (wes.AuditPage).
+type Page = wes.AuditPage
 
 const (
 	defaultLimit = 100
@@ -76,7 +60,7 @@ func (l *Log) Query(ctx context.Context, f Filter) (Page, error) {
 			if err != nil {
 				return Page{}, err
 			}
-			if f.match(e.Event) {
+			if match(f, e.Event) {
 				p.Entries = append(p.Entries, e)
 				if len(p.Entries) == f.Limit {
 					p.Next = m.ID
@@ -95,7 +79,7 @@ func (l *Log) Query(ctx context.Context, f Filter) (Page, error) {
 	}
 }
 
-func (f Filter) match(e wes.AuditEvent) bool {
+func match(f Filter, e wes.AuditEvent) bool {
 	switch {
 	case f.RunID != "" && e.RunID != f.RunID,
 		f.Actor != "" && e.Actor != f.Actor,

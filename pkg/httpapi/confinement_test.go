@@ -10,7 +10,7 @@ import (
 
 // service-info shows how each executor confines jobs, to anyone (it needs no token).
 func TestServiceInfoConfinement(t *testing.T) {
-	h := newHarness(t, func(c *Config, _ *Deps) {
+	h := newHarness(t, func(c *testConfig, _ *testDeps) {
 		c.ServiceInfo.Confinement = map[string]wes.Confinement{
 			"local":  {Policy: "required", Mechanisms: []string{"landlock ABI 7", "pid namespace"}},
 			"docker": {Mechanisms: nil},
@@ -33,12 +33,12 @@ func TestServiceInfoConfinement(t *testing.T) {
 // hold and wait for its slots only to callers who see every run: how busy others are is
 // not a researcher's to see.
 func TestServiceInfoAdmission(t *testing.T) {
-	h := newHarness(t, func(c *Config, d *Deps) {
+	h := newHarness(t, func(c *testConfig, d *testDeps) {
 		c.ServiceInfo.MaxRunning = map[string]int{"local": 1}
 		d.Admission = nil // set below, on the harness's store
 	})
 	adm := h.store.Admission()
-	h2 := newHarness(t, func(c *Config, d *Deps) {
+	h2 := newHarness(t, func(c *testConfig, d *testDeps) {
 		c.ServiceInfo.MaxRunning = map[string]int{"local": 1}
 		d.Store, d.Idempotency, d.Admission = h.store, h.store, adm
 	})

@@ -83,7 +83,7 @@ func wantUnavailable(t *testing.T, st int, b []byte, hdr http.Header, msgPart st
 // installed. Once snakemake answers, it is offered without a restart.
 func TestEngineNotReadyIs503AndAbsentIs400(t *testing.T) {
 	reg, release, done := watchEngines(t)
-	h := newHarness(t, func(_ *Config, d *Deps) { d.Engines = reg })
+	h := newHarness(t, func(_ *testConfig, d *testDeps) { d.Engines = reg })
 
 	engineVersions := func() map[string]api.WorkflowEngineVersion {
 		t.Helper()
@@ -133,7 +133,7 @@ func TestEngineNotReadyIs503AndAbsentIs400(t *testing.T) {
 // run of it meanwhile gets 503 with a Retry-After.
 func TestSealedEngineNotReady(t *testing.T) {
 	reg, release, done := watchEngines(t)
-	h := newSealedHarness(t, func(_ *Config, d *Deps) { d.Engines = reg })
+	h := newSealedHarness(t, func(_ *testConfig, d *testDeps) { d.Engines = reg })
 
 	listed := func() map[string]bool {
 		t.Helper()

@@ -17,7 +17,7 @@ import (
 // for a catalogue entry without a version pin as for an open run; a version it has is the
 // one the run uses and the RunLog echoes.
 func TestEngineVersionMustBeInstalled(t *testing.T) {
-	h := newSealedHarness(t, func(_ *Config, d *Deps) {
+	h := newSealedHarness(t, func(_ *testConfig, d *testDeps) {
 		d.Engines = engines.NewRegistry(snakemake.New(snakemake.Config{Versions: []string{"7.21.0", "8.1.0"}}, nil),
 			cwl.New(cwl.Config{Versions: []string{"3.1.20230209161050"}}, nil), testEngine{"tester"})
 	})

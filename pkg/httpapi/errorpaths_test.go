@@ -14,6 +14,8 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/pkg/catalog"
+	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -31,7 +33,12 @@ func TestErrorMessagesHideZonePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	real, _ = filepath.EvalSymlinks(real)
-	s := &server{cfg: Config{DataDir: link}, deps: Deps{Catalog: holder}, log: slog.New(slog.DiscardHandler)}
+	svc, err := runs.New(runs.Config{DataDir: link}, runs.Deps{Store: struct{ wes.RunStore }{}, Dispatcher: &recordingDispatcher{},
+		Engines: engines.NewRegistry(), Catalog: holder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{runs: svc, log: slog.New(slog.DiscardHandler)}
 	w := httptest.NewRecorder()
 	c, _ := gin.CreateTestContext(w)
 	c.Request = httptest.NewRequest("GET", "/x", nil)
@@ -42,11 +49,6 @@ func TestErrorMessagesHideZonePaths(t *testing.T) {
 	}
 	if e.Msg != "cannot read <data>/runs/r1, <data>/runs/r2 nor <dataset>" {
 		t.Errorf("error = %q", e.Msg)
-	}
-	// A run's work dir, under either name, is <workdir>.
-	r := &wes.Run{ID: "r1", WorkDir: wes.LayoutFor(link, "r1").WorkDir()}
-	if got := s.zoneRewriter(r).String(filepath.Join(real, "runs", "r1", "work", "x") + " " + r.WorkDir); got != "<workdir>/x <workdir>" {
-		t.Errorf("work dir rewritten as %q", got)
 	}
 }
 
@@ -74,19 +76,5 @@ func TestLostDatasetHidesEngineOutput(t *testing.T) {
 	}
 	if st, b, _ := h.do(http.MethodGet, BasePath+"/runs/"+kept.ID+"/logs/stderr", "alice", "", nil); st != http.StatusOK {
 		t.Errorf("owner of a run whose datasets are all there: %d %s", st, b)
-	}
-}
-
-// What building a run's rewriter costs per request (the example catalogue's datasets,
-// each resolved through symlinks).
-func BenchmarkZoneRewriter(b *testing.B) {
-	holder, err := catalog.NewHolder("../../examples/catalog/catalog.yaml", catalog.Options{}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := &server{cfg: Config{DataDir: b.TempDir()}, deps: Deps{Catalog: holder}, log: slog.New(slog.DiscardHandler)}
-	r := &wes.Run{ID: "r1", WorkDir: wes.LayoutFor(s.cfg.DataDir, "r1").WorkDir(), Datasets: []string{"cohort-demo"}}
-	for b.Loop() {
-		s.zoneRewriter(r)
 	}
 }

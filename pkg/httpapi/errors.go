@@ -57,7 +57,7 @@ func (s *server) abortWithError(c *gin.Context, err error) {
 		}
 	}
 	// A safety net: no message names where the zone keeps its data.
-	writeErrorResponse(c, st, s.zoneRewriter(nil).String(msg))
+	writeErrorResponse(c, st, s.runs.HideZonePaths(msg))
 }
 
 // retryAfter is the Retry-After of a 503 in seconds: what the error says when it knows

@@ -84,7 +84,7 @@ func (f failingStore) StateCounts(context.Context, string) (map[wes.State]int64,
 
 func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	secret := errors.New("dial redis://:hunter2@10.0.0.1:6379: refused")
-	h := newHarness(t, func(_ *Config, d *Deps) { d.Store = failingStore{d.Store, secret} })
+	h := newHarness(t, func(_ *testConfig, d *testDeps) { d.Store = failingStore{d.Store, secret} })
 	for _, p := range []string{"/runs", "/service-info"} {
 		st, b, _ := h.do(http.MethodGet, BasePath+p, "alice", "", nil)
 		e := errorBody(t, st, b)
@@ -98,7 +98,7 @@ func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	}
 
 	// EUNAVAILABLE is the backend's fault but not a bug: 503 with its message, no ERROR line.
-	h = newHarness(t, func(_ *Config, d *Deps) {
+	h = newHarness(t, func(_ *testConfig, d *testDeps) {
 		d.Store = failingStore{d.Store, wes.Errorf(wes.EUNAVAILABLE, "the run store cannot be reached; try again later")}
 	})
 	st, b, _ := h.do(http.MethodGet, BasePath+"/runs", "alice", "", nil)
@@ -158,29 +158,29 @@ func TestJunkNeverGives500(t *testing.T) {
 func TestNewChecksConfig(t *testing.T) {
 	store := failingStore{}
 	reg := engines.NewRegistry(testEngine{"tester"})
-	ok := Deps{Store: store, Dispatcher: &recordingDispatcher{}, Engines: reg}
+	ok := testDeps{Store: store, Dispatcher: &recordingDispatcher{}, Engines: reg}
 	for _, tc := range []struct {
 		name string
-		cfg  Config
-		deps Deps
+		cfg  testConfig
+		deps testDeps
 		msg  string
 	}{
-		{"no data dir", Config{}, ok, "DataDir is required"},
-		{"bad public url", Config{DataDir: "d", PublicURL: "ftp://x"}, ok, "PublicURL"},
-		{"public url with query", Config{DataDir: "d", PublicURL: "https://x/?a=1"}, ok, "PublicURL"},
-		{"bad auth mode", Config{DataDir: "d", AuthMode: "basic"}, ok, "AuthMode"},
-		{"oidc without authenticator", Config{DataDir: "d", AuthMode: "oidc"}, ok, "Authenticate"},
-		{"default above max", Config{DataDir: "d", DefaultPageSize: 10, MaxPageSize: 5}, ok, "DefaultPageSize"},
-		{"negative limit", Config{DataDir: "d", MaxParts: -1}, ok, "positive"},
-		{"no store", Config{DataDir: "d"}, Deps{Dispatcher: ok.Dispatcher, Engines: reg}, "Store"},
-		{"no dispatcher", Config{DataDir: "d"}, Deps{Store: store, Engines: reg}, "Dispatcher"},
-		{"no engines", Config{DataDir: "d"}, Deps{Store: store, Dispatcher: ok.Dispatcher}, "Engines"},
+		{"no data dir", testConfig{}, ok, "DataDir is required"},
+		{"bad public url", testConfig{DataDir: "d", PublicURL: "ftp://x"}, ok, "PublicURL"},
+		{"public url with query", testConfig{DataDir: "d", PublicURL: "https://x/?a=1"}, ok, "PublicURL"},
+		{"bad auth mode", testConfig{DataDir: "d", AuthMode: "basic"}, ok, "AuthMode"},
+		{"oidc without authenticator", testConfig{DataDir: "d", AuthMode: "oidc"}, ok, "Authenticate"},
+		{"default above max", testConfig{DataDir: "d", DefaultPageSize: 10, MaxPageSize: 5}, ok, "DefaultPageSize"},
+		{"negative limit", testConfig{DataDir: "d", MaxParts: -1}, ok, "positive"},
+		{"no store", testConfig{DataDir: "d"}, testDeps{Dispatcher: ok.Dispatcher, Engines: reg}, "Store"},
+		{"no dispatcher", testConfig{DataDir: "d"}, testDeps{Store: store, Engines: reg}, "Dispatcher"},
+		{"no engines", testConfig{DataDir: "d"}, testDeps{Store: store, Dispatcher: ok.Dispatcher}, "Engines"},
 	} {
-		if _, err := New(tc.cfg, tc.deps); err == nil || !strings.Contains(err.Error(), tc.msg) {
+		if _, err := newAPI(tc.cfg, tc.deps); err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: err %v, want one mentioning %q", tc.name, err, tc.msg)
 		}
 	}
-	if _, err := New(Config{DataDir: t.TempDir()}, ok); err != nil {
+	if _, err := newAPI(testConfig{DataDir: t.TempDir()}, ok); err != nil {
 		t.Errorf("minimal config: %v", err)
 	}
 }

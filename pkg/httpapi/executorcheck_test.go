@@ -21,7 +21,7 @@ func TestSubmitCheckedByExecutor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(c *Config, d *Deps) {
+	h := newHarness(t, func(c *testConfig, d *testDeps) {
 		c.DefaultExecutor = slurm.Name
 		d.SubmitCheckers = map[string]wes.SubmitChecker{slurm.Name: checker}
 	})

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -71,10 +72,10 @@ func (s *server) readPart(part *multipart.Part, f *runForm, files *attachmentSet
 		return err
 	}
 	if name == attachmentField {
-		if s.sealed() {
+		if s.runs.Sealed() {
 			// Refused before a byte is written: in the sealed zone only validated
 			// catalogue workflows run.
-			return errSealedAttachment
+			return runs.ErrSealedAttachment
 		}
 		if filename == "" {
 			return wes.Errorf(wes.EINVALID, "each workflow_attachment part needs a filename in its Content-Disposition header")

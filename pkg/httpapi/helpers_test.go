@@ -140,7 +140,7 @@ func (s *syncBuffer) String() string {
 
 // newHarness starts the API on a real Redis store with a unique prefix; edit may change
 // the config and deps first.
-func newHarness(t *testing.T, edit ...func(*Config, *Deps)) *harness {
+func newHarness(t *testing.T, edit ...func(*testConfig, *testDeps)) *harness {
 	t.Helper()
 	h := &harness{
 		t:       t,
@@ -149,15 +149,15 @@ func newHarness(t *testing.T, edit ...func(*Config, *Deps)) *harness {
 		dataDir: t.TempDir(),
 		logs:    &syncBuffer{},
 	}
-	cfg := Config{DataDir: h.dataDir, DefaultPageSize: 3, MaxPageSize: 20, AuthMode: "oidc",
+	cfg := testConfig{DataDir: h.dataDir, DefaultPageSize: 3, MaxPageSize: 20, AuthMode: "oidc",
 		MaxParts: 20, MaxAttachmentBytes: 1024, MaxRequestBytes: 64 << 10,
 		ServiceInfo: ServiceInfo{Version: "1.2.3", Tags: map[string]string{"site": "test", "auth_mode": "spoofed"}}}
-	deps := Deps{Store: h.store, Idempotency: h.store, Dispatcher: h.disp, Engines: engines.NewRegistry(testEngine{"tester"}),
+	deps := testDeps{Store: h.store, Idempotency: h.store, Dispatcher: h.disp, Engines: engines.NewRegistry(testEngine{"tester"}),
 		Authenticate: testAuth, Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range edit {
 		f(&cfg, &deps)
 	}
-	handler, err := New(cfg, deps)
+	handler, err := newAPI(cfg, deps)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -121,7 +121,7 @@ func (g *gatedStore) Create(ctx context.Context, r *wes.Run) error {
 
 func TestIdempotencyKeyWhileInProgress(t *testing.T) {
 	g := &gatedStore{entered: make(chan struct{}), release: make(chan struct{})}
-	h := newHarness(t, func(_ *Config, d *Deps) { g.RunStore = d.Store; d.Store = g })
+	h := newHarness(t, func(_ *testConfig, d *testDeps) { g.RunStore = d.Store; d.Store = g })
 	// Released on every way out, so a failing check does not leave a handler blocked.
 	release := sync.OnceFunc(func() { close(g.release) })
 	defer release()
@@ -192,7 +192,7 @@ func (failingCreate) Create(context.Context, *wes.Run) error {
 // real outcome, and frees the key for a retry.
 func TestSubmitStoreFailureIsAudited(t *testing.T) {
 	al := audit.New(testutil.Redis(t), audit.Options{Prefix: testutil.UniqueName("enclave-httpapi-audit-") + ":"})
-	h := newHarness(t, func(_ *Config, d *Deps) { d.Store = failingCreate{d.Store}; d.Audit = al })
+	h := newHarness(t, func(_ *testConfig, d *testDeps) { d.Store = failingCreate{d.Store}; d.Audit = al })
 	st, b, _ := h.postKeyed("alice", "k", validRun()...)
 	if st != http.StatusServiceUnavailable {
 		t.Fatalf("submission with the store down: %d %s", st, b)

@@ -28,7 +28,7 @@ func TestIsolationMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(_ *Config, d *Deps) { d.Authenticate = a.Authenticate })
+	h := newHarness(t, func(_ *testConfig, d *testDeps) { d.Authenticate = a.Authenticate })
 
 	tokens := map[string]string{}
 	for _, u := range []string{"alice", "bob", "carol", "dave", "erin"} {

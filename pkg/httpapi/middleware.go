@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -25,6 +26,9 @@ type baseURLKey struct{}
 // base URL into the request context, before any handler or parameter check runs.
 func (s *server) requestContext(c *gin.Context) {
 	ctx := context.WithValue(c.Request.Context(), baseURLKey{}, s.baseURL(c.Request))
+	// The route, for the audit events of refusals: its template, never the ids in it.
+	ctx = runs.WithRequest(ctx, routeOf(c))
+	c.Request = c.Request.WithContext(ctx)
 	p, err := s.principal(c)
 	if err != nil {
 		s.abortWithError(c, err)
@@ -60,7 +64,9 @@ func (s *server) principal(c *gin.Context) (*wes.Principal, error) {
 		// Refused tokens and users without access are audited; a provider that cannot
 		// be reached is not a refusal.
 		if code := wes.ErrorCode(err); code == wes.EUNAUTHORIZED || code == wes.EFORBIDDEN {
-			s.auditAuthRefusal(c, err)
+			// Rate-limited per source address: the TCP peer, which a client cannot
+			// choose as it can X-Forwarded-For.
+			s.runs.RefuseToken(c.Request.Context(), c.GetHeader("Authorization"), c.RemoteIP(), statusOf(err), err)
 		}
 		return nil, err
 	}
@@ -91,15 +97,6 @@ func (s *server) baseURL(r *http.Request) string {
 func baseURLFrom(ctx context.Context) string {
 	u, _ := ctx.Value(baseURLKey{}).(string)
 	return u
-}
-
-// callerFrom returns the authenticated principal, or EUNAUTHORIZED.
-func callerFrom(ctx context.Context) (*wes.Principal, error) {
-	p := wes.PrincipalFromContext(ctx)
-	if p == nil {
-		return nil, wes.Errorf(wes.EUNAUTHORIZED, "authentication required: send a bearer token in the Authorization header")
-	}
-	return p, nil
 }
 
 // checkSubmitBody guards the body of a run submission: it must be multipart/form-data
@@ -141,4 +138,20 @@ func (s *server) accessLog(c *gin.Context) {
 	}
 	s.log.Debug("request", "method", c.Request.Method, "route", route,
 		"status", c.Writer.Status(), "duration", time.Since(start))
+}
+
+// routeOf describes the request as "METHOD /route/{param}" (the API's path template
+// under BasePath), or "METHOD (no route)".
+func routeOf(c *gin.Context) string {
+	route := c.FullPath()
+	if route == "" {
+		route = "(no route)"
+	}
+	segs := strings.Split(strings.TrimPrefix(route, BasePath), "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, ":") || strings.HasPrefix(seg, "*") {
+			segs[i] = "{" + seg[1:] + "}"
+		}
+	}
+	return c.Request.Method + " " + strings.Join(segs, "/")
 }

@@ -2,70 +2,35 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
-	"time"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// outputURL is where a released output can be downloaded: this API's download route,
-// which audits each download, or, where Config.PresignedURLs allows it, the result
-// store's short-lived URL, audited here as it is issued (who, which output, how long it
-// is valid), since what is fetched with it is not. A URL the trail cannot record is not
-// handed out.
-func (s *server) outputURL(ctx context.Context, r *wes.Run, o wes.Output) string {
-	route := baseURLFrom(ctx) + "/runs/" + r.ID + "/outputs/" + url.PathEscape(o.Path)
-	if !s.cfg.PresignedURLs || s.deps.Results == nil {
-		return route
+// outputURL is where a released output can be downloaded: the result store's presigned
+// URL when the run service handed one out, otherwise this API's download route, which
+// audits each download.
+func outputURL(ctx context.Context, runID string, o runs.OutputView) string {
+	if o.URL != "" {
+		return o.URL
 	}
-	u, err := s.deps.Results.URL(ctx, o.Key, s.cfg.OutputURLTTL)
-	if err != nil {
-		s.log.Warn("no presigned URL for an output; pointing at the download route", "run_id", r.ID, "err", err)
-		return route
-	}
-	if u == "" {
-		return route
-	}
-	actor := "anonymous"
-	if p := wes.PrincipalFromContext(ctx); p != nil {
-		actor = p.Subject
-	}
-	ev := runEvent(actor, actionOutputURL, "ok", r)
-	ev.Detail = map[string]string{"path": o.Path, "sha256": o.SHA256, "ttl_seconds": strconv.Itoa(int(s.cfg.OutputURLTTL.Seconds())),
-		"expires": time.Now().Add(s.cfg.OutputURLTTL).UTC().Format(time.RFC3339)}
-	if s.record(ctx, ev) != nil {
-		return route
-	}
-	return u
+	return baseURLFrom(ctx) + "/runs/" + runID + "/outputs/" + url.PathEscape(o.Path)
 }
 
-// reviewer reports whether p decides on held outputs and so may see what an unreleased
-// output is: its size, sha256 and content type. Anyone else, the run's owner included,
-// learns only that it is pending or rejected and why; a hash or size of a small file
-// held back by review can be enough to recover its content by trying candidates.
-func reviewer(p *wes.Principal) bool {
-	return p.HasRole(wes.RoleDataController) || p.HasRole(wes.RoleAdmin)
-}
-
-// outputViews lists r's released, pending and rejected outputs for the API, as p may
-// see them.
-func (s *server) outputViews(ctx context.Context, r *wes.Run, p *wes.Principal) []api.RunOutput {
-	out := make([]api.RunOutput, 0, len(r.Released))
-	for _, o := range r.Released {
-		v := api.RunOutput{Path: o.Path, Status: api.RunOutputStatus(o.Status)}
-		if o.Status == wes.OutputReleased || reviewer(p) {
-			v.Size, v.Sha256, v.ContentType = o.Size, o.SHA256, o.ContentType
-		}
+// outputViews renders the outputs of run id for the API.
+func outputViews(ctx context.Context, id string, views []runs.OutputView) []api.RunOutput {
+	out := make([]api.RunOutput, 0, len(views))
+	for _, o := range views {
+		v := api.RunOutput{Path: o.Path, Status: api.RunOutputStatus(o.Status), Size: o.Size, Sha256: o.SHA256, ContentType: o.ContentType}
 		if o.Status == wes.OutputReleased {
 			v.ReleasedAt = formatTime(o.Released)
-			v.Url = s.outputURL(ctx, r, o)
+			v.Url = outputURL(ctx, id, o)
 		} else {
 			v.Reason = o.Reason
 		}
@@ -77,137 +42,93 @@ func (s *server) outputViews(ctx context.Context, r *wes.Run, p *wes.Principal) 
 // runLogOutputs is RunLog.outputs: for runs under the sealed zone's rules only what
 // egress released (path → size, sha256, content type, URL), with held outputs as
 // {status: pending} or {status: rejected, reason} (reviewers also see their size,
-// sha256 and content type); for open runs what the engine reported. The caller is the
-// principal in ctx (none sees no more than an owner).
-func (s *server) runLogOutputs(ctx context.Context, r *wes.Run) map[string]any {
-	p := wes.PrincipalFromContext(ctx)
-	if !s.sealedRun(r) {
+// sha256 and content type); for open runs what the engine reported.
+func (s *server) runLogOutputs(ctx context.Context, v *runs.RunView) map[string]any {
+	r := v.Run
+	if !v.Sealed {
 		if r.Outputs == nil {
 			return map[string]any{}
 		}
 		return r.Outputs
 	}
 	out := map[string]any{}
-	for _, o := range r.Released {
+	for _, o := range v.Outputs {
 		if o.Status != wes.OutputReleased {
-			v := map[string]any{"status": o.Status}
+			m := map[string]any{"status": o.Status}
 			if o.Reason != "" {
-				v["reason"] = o.Reason
+				m["reason"] = o.Reason
 			}
-			if reviewer(p) {
-				v["size"], v["sha256"], v["content_type"] = o.Size, o.SHA256, o.ContentType
+			if v.Reviewer {
+				m["size"], m["sha256"], m["content_type"] = o.Size, o.SHA256, o.ContentType
 			}
-			out[o.Path] = v
+			out[o.Path] = m
 			continue
 		}
 		out[o.Path] = map[string]any{"size": o.Size, "sha256": o.SHA256, "content_type": o.ContentType,
-			"url": s.outputURL(ctx, r, o)}
+			"url": outputURL(ctx, r.ID, o)}
 	}
 	return out
 }
 
+// outputList renders a run's output list.
+func outputList(ctx context.Context, l *runs.OutputList) api.RunOutputList {
+	return api.RunOutputList{RunId: l.Run.ID, State: api.State(l.Run.State), Workflow: l.Run.Workflow,
+		Outputs: outputViews(ctx, l.Run.ID, l.Outputs), Egress: l.Egress}
+}
+
 // ListRunOutputs implements GET /runs/{run_id}/outputs.
 func (s *server) ListRunOutputs(ctx context.Context, req api.ListRunOutputsRequestObject) (api.ListRunOutputsResponseObject, error) {
-	r, p, err := s.visibleRun(ctx, req.RunId)
+	p := wes.PrincipalFromContext(ctx)
+	l, err := s.runs.Outputs(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err
 	}
-	return api.ListRunOutputs200JSONResponse(s.outputList(ctx, r, p)), nil
+	return api.ListRunOutputs200JSONResponse(outputList(ctx, l)), nil
 }
 
-func (s *server) outputList(ctx context.Context, r *wes.Run, p *wes.Principal) api.RunOutputList {
-	l := api.RunOutputList{RunId: r.ID, State: api.State(r.State), Workflow: r.Workflow, Outputs: s.outputViews(ctx, r, p)}
-	if cat := s.currentCatalog(); cat != nil && r.Workflow != "" {
-		if e, ok := cat.Entry(r.Workflow); ok {
-			l.Egress = e.Egress
-		}
+// ReviewRunOutputs implements POST /runs/{run_id}/outputs/review (runs.Service.Review).
+func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsRequestObject) (api.ReviewRunOutputsResponseObject, error) {
+	p := wes.PrincipalFromContext(ctx)
+	var d *runs.Decision
+	if req.Body != nil {
+		d = &runs.Decision{Decision: string(req.Body.Decision), Reason: req.Body.Reason}
 	}
-	return l
-}
-
-// findOutput returns the output of r at p.
-func findOutput(r *wes.Run, p string) (wes.Output, bool) {
-	for _, o := range r.Released {
-		if o.Path == p {
-			return o, true
-		}
+	l, err := s.runs.Review(ctx, p, req.RunId, d)
+	if err != nil {
+		return nil, err
 	}
-	return wes.Output{}, false
+	return api.ReviewRunOutputs200JSONResponse(outputList(ctx, l)), nil
 }
 
 // DownloadRunOutput implements GET /runs/{run_id}/outputs/{path}: a released output's
-// bytes from the result store, checked against the sha256 recorded at release. Each
-// download is audited before a byte is sent.
+// bytes from the result store, checked against the sha256 recorded at release and
+// audited before a byte is sent (runs.Service.Download).
 func (s *server) DownloadRunOutput(ctx context.Context, req api.DownloadRunOutputRequestObject) (api.DownloadRunOutputResponseObject, error) {
-	r, p, err := s.visibleRun(ctx, req.RunId)
+	p := wes.PrincipalFromContext(ctx)
+	d, err := s.runs.Download(ctx, p, req.RunId, req.Path)
 	if err != nil {
 		return nil, err
 	}
-	o, ok := findOutput(r, req.Path)
-	switch {
-	case !ok:
-		return nil, wes.Errorf(wes.ENOTFOUND, "run %s has no output %q; GET /runs/%s/outputs lists them", r.ID, truncate(req.Path, 200), r.ID)
-	case o.Status == wes.OutputPending:
-		return nil, wes.Errorf(wes.ECONFLICT, "output %q of run %s is waiting for a data controller's review", o.Path, r.ID)
-	case o.Status != wes.OutputReleased:
-		why := o.Reason
-		if why == "" {
-			why = "a data controller rejected it"
-		}
-		return nil, wes.Errorf(wes.EFORBIDDEN, "output %q of run %s was not released: %s", o.Path, r.ID, why)
-	case s.deps.Results == nil:
-		return nil, wes.Errorf(wes.EUNAVAILABLE, "this server has no result store to download outputs from")
-	}
-	rc, info, err := s.deps.Results.Get(ctx, o.Key)
-	if err != nil {
-		if wes.IsCode(err, wes.ENOTFOUND) {
-			return nil, wes.Errorf(wes.ENOTFOUND, "output %q of run %s is no longer stored", o.Path, r.ID)
-		}
-		return nil, err
-	}
-	ev := runEvent(p.Subject, actionDownload, "ok", r)
-	ev.Detail = map[string]string{"path": o.Path, "sha256": o.SHA256, "size": strconv.FormatInt(o.Size, 10)}
-	if info.SHA256 != "" && info.SHA256 != o.SHA256 {
-		rc.Close()
-		ev.Outcome, ev.Reason = "error", "the stored object does not match the sha256 recorded at release"
-		_ = s.record(ctx, ev)
-		return nil, wes.Internal(fmt.Errorf("object %s has sha256 %s, recorded %s", o.Key, info.SHA256, o.SHA256),
-			"output %q of run %s failed its integrity check", o.Path, r.ID)
-	}
-	if s.record(ctx, ev) != nil {
-		rc.Close()
-		return nil, errAuditDown
-	}
-	size := info.Size
-	if size <= 0 {
-		size = o.Size
-	}
-	return download{body: rc, size: size, contentType: o.ContentType, sha256: o.SHA256, name: path.Base(o.Path)}, nil
+	return download{d}, nil
 }
 
 // download writes an output as an attachment: browsers save it rather than render it,
 // so an HTML output cannot run script on the API's origin.
-type download struct {
-	body        io.ReadCloser
-	size        int64
-	contentType string
-	sha256      string
-	name        string
-}
+type download struct{ *runs.Download }
 
 func (d download) VisitDownloadRunOutputResponse(w http.ResponseWriter) error {
-	defer d.body.Close()
-	ct := d.contentType
+	defer d.Body.Close()
+	ct := d.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
 	h := w.Header()
 	h.Set("Content-Type", ct)
-	h.Set("Content-Length", strconv.FormatInt(d.size, 10))
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.name}))
+	h.Set("Content-Length", strconv.FormatInt(d.Size, 10))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.Name}))
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Enclave-SHA256", d.sha256)
+	h.Set("X-Enclave-SHA256", d.SHA256)
 	w.WriteHeader(http.StatusOK)
-	_, err := io.Copy(w, io.LimitReader(d.body, d.size))
+	_, err := io.Copy(w, io.LimitReader(d.Body, d.Size))
 	return err
 }

@@ -57,7 +57,7 @@ func TestPresignedURLsAreOptInAndAudited(t *testing.T) {
 	}
 
 	// Default: the download route, no URL issued.
-	h := newSealedHarness(t, func(_ *Config, d *Deps) { d.Results = store })
+	h := newSealedHarness(t, func(_ *testConfig, d *testDeps) { d.Results = store })
 	r, _ := setup(h)
 	if u := outputURL(h, r.ID); u != route(h, r.ID) {
 		t.Errorf("default output URL %q, want the download route", u)
@@ -70,7 +70,11 @@ func TestPresignedURLsAreOptInAndAudited(t *testing.T) {
 	}
 
 	// Opted in: a presigned URL that works, audited with who, which output and its TTL.
-	h = newSealedHarness(t, func(c *Config, d *Deps) { d.Results = store; c.PresignedURLs = true; c.OutputURLTTL = 2 * time.Minute })
+	h = newSealedHarness(t, func(c *testConfig, d *testDeps) {
+		d.Results = store
+		c.PresignedURLs = true
+		c.OutputURLTTL = 2 * time.Minute
+	})
 	r, o := setup(h)
 	u := outputURL(h, r.ID)
 	if !strings.Contains(u, "X-Amz-Signature") {
@@ -94,7 +98,7 @@ func TestPresignedURLsAreOptInAndAudited(t *testing.T) {
 	// A trail that cannot record the URL: the download route instead.
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	t.Cleanup(func() { down.Close() })
-	h = newSealedHarness(t, func(c *Config, d *Deps) {
+	h = newSealedHarness(t, func(c *testConfig, d *testDeps) {
 		d.Results = store
 		c.PresignedURLs = true
 		d.Audit = audit.New(down, audit.Options{})

@@ -25,7 +25,7 @@ func TestRealEngines(t *testing.T) {
 	}
 	reg := engines.NewRegistry(snakemake.New(snakemake.Config{}, nil), cwl.New(cwl.Config{}, nil))
 	reg.Discover(context.Background(), nil)
-	h := newHarness(t, func(_ *Config, d *Deps) { d.Engines = reg })
+	h := newHarness(t, func(_ *testConfig, d *testDeps) { d.Engines = reg })
 
 	res, err := h.client.GetServiceInfoWithResponse(context.Background())
 	if err != nil || res.JSON200 == nil {

@@ -72,7 +72,7 @@ func newZoneHarness(t *testing.T, z zone) (*harness, *catalog.Holder, *engines.R
 			t.Fatal(err)
 		}
 	}
-	h := newHarness(t, func(c *Config, d *Deps) {
+	h := newHarness(t, func(c *testConfig, d *testDeps) {
 		c.Mode = ModeSealed
 		d.Catalog, d.Results = holder, rs
 		d.Engines = reg

@@ -46,7 +46,7 @@ func newOpenEngines(t *testing.T) (*harness, *engines.Registry) {
 			t.Fatal(err)
 		}
 	}
-	return newHarness(t, func(c *Config, d *Deps) { c.Mode, d.Engines = ModeOpen, reg }), reg
+	return newHarness(t, func(c *testConfig, d *testDeps) { c.Mode, d.Engines = ModeOpen, reg }), reg
 }
 
 // runOpen prepares and runs an attached-workflow run as the runner does (the engine's

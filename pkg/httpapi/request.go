@@ -67,11 +67,6 @@ func buildRunRequest(f *runForm, sealed bool) (*wes.RunRequest, error) {
 	if err := checkTags(rr.Tags); err != nil {
 		return nil, err
 	}
-	if sealed {
-		if err := checkSealedTags(rr.Tags); err != nil {
-			return nil, err
-		}
-	}
 	if rr.WorkflowEngineParameters, err = stringMapField(f.fields, "workflow_engine_parameters"); err != nil {
 		return nil, err
 	}

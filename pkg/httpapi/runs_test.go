@@ -103,7 +103,7 @@ func TestListRuns(t *testing.T) {
 }
 
 func TestGetRunLog(t *testing.T) {
-	h := newHarness(t, func(c *Config, _ *Deps) { c.PublicURL = "https://wes.example.org/" })
+	h := newHarness(t, func(c *testConfig, _ *testDeps) { c.PublicURL = "https://wes.example.org/" })
 	id := h.submit("alice", validRun(field("workflow_params", `{"in": {"n": 1}}`), field("tags", `{"t": "1"}`))...)
 
 	res, err := h.client.GetRunLogWithResponse(context.Background(), id)

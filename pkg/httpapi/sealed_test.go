@@ -30,7 +30,7 @@ type sealedHarness struct {
 	audit   *audit.Log
 }
 
-func newSealedHarness(t *testing.T, edit ...func(*Config, *Deps)) *sealedHarness {
+func newSealedHarness(t *testing.T, edit ...func(*testConfig, *testDeps)) *sealedHarness {
 	t.Helper()
 	holder, err := catalog.NewHolder("../../examples/catalog/catalog.yaml", catalog.Options{}, nil)
 	if err != nil {
@@ -43,7 +43,7 @@ func newSealedHarness(t *testing.T, edit ...func(*Config, *Deps)) *sealedHarness
 	t.Cleanup(func() { rs.Close() })
 	al := audit.New(testutil.Redis(t), audit.Options{Prefix: testutil.UniqueName("enclave-httpapi-audit-") + ":"})
 	sh := &sealedHarness{results: rs, audit: al}
-	sh.harness = newHarness(t, append([]func(*Config, *Deps){func(c *Config, d *Deps) {
+	sh.harness = newHarness(t, append([]func(*testConfig, *testDeps){func(c *testConfig, d *testDeps) {
 		c.Mode = ModeSealed
 		d.Catalog, d.Results, d.Audit, d.AuditLog = holder, rs, al, al
 		d.Engines = engines.NewRegistry(snakemake.New(snakemake.Config{Versions: []string{"7.21.0"}}, nil),
@@ -59,23 +59,23 @@ func newSealedHarness(t *testing.T, edit ...func(*Config, *Deps)) *sealedHarness
 }
 
 func TestConfigModes(t *testing.T) {
-	base := func() (Config, Deps) {
-		return Config{DataDir: t.TempDir()}, Deps{Store: struct{ wes.RunStore }{}, Dispatcher: &recordingDispatcher{},
+	base := func() (testConfig, testDeps) {
+		return testConfig{DataDir: t.TempDir()}, testDeps{Store: struct{ wes.RunStore }{}, Dispatcher: &recordingDispatcher{},
 			Engines: engines.NewRegistry(testEngine{"tester"})}
 	}
 	for _, tt := range []struct {
 		name string
-		edit func(*Config, *Deps)
+		edit func(*testConfig, *testDeps)
 		want string
 	}{
-		{"unknown mode", func(c *Config, _ *Deps) { c.Mode = "closed" }, "Mode"},
-		{"sealed without catalogue", func(c *Config, _ *Deps) { c.Mode = ModeSealed }, "Deps.Catalog"},
-		{"sealed without results", func(c *Config, d *Deps) { c.Mode = ModeSealed; d.Catalog = &catalog.Holder{} }, "Deps.Results"},
-		{"negative TTL", func(c *Config, _ *Deps) { c.OutputURLTTL = -1 }, "OutputURLTTL"},
+		{"unknown mode", func(c *testConfig, _ *testDeps) { c.Mode = "closed" }, "Mode"},
+		{"sealed without catalogue", func(c *testConfig, _ *testDeps) { c.Mode = ModeSealed }, "Deps.Catalog"},
+		{"sealed without results", func(c *testConfig, d *testDeps) { c.Mode = ModeSealed; d.Catalog = &catalog.Holder{} }, "Deps.Results"},
+		{"negative TTL", func(c *testConfig, _ *testDeps) { c.OutputURLTTL = -1 }, "OutputURLTTL"},
 	} {
 		c, d := base()
 		tt.edit(&c, &d)
-		if _, err := New(c, d); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := newAPI(c, d); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error naming %s", tt.name, err, tt.want)
 		}
 	}
@@ -153,7 +153,7 @@ func TestSealedSubmitAndServiceInfo(t *testing.T) {
 	// A trail that cannot be written refuses the submission: nothing unaudited happens.
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	t.Cleanup(func() { down.Close() })
-	h2 := newSealedHarness(t, func(_ *Config, d *Deps) { d.Audit = audit.New(down, audit.Options{}) })
+	h2 := newSealedHarness(t, func(_ *testConfig, d *testDeps) { d.Audit = audit.New(down, audit.Options{}) })
 	ct, body := form(t, field("workflow_url", "cohort-count-smk"), field("workflow_params", `{"cohort": "cohort-demo"}`))
 	if st, b, _ := h2.do(http.MethodPost, BasePath+"/runs", "alice", ct, body); st != http.StatusServiceUnavailable || len(h2.runDirs()) != 0 {
 		t.Errorf("submit with the audit trail down: %d %s, dirs %v", st, b, h2.runDirs())

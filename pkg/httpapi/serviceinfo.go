@@ -8,18 +8,24 @@ import (
 
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/openapi"
-	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // GetServiceInfo implements GET /service-info. Engines are asked for their versions on
 // every call, so versions discovered after start-up show up without a restart.
 func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequestObject) (api.GetServiceInfoResponseObject, error) {
-	counts, err := s.stateCounts(ctx)
+	p := wes.PrincipalFromContext(ctx)
+	got, err := s.runs.StateCounts(ctx, p)
 	if err != nil {
 		return nil, err
 	}
+	counts := make(map[string]int64, len(got))
+	for st, n := range got {
+		counts[string(st)] = n
+	}
 	si := s.cfg.ServiceInfo
+	offered := s.runs.Offered(p)
 	out := api.GetServiceInfo200JSONResponse{
 		Id:                              si.ID,
 		Name:                            si.Name,
@@ -41,31 +47,17 @@ func (s *server) GetServiceInfo(ctx context.Context, _ api.GetServiceInfoRequest
 		AuthInstructionsUrl:             si.AuthInstructionsURL,
 		Tags:                            s.serviceTags(),
 		ExecutorConfinement:             executorConfinement(si.Confinement),
-		ExecutorAdmission:               s.executorAdmission(ctx),
+		ExecutorAdmission:               executorAdmission(s.runs.Admission(ctx, p, si.MaxRunning)),
 	}
-	if s.sealed() {
-		s.sealedServiceInfo(ctx, &out)
-		return out, nil
+	for t, vs := range offered.TypeVersions {
+		out.WorkflowTypeVersions[t] = api.WorkflowTypeVersion{WorkflowTypeVersion: vs}
 	}
-	seenParam := map[api.DefaultWorkflowEngineParameter]bool{}
-	// Only engines that are installed and answered (a configured version list does not
-	// advertise an absent program, nor one still being checked).
-	for _, e := range s.deps.Engines.Available() {
-		t := out.WorkflowTypeVersions[e.WorkflowType()]
-		for _, v := range e.TypeVersions() {
-			if !slices.Contains(t.WorkflowTypeVersion, v) {
-				t.WorkflowTypeVersion = append(t.WorkflowTypeVersion, v)
-			}
-		}
-		out.WorkflowTypeVersions[e.WorkflowType()] = t
-		out.WorkflowEngineVersions[e.Name()] = api.WorkflowEngineVersion{WorkflowEngineVersion: slices.Clone(e.Versions())}
-		for _, p := range withExecutorParams(e) {
-			d := api.DefaultWorkflowEngineParameter{Name: p.Name, Type: p.Type, DefaultValue: p.Default}
-			if !seenParam[d] {
-				seenParam[d] = true
-				out.DefaultWorkflowEngineParameters = append(out.DefaultWorkflowEngineParameters, d)
-			}
-		}
+	for e, vs := range offered.EngineVersions {
+		out.WorkflowEngineVersions[e] = api.WorkflowEngineVersion{WorkflowEngineVersion: vs}
+	}
+	for _, d := range offered.DefaultParams {
+		out.DefaultWorkflowEngineParameters = append(out.DefaultWorkflowEngineParameters,
+			api.DefaultWorkflowEngineParameter{Name: d.Name, Type: d.Type, DefaultValue: d.Default})
 	}
 	return out, nil
 }
@@ -86,53 +78,16 @@ func executorConfinement(in map[string]wes.Confinement) map[string]api.ExecutorC
 	return out
 }
 
-// executorAdmission shows each limited executor's max_running and, to callers who see
-// every run, how many runs hold its slots and wait for one: others' activity is not a
-// researcher's to see. A count that cannot be read is left out rather than failing
-// service-info.
-func (s *server) executorAdmission(ctx context.Context) map[string]api.ExecutorAdmission {
-	if len(s.cfg.ServiceInfo.MaxRunning) == 0 {
+// executorAdmission renders each limited executor's slots (runs.Service.Admission).
+func executorAdmission(in map[string]runs.Occupancy) map[string]api.ExecutorAdmission {
+	if len(in) == 0 {
 		return nil
 	}
-	p := wes.PrincipalFromContext(ctx)
-	seesAll := p != nil && ownerFilter(p) == ""
-	out := make(map[string]api.ExecutorAdmission, len(s.cfg.ServiceInfo.MaxRunning))
-	for name, n := range s.cfg.ServiceInfo.MaxRunning {
-		a := api.ExecutorAdmission{MaxRunning: n}
-		if seesAll && s.deps.Admission != nil {
-			if running, waiting, err := s.deps.Admission.Occupancy(ctx, name); err == nil {
-				a.Running, a.Waiting = running, waiting
-			} else {
-				s.log.Warn("cannot count the executor's slots for service-info", "executor", name, "err", err)
-			}
-		}
-		out[name] = a
+	out := make(map[string]api.ExecutorAdmission, len(in))
+	for name, o := range in {
+		out[name] = api.ExecutorAdmission{MaxRunning: o.MaxRunning, Running: o.Running, Waiting: o.Waiting}
 	}
 	return out
-}
-
-// stateCounts counts the caller's runs per state (everyone's for those who see all
-// runs), with every WES state present. An anonymous caller of this public endpoint
-// gets zeros.
-func (s *server) stateCounts(ctx context.Context) (map[string]int64, error) {
-	counts := make(map[string]int64, len(wes.AllStates))
-	for _, st := range wes.AllStates {
-		counts[string(st)] = 0
-	}
-	p := wes.PrincipalFromContext(ctx)
-	if p == nil {
-		return counts, nil
-	}
-	got, err := s.deps.Store.StateCounts(ctx, ownerFilter(p))
-	if err != nil {
-		return nil, err
-	}
-	for st, n := range got {
-		if st.Valid() {
-			counts[string(st)] = n
-		}
-	}
-	return counts, nil
 }
 
 // serviceTags are the configured extra tags plus Enclave's own facts, which win.
@@ -142,15 +97,15 @@ func (s *server) serviceTags() map[string]string {
 		tags[k] = v
 	}
 	tags["auth_mode"] = s.cfg.AuthMode
-	tags["default_executor"] = s.cfg.DefaultExecutor
+	tags["default_executor"] = s.runs.DefaultExecutor()
 	tags["max_page_size"] = strconv.Itoa(s.cfg.MaxPageSize)
 	tags["default_page_size"] = strconv.Itoa(s.cfg.DefaultPageSize)
 	tags["max_request_bytes"] = strconv.FormatInt(s.cfg.MaxRequestBytes, 10)
 	tags["max_attachment_bytes"] = strconv.FormatInt(s.cfg.MaxAttachmentBytes, 10)
 	tags["max_parts"] = strconv.Itoa(s.cfg.MaxParts)
 	tags["remote_workflow_urls"] = "unsupported"
-	tags["mode"] = s.cfg.Mode
-	if s.sealed() {
+	tags["mode"] = s.runs.Mode()
+	if s.runs.Sealed() {
 		tags["workflow_attachments"] = "refused"
 		tags["catalog"] = "GET " + BasePath + "/catalog/workflows"
 	}
@@ -163,62 +118,4 @@ func (s *server) GetOpenAPIDocument(context.Context, api.GetOpenAPIDocumentReque
 		Body:          bytes.NewReader(openapi.WES),
 		ContentLength: int64(len(openapi.WES)),
 	}, nil
-}
-
-// sealedServiceInfo fills the workflow fields of service-info from the catalogue: only
-// the catalogue's workflow types, the engines that run them, and the engine parameters
-// of the workflows the caller may run (none for an anonymous caller).
-func (s *server) sealedServiceInfo(ctx context.Context, out *api.GetServiceInfo200JSONResponse) {
-	cat := s.currentCatalog()
-	types := cat.WorkflowTypes()
-	for _, e := range s.deps.Engines.Available() {
-		if vs, ok := types[e.WorkflowType()]; ok {
-			out.WorkflowTypeVersions[e.WorkflowType()] = api.WorkflowTypeVersion{WorkflowTypeVersion: vs}
-			out.WorkflowEngineVersions[e.Name()] = api.WorkflowEngineVersion{WorkflowEngineVersion: slices.Clone(e.Versions())}
-		}
-	}
-	p := wes.PrincipalFromContext(ctx)
-	if p == nil {
-		return
-	}
-	seen := map[api.DefaultWorkflowEngineParameter]bool{}
-	for _, sum := range cat.Visible(p) {
-		entry, ok := cat.Entry(sum.ID)
-		if !ok {
-			continue
-		}
-		eng, ok := s.deps.Engines.ByName(entry.Engine)
-		if !ok {
-			continue
-		}
-		params := withExecutorParams(eng)
-		for _, a := range entry.AllowedEngineParams {
-			i := slices.IndexFunc(params, func(ep wes.EngineParam) bool { return ep.Name == a.Name })
-			if i < 0 {
-				continue
-			}
-			ep := params[i]
-			d := api.DefaultWorkflowEngineParameter{Name: a.Name, Type: ep.Type, DefaultValue: ep.Default}
-			if a.Value != "" {
-				d.DefaultValue = a.Value
-			}
-			if !seen[d] {
-				seen[d] = true
-				out.DefaultWorkflowEngineParameters = append(out.DefaultWorkflowEngineParameters, d)
-			}
-		}
-	}
-}
-
-// withExecutorParams lists e's own parameters followed by the executor parameters every
-// engine accepts (partition, account, qos, memory-mb, time-limit), which an engine's own
-// parameter of the same name replaces.
-func withExecutorParams(e wes.Engine) []wes.EngineParam {
-	out := slices.Clone(e.Parameters())
-	for _, p := range engines.ExecutorParams {
-		if !slices.ContainsFunc(out, func(o wes.EngineParam) bool { return o.Name == p.Name }) {
-			out = append(out, p)
-		}
-	}
-	return out
 }

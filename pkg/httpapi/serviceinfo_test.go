@@ -76,7 +76,7 @@ func TestServiceInfo(t *testing.T) {
 }
 
 func TestServiceInfoAuthOff(t *testing.T) {
-	h := newHarness(t, func(c *Config, d *Deps) { c.AuthMode = ""; d.Authenticate = nil })
+	h := newHarness(t, func(c *testConfig, d *testDeps) { c.AuthMode = ""; d.Authenticate = nil })
 	h.createRun("someone", nil)
 	st, body, _ := h.do(http.MethodGet, BasePath+"/service-info", "", "", nil)
 	// Anonymous is an administrator when auth is off, so it counts every run.

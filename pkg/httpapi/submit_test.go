@@ -218,7 +218,7 @@ func TestSubmitNotMultipart(t *testing.T) {
 
 func TestSubmitChunkedBodyTooLarge(t *testing.T) {
 	ct, body := form(t, validRun(file("a.bin", strings.Repeat("a", 1000)), file("b.bin", strings.Repeat("b", 1000)))...)
-	h2 := newHarness(t, func(c *Config, _ *Deps) { c.MaxRequestBytes = 1500 })
+	h2 := newHarness(t, func(c *testConfig, _ *testDeps) { c.MaxRequestBytes = 1500 })
 	// io.MultiReader hides the length, so the limit is hit while streaming.
 	st, b, _ := h2.do(http.MethodPost, BasePath+"/runs", "alice", ct, io.MultiReader(body))
 	if e := errorBody(t, st, b); st != http.StatusRequestEntityTooLarge || !strings.Contains(e.Msg, "larger than the limit of 1500 bytes") {

@@ -90,7 +90,7 @@ func TestTaskNamesFromTheWorkflowOnly(t *testing.T) {
 
 // An engine that cannot say which names its workflow declares shows none of them.
 func TestTasksOfAnEngineWithoutNames(t *testing.T) {
-	h := newHarness(t, func(_ *Config, d *Deps) { d.Engines = engines.NewRegistry(rawTestEngine{testEngine{"tester"}}) })
+	h := newHarness(t, func(_ *testConfig, d *testDeps) { d.Engines = engines.NewRegistry(rawTestEngine{testEngine{"tester"}}) })
 	r := h.createRun("alice", nil)
 	writeTasks(t, r.WorkDir, []wes.Task{{ID: "7", Name: "greet"}, {ID: "Jane Roe", Name: "Jane Roe"}})
 	res, err := h.client.ListTasksWithResponse(context.Background(), r.ID, nil)

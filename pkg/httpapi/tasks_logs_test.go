@@ -181,7 +181,7 @@ func TestRunLogStream(t *testing.T) {
 // A run on a TES backend: its engine's tasks name the TES task the run ran as (Deps.TaskURI
 // from the stored Handle); a task that names its own TES task keeps it.
 func TestTasksTESURIFromHandle(t *testing.T) {
-	h := newHarness(t, func(_ *Config, d *Deps) {
+	h := newHarness(t, func(_ *testConfig, d *testDeps) {
 		d.TaskURI = func(hd wes.Handle) string {
 			if hd.Executor != "tes" {
 				return ""

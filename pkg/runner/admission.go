@@ -45,7 +45,7 @@ func (r *Runner) admit(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	lim := r.limit(run.Executor)
-	if lim == 0 || run.State != wes.StateQueued || run.Handle != nil || run.CancelRequested {
+	if lim == 0 || run.State != wes.StateQueued || run.Handle != nil || run.Cancelling() {
 		return true, nil
 	}
 	granted, admitted, err := r.cfg.Admission.Acquire(ctx, wes.Ticket{

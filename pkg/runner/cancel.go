@@ -53,7 +53,7 @@ func (r *Runner) Cancel(ctx context.Context, id string) error {
 		if run.State.Terminal() {
 			return errStop
 		}
-		run.CancelRequested = true
+		run.RequestCancel()
 		run.State = wes.StateCanceled
 		run.EndTime = r.now()
 		run.Log.ExitCode = st.ExitCode
@@ -90,12 +90,11 @@ func (r *Runner) cancelWithoutJob(ctx context.Context, id string) error {
 		case run.Handle != nil:
 			return errHandleAppeared
 		}
-		run.CancelRequested = true
+		run.RequestCancel()
 		if run.Attempts > 0 {
 			// A start step may have submitted a job whose Handle it has not stored yet;
 			// CANCELED now would orphan that job. The start step stops it instead.
 			started = true
-			run.State = wes.StateCanceling
 			return nil
 		}
 		run.State = wes.StateCanceled

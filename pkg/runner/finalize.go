@@ -80,7 +80,7 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 			return errStop
 		}
 		s := state
-		if run.CancelRequested {
+		if run.Cancelling() {
 			s = wes.StateCanceled
 		}
 		run.State = s
@@ -117,7 +117,7 @@ func (r *Runner) Finalize(ctx context.Context, id string) error {
 // terminalState maps an ended job to the run's terminal state and an Enclave message.
 func terminalState(run *wes.Run, st wes.JobStatus) (wes.State, string) {
 	switch {
-	case run.CancelRequested || st.State == wes.JobCanceled:
+	case run.Cancelling() || st.State == wes.JobCanceled:
 		return wes.StateCanceled, ""
 	case st.State == wes.JobLost:
 		m := "the job vanished from the executor"
@@ -174,6 +174,6 @@ func (r *Runner) dropUnreleased(ctx context.Context, run, final *wes.Run, err er
 		return // the step is retried and releases the same keys again
 	}
 	if final.State != wes.StateComplete {
-		r.dropObjects(ctx, run)
+		r.releaser().Drop(ctx, run)
 	}
 }

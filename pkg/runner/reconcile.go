@@ -70,7 +70,7 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		stuck := now.Sub(run.UpdatedAt) > r.cfg.StuckAfter
 		switch {
 		case run.State.Terminal(): // ended since the active set was read
-		case run.State == wes.StateCanceling || run.CancelRequested:
+		case run.Cancelling():
 			if stuck {
 				r.enqueue(ctx, "cancel", run.ID, r.dispatch.Cancel)
 			}

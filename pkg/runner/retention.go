@@ -75,11 +75,17 @@ func (r *Runner) RunRetention(ctx context.Context) {
 	if r.cfg.Retention <= 0 {
 		return
 	}
-	t := time.NewTicker(r.cfg.RetentionInterval)
+	r.sweepEvery(ctx, r.cfg.RetentionInterval, "retention pass failed", r.SweepRetention)
+}
+
+// sweepEvery calls sweep now and then every interval until ctx ends, logging a failed
+// pass with what it had done ("done") under msg.
+func (r *Runner) sweepEvery(ctx context.Context, interval time.Duration, msg string, sweep func(context.Context) (int, error)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if n, err := r.SweepRetention(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("retention pass failed", "deleted", n, "err", err)
+		if n, err := sweep(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn(msg, "done", n, "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -149,7 +149,7 @@ func (r *Runner) fail(ctx context.Context, id string, state wes.State, msg strin
 		if run.State.Terminal() {
 			return nil
 		}
-		if run.CancelRequested {
+		if run.Cancelling() {
 			state = wes.StateCanceled
 		}
 		changed = true

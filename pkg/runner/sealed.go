@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spe4hd/enclave/pkg/catalog"
@@ -13,12 +12,9 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// Audit actions of the sealed zone's runner steps (egress.Release and Refusal.Event
-// record egress.release and egress.refuse).
-const (
-	actionVerify = "workflow.verify"
-	actionHold   = "egress.hold"
-)
+// actionVerify is the audit action of checking a catalogue workflow's pinned files (the
+// egress actions are egress.Releaser's).
+const actionVerify = "workflow.verify"
 
 // msgFilesChanged is what the owner reads when the pinned workflow files do not match.
 const msgFilesChanged = "workflow files changed since validation; the run was not started and the operators must check the workflow"
@@ -93,13 +89,10 @@ func withResources(job *wes.Job, res wes.Resources) {
 	}
 }
 
-// egressOutputs decides what of a finished catalogue run leaves the zone, under its
-// workflow's output policy: refused files are audited; accepted ones are released to the
-// result store (egress auto) or recorded as pending for a data controller (egress
-// review). A *refusal means the run must end in SYSTEM_ERROR with its message; nothing
-// is released then (objects already stored are removed).
+// egressOutputs decides what of a finished catalogue run leaves the zone, through the
+// one egress path (egress.Releaser.Finish) under its workflow's output policy. A *refusal
+// means the run must end in SYSTEM_ERROR with its message; nothing is released then.
 func (r *Runner) egressOutputs(ctx context.Context, run *wes.Run, workDir string) ([]wes.Output, string, error) {
-	log := r.log.With("run_id", run.ID, "step", "finalize")
 	if r.cfg.Catalog == nil {
 		return nil, "", &refusal{"this worker has no workflow catalogue; the run's outputs were not released"}
 	}
@@ -107,65 +100,15 @@ func (r *Runner) egressOutputs(ctx context.Context, run *wes.Run, workDir string
 	if !ok {
 		return nil, "", &refusal{fmt.Sprintf("workflow %s left the catalogue before the run ended; its outputs were not released", run.Workflow)}
 	}
-	accepted, refused, err := egress.Select(workDir, e.Outputs, r.cfg.Egress)
-	if err != nil {
-		log.Error("selecting outputs failed", "err", err)
-		return nil, "", &refusal{"the run's outputs could not be checked against the workflow's output allow-list"}
+	outs, note, err := r.releaser().Finish(ctx, run, workDir, e.Outputs, e.Egress)
+	var f *egress.Failure
+	if errors.As(err, &f) {
+		return nil, "", &refusal{f.Msg}
 	}
-	limited := 0
-	for _, f := range refused {
-		if f.Kind != egress.RefuseNotAllowed {
-			limited++
-		}
-		r.audit(ctx, run, f.Event())
-	}
-	note := ""
-	if limited > 0 {
-		note = fmt.Sprintf("; %d other file(s) stayed in the zone (links, special files or over the size and count limits)", limited)
-	}
-	if e.Egress == wes.EgressReview {
-		held := r.holdOutputs(ctx, run, workDir, accepted)
-		return held, fmt.Sprintf("%d output(s) wait for a data controller's review%s", len(held), note), nil
-	}
-	if r.cfg.Results == nil {
-		return nil, "", &refusal{"this worker has no result store; the run's outputs were not released"}
-	}
-	prefix := egress.KeyPrefix(run.Owner, run.ID)
-	outs, err := egress.Release(ctx, r.cfg.Results, prefix, workDir, accepted, func(ev wes.AuditEvent) { r.audit(ctx, run, ev) })
-	if err != nil {
-		log.Error("uploading outputs failed", "err", err)
-		r.dropObjects(ctx, run)
-		return nil, "", &refusal{"the run's outputs could not be uploaded to the result store"}
-	}
-	return outs, fmt.Sprintf("%d output(s) released%s", len(outs), note), nil
+	return outs, note, err
 }
 
-// holdOutputs records accepted files as pending, with the sha256 an approval will check.
-// A file that cannot be hashed as the very file Select saw is refused.
-func (r *Runner) holdOutputs(ctx context.Context, run *wes.Run, workDir string, accepted []egress.Candidate) []wes.Output {
-	var held []wes.Output
-	for _, c := range accepted {
-		sum, err := egress.CandidateSHA256(workDir, c)
-		if err != nil {
-			r.audit(ctx, run, egress.Refusal{Path: c.Path, Kind: egress.RefuseChanged,
-				Reason: "changed or became unreadable after it was selected"}.Event())
-			continue
-		}
-		o := wes.Output{Path: c.Path, Size: c.Size, SHA256: sum, ContentType: egress.ContentType(c.Path), Status: wes.OutputPending}
-		held = append(held, o)
-		r.audit(ctx, run, wes.AuditEvent{Action: actionHold, Outcome: "ok", Reason: "held for a data controller's review",
-			Detail: map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256}})
-	}
-	return held
-}
-
-// dropObjects removes whatever a catalogue run stored in the result store, for a run
-// that does not end COMPLETE after all.
-func (r *Runner) dropObjects(ctx context.Context, run *wes.Run) {
-	if r.cfg.Results == nil {
-		return
-	}
-	if err := r.cfg.Results.DeletePrefix(context.WithoutCancel(ctx), egress.KeyPrefix(run.Owner, run.ID)); err != nil {
-		r.log.Error("objects of an unreleased run could not be deleted", "run_id", run.ID, "err", err)
-	}
+// releaser is the one egress path, with this runner's result store, limits and trail.
+func (r *Runner) releaser() *egress.Releaser {
+	return &egress.Releaser{Results: r.cfg.Results, Limits: r.cfg.Egress, Audit: r.cfg.Audit, Log: r.log, Now: r.cfg.Now}
 }

@@ -32,72 +32,119 @@ var errStop = errors.New("stop")
 //
 // RUNNING is stored with its audit event in the run's outbox (effects.go).
 func (r *Runner) Start(ctx context.Context, id string) error {
-	log := r.log.With("run_id", id, "step", "start")
 	if ok, err := r.admit(ctx, id); err != nil || !ok {
 		return err // no slot yet: the run waits in QUEUED until one frees up
 	}
-	var giveUp bool
-	var effects []string
-	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
-		giveUp, effects = false, nil // fn may run more than once
-		cancelling := run.CancelRequested || run.State == wes.StateCanceling
-		switch {
-		case run.State.Terminal():
-			return errStop
-		case cancelling && (run.Handle != nil || run.Attempts == 0):
-			return errStop // the cancel step has all it needs
-		case run.Handle != nil:
-			if run.State != wes.StateRunning {
-				run.State = wes.StateRunning
-				effects = r.addStateEffects(run, "", nil)
-				return nil
-			}
-			return errStop
-		}
-		run.Attempts++
-		if run.Attempts > r.cfg.MaxStartAttempts {
-			giveUp = true
-			return errStop
-		}
-		if !cancelling {
-			run.State = wes.StateInitializing
-		}
-		return nil
-	})
-	if errors.Is(err, errStop) {
-		if giveUp {
-			return r.fail(ctx, id, wes.StateSystemError,
-				fmt.Sprintf("the run could not be started after %d attempts", r.cfg.MaxStartAttempts))
-		}
-		return r.afterStop(ctx, id)
-	}
+	run, next, effects, err := r.claimStart(ctx, id)
 	if err != nil {
 		return err
 	}
-	if run.Handle != nil { // it only needed its state brought up to RUNNING
+	switch next {
+	case startGiveUp:
+		return r.fail(ctx, id, wes.StateSystemError,
+			fmt.Sprintf("the run could not be started after %d attempts", r.cfg.MaxStartAttempts))
+	case startNothing:
+		return r.afterStop(ctx, id)
+	case startPromoted: // it only needed its state brought up to RUNNING
 		r.drainOwn(ctx, run, effects)
 		return nil
 	}
 	r.at("start:initializing")
+	p, err := r.prepare(ctx, run)
+	if err != nil || p == nil {
+		return err // retried, or the run has ended (prepare failed it)
+	}
+	h, err := p.ex.Submit(ctx, p.job)
+	if err != nil {
+		if wes.ErrorCode(err) == wes.EINVALID {
+			return r.fail(ctx, id, wes.StateSystemError, "the executor refused the job: "+wes.ErrorMessage(err))
+		}
+		r.log.Warn("submit failed; will retry", "run_id", id, "executor", p.ex.Name(), "err", err)
+		return err // retried by the queue; the handle is not stored, Submit is idempotent
+	}
+	r.at("start:submitted")
+	return r.recordStart(ctx, id, p, h)
+}
 
+// What claimStart found the start step has to do.
+const (
+	startJob      = iota // prepare and submit the job
+	startNothing         // nothing to start (ended, or the cancel step has all it needs)
+	startPromoted        // the job exists: the run was only brought up to RUNNING
+	startGiveUp          // too many attempts: the run must fail
+)
+
+// claimStart decides, in one atomic update, what the start step does with run id, and
+// counts the attempt when it is to start a job (the run becomes INITIALIZING unless a
+// cancel is waiting, see Start).
+func (r *Runner) claimStart(ctx context.Context, id string) (*wes.Run, int, []string, error) {
+	next := startJob
+	var effects []string
+	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
+		next, effects = startJob, nil // fn may run more than once
+		switch {
+		case run.State.Terminal():
+			next = startNothing
+		case run.Cancelling() && (run.Handle != nil || run.Attempts == 0):
+			next = startNothing // the cancel step has all it needs
+		case run.Handle != nil:
+			if run.State == wes.StateRunning {
+				next = startNothing
+				break
+			}
+			run.State = wes.StateRunning
+			effects = r.addStateEffects(run, "", nil)
+			next = startPromoted
+			return nil
+		default:
+			run.Attempts++
+			if run.Attempts > r.cfg.MaxStartAttempts {
+				next = startGiveUp
+				break
+			}
+			if !run.Cancelling() {
+				run.State = wes.StateInitializing
+			}
+			return nil
+		}
+		return errStop
+	})
+	if errors.Is(err, errStop) {
+		return nil, next, nil, nil
+	}
+	return run, next, effects, err
+}
+
+// prepared is a run's job, ready to be submitted.
+type prepared struct {
+	job      *wes.Job
+	ex       wes.Executor
+	engineID string // the engine's name, for the RunLog
+}
+
+// prepare finds the run's engine and executor, creates its directories, stages a
+// catalogue workflow's pinned files and has the engine prepare the job. A problem that
+// retrying cannot fix ends the run (nil, nil); any other error is returned for a retry.
+func (r *Runner) prepare(ctx context.Context, run *wes.Run) (*prepared, error) {
+	id, log := run.ID, r.log.With("run_id", run.ID, "step", "start")
 	engine, ok := r.engines.ByName(run.Engine)
 	if !ok {
-		return r.fail(ctx, id, wes.StateSystemError,
+		return nil, r.fail(ctx, id, wes.StateSystemError,
 			fmt.Sprintf("workflow engine %q is not available on this worker", run.Engine))
 	}
 	ex, err := r.executors.Get(run.Executor)
 	if err != nil {
-		return r.fail(ctx, id, wes.StateSystemError,
+		return nil, r.fail(ctx, id, wes.StateSystemError,
 			fmt.Sprintf("executor %q is not available on this worker", run.Executor))
 	}
 	layout := wes.LayoutFor(r.cfg.DataDir, id)
 	if err := os.MkdirAll(layout.LogDir(), 0o750); err != nil {
 		log.Error("cannot create the run's log directory", "err", err)
-		return wes.Internal(err, "cannot create the run's log directory")
+		return nil, wes.Internal(err, "cannot create the run's log directory")
 	}
 	if err := os.MkdirAll(layout.WorkDir(), 0o750); err != nil {
 		log.Error("cannot create the run's work directory", "err", err)
-		return wes.Internal(err, "cannot create the run's work directory")
+		return nil, wes.Internal(err, "cannot create the run's work directory")
 	}
 	in := wes.PrepareInput{Run: run, WorkDir: layout.WorkDir(), WorkflowPath: run.Request.WorkflowURL}
 	var (
@@ -108,11 +155,11 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		var ref *refusal
 		in.Run, entry, datasets, err = r.stageSealed(ctx, run, layout.WorkDir())
 		if errors.As(err, &ref) {
-			return r.fail(ctx, id, wes.StateSystemError, ref.msg)
+			return nil, r.fail(ctx, id, wes.StateSystemError, ref.msg)
 		}
 		if err != nil {
 			log.Error("staging the catalogue workflow failed", "err", err)
-			return err // retried
+			return nil, err // retried
 		}
 		in.WorkflowPath = entry.Main
 	}
@@ -125,10 +172,10 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 				log.Warn("engine prepare refused a catalogue run", "err", err)
 				msg = "the workflow could not be prepared from the run's parameters; the operators have the details"
 			}
-			return r.fail(ctx, id, wes.StateExecutorError, msg)
+			return nil, r.fail(ctx, id, wes.StateExecutorError, msg)
 		}
 		log.Error("engine prepare failed", "err", err)
-		return err // retried
+		return nil, err // retried
 	}
 	if entry != nil {
 		withResources(job, entry.Resources)
@@ -143,34 +190,30 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 	job.WorkDir = layout.WorkDir()
 	job.Stdout = layout.StdoutPath()
 	job.Stderr = layout.StderrPath()
+	return &prepared{job: job, ex: ex, engineID: engine.Name()}, nil
+}
 
-	h, err := ex.Submit(ctx, job)
-	if err != nil {
-		if wes.ErrorCode(err) == wes.EINVALID {
-			return r.fail(ctx, id, wes.StateSystemError, "the executor refused the job: "+wes.ErrorMessage(err))
-		}
-		log.Warn("submit failed; will retry", "executor", ex.Name(), "err", err)
-		return err // retried by the queue; the handle is not stored, Submit is idempotent
-	}
-	r.at("start:submitted")
-
+// recordStart stores the submitted job's Handle before anything else, and then brings
+// the run to RUNNING unless a cancel arrived meanwhile, in which case the job is stopped
+// now.
+func (r *Runner) recordStart(ctx context.Context, id string, p *prepared, h wes.Handle) error {
+	log := r.log.With("run_id", id, "step", "start")
 	// How the executor confines the job, for the run's system log (no zone paths in it).
 	var confined string
-	if cr, ok := ex.(wes.JobConfinementReporter); ok {
+	if cr, ok := p.ex.(wes.JobConfinementReporter); ok {
+		var err error
 		if confined, err = cr.JobConfinement(ctx, h); err != nil {
-			log.Warn("cannot tell how the job is confined", "executor", ex.Name(), "err", err)
+			log.Warn("cannot tell how the job is confined", "executor", p.ex.Name(), "err", err)
 		}
 	}
-
-	// Persist the Handle before anything else; then bring the run to RUNNING unless a
-	// cancel arrived meanwhile, in which case the job must be stopped now.
 	var mustCancel bool
-	run, err = r.store.Update(ctx, id, func(run *wes.Run) error {
+	var effects []string
+	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
 		effects = nil // fn may run more than once
 		run.Handle = &h
-		run.Log.Name = engine.Name()
-		run.Log.Cmd = job.Argv
-		mustCancel = run.CancelRequested || run.State == wes.StateCanceling || run.State.Terminal()
+		run.Log.Name = p.engineID
+		run.Log.Cmd = p.job.Argv
+		mustCancel = run.Cancelling() || run.State.Terminal()
 		if !mustCancel {
 			run.State = wes.StateRunning
 			run.StartTime = r.now()
@@ -187,7 +230,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 	}
 	if mustCancel {
 		log.Info("cancel arrived while starting; stopping the job")
-		if err := ex.Cancel(ctx, h); err != nil {
+		if err := p.ex.Cancel(ctx, h); err != nil {
 			return err // retried: the run has its Handle now, so the cancel step can stop it
 		}
 		// Finish the cancel here rather than enqueue it: a cancel step still running for
@@ -196,7 +239,7 @@ func (r *Runner) Start(ctx context.Context, id string) error {
 		return r.Cancel(ctx, id)
 	}
 	r.at("start:stored")
-	log.Info("run started", "executor", ex.Name(), "engine", engine.Name())
+	log.Info("run started", "executor", p.ex.Name(), "engine", p.engineID)
 	r.drainOwn(ctx, run, effects)
 	return nil
 }
@@ -210,7 +253,7 @@ func (r *Runner) afterStop(ctx context.Context, id string) error {
 		return err
 	}
 	r.drainDue(ctx, run)
-	if !run.State.Terminal() && (run.CancelRequested || run.State == wes.StateCanceling) {
+	if run.Cancelling() {
 		return r.dispatch.Cancel(ctx, id)
 	}
 	return nil

@@ -31,18 +31,7 @@ const (
 // RunStraySweep calls SweepStrays now and then every hour until ctx ends. Each worker
 // may run it: removing a stray twice removes nothing more.
 func (r *Runner) RunStraySweep(ctx context.Context) {
-	t := time.NewTicker(strayInterval)
-	defer t.Stop()
-	for {
-		if n, err := r.SweepStrays(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("sweep of stray run directories failed", "removed", n, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	r.sweepEvery(ctx, strayInterval, "sweep of stray run directories failed", r.SweepStrays)
 }
 
 // SweepStrays removes the run directories under DataDir that no stored run owns and in

@@ -30,6 +30,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/engines/snakemake"
 	"github.com/spe4hd/enclave/pkg/httpapi"
 	"github.com/spe4hd/enclave/pkg/runner"
+	"github.com/spe4hd/enclave/pkg/runs"
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -151,9 +152,14 @@ func newZone(t *testing.T, catalogPath string) *zone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpapi.New(httpapi.Config{DataDir: z.dataDir, Mode: httpapi.ModeSealed, AuthMode: "oidc"},
-		httpapi.Deps{Store: z.store, Dispatcher: disp, Engines: reg, Authenticate: zoneAuth, Logger: slog.New(slog.DiscardHandler),
+	svc, err := runs.New(runs.Config{DataDir: z.dataDir, Mode: runs.ModeSealed},
+		runs.Deps{Store: z.store, Dispatcher: disp, Engines: reg, Logger: slog.New(slog.DiscardHandler),
 			Catalog: z.holder, Results: z.results, Audit: z.audit, AuditLog: z.audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Config{AuthMode: "oidc"},
+		httpapi.Deps{Runs: svc, Authenticate: zoneAuth, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,8 +54,9 @@ type Run struct {
 	StartTime time.Time `json:"start_time,omitzero"` // when the job started running
 	EndTime   time.Time `json:"end_time,omitzero"`   // when the run reached a terminal state
 
-	// CancelRequested is set when a client asked to cancel, so that a start step that
-	// races with the cancel does not submit the job.
+	// CancelRequested is the run's cancel intent: set once, by RequestCancel, and never
+	// cleared. It outlives the state CANCELING (a cancelled run keeps it), so every step
+	// asks Cancelling rather than looking at the state. Set it only through RequestCancel.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
 	// Attempts counts start attempts, to stop retrying a run that keeps failing to start.
 	Attempts int `json:"attempts,omitempty"`
@@ -111,4 +112,22 @@ type Effect struct {
 	NotBefore time.Time `json:"not_before"`
 	// Tries counts failed attempts; each pushes NotBefore further back.
 	Tries int `json:"tries,omitempty"`
+}
+
+// RequestCancel records that the run is to be cancelled, inside a store update: the
+// intent (CancelRequested) and, for a run that has not ended, the state CANCELING, which
+// the store's atomic update validates as any other transition. A step that cannot stop
+// the job itself (none started yet, or one whose Handle is not stored) leaves the run
+// CANCELING for the step that can.
+func (r *Run) RequestCancel() {
+	r.CancelRequested = true
+	if !r.State.Terminal() {
+		r.State = StateCanceling
+	}
+}
+
+// Cancelling reports whether a cancel was requested for the run and it has not ended: the
+// one question every step asks about cancel intent.
+func (r *Run) Cancelling() bool {
+	return !r.State.Terminal() && (r.CancelRequested || r.State == StateCanceling)
 }

@@ -1,4 +1,4 @@
-package httpapi
+package runs
 
 import "github.com/spe4hd/enclave/pkg/wes"
 
@@ -6,7 +6,7 @@ import "github.com/spe4hd/enclave/pkg/wes"
 // owner and the executor parameters among its effective workflow_engine_parameters (a
 // SLURM partition outside the allow-list is refused here with 400, not when the worker
 // submits the job).
-func (s *server) checkSubmit(p *wes.Principal, executor string, params map[string]string) error {
+func (s *Service) checkSubmit(p *wes.Principal, executor string, params map[string]string) error {
 	c, ok := s.deps.SubmitCheckers[executor]
 	if !ok {
 		return nil

@@ -1,4 +1,4 @@
-package httpapi
+package runs
 
 import (
 	"sync"
@@ -75,4 +75,10 @@ func (l *refusalLimiter) allow(key string) (bool, held) {
 	delete(l.dropped, key)
 	delete(l.dropped, overflowKey)
 	return true, h
+}
+
+func setInt[T int | time.Duration](p *T, def T) {
+	if *p == 0 {
+		*p = def
+	}
 }

@@ -1,4 +1,4 @@
-package httpapi
+package runs
 
 import (
 	"errors"
@@ -12,37 +12,38 @@ import (
 )
 
 // sealed reports whether the server runs the sealed zone.
-func (s *server) sealed() bool { return s.cfg.Mode == ModeSealed }
+func (s *Service) sealed() bool { return s.Sealed() }
 
 // sealedRun reports whether r is shown under the sealed zone's rules: it ran a
 // catalogue workflow, or the server is sealed (then even runs from an earlier open
 // configuration show only released outputs).
-func (s *server) sealedRun(r *wes.Run) bool { return r.Workflow != "" || s.sealed() }
+func (s *Service) sealedRun(r *wes.Run) bool { return r.Workflow != "" || s.sealed() }
 
-// catalogueRun reports whether a submission runs under the zone's rules: always on a
+// CatalogueRun reports whether a submission runs under the zone's rules: always on a
 // sealed server, and on an open server that has a catalogue when the request attaches
 // nothing and its workflow_url is a catalogue workflow id (the embedded demo offers both).
-func (s *server) catalogueRun(f *runForm) bool {
+func (s *Service) CatalogueRun(workflowURL string, attachments int) bool {
 	if s.sealed() {
 		return true
 	}
 	cat := s.currentCatalog()
-	if cat == nil || len(f.attachments) > 0 {
+	if cat == nil || attachments > 0 {
 		return false
 	}
-	_, ok := cat.Entry(strings.TrimSpace(f.fields["workflow_url"]))
+	_, ok := cat.Entry(strings.TrimSpace(workflowURL))
 	return ok
 }
 
 // currentCatalog returns the catalogue in use, or nil when the server has none.
-func (s *server) currentCatalog() *catalog.Catalog {
+func (s *Service) currentCatalog() *catalog.Catalog {
 	if s.deps.Catalog == nil {
 		return nil
 	}
 	return s.deps.Catalog.Catalog()
 }
 
-var errSealedAttachment = wes.Errorf(wes.EINVALID,
+// ErrSealedAttachment refuses a workflow_attachment on a sealed server.
+var ErrSealedAttachment = wes.Errorf(wes.EINVALID,
 	"workflow_attachment: this server runs the sealed zone, where only catalogue workflows run and attachments are refused; "+
 		"set workflow_url to a workflow id from GET /catalog/workflows and refer to data by dataset id in workflow_params")
 
@@ -101,7 +102,7 @@ type sealedRequest struct {
 // entry. On success rr is completed from the entry (type, type version, engine) and its
 // engine parameters become the ones the run uses. sub collects what the audit trail
 // records about the attempt.
-func (s *server) authorizeSealed(p *wes.Principal, rr *wes.RunRequest, sub *submission) (*sealedRequest, error) {
+func (s *Service) authorizeSealed(p *wes.Principal, rr *wes.RunRequest, sub *submission) (*sealedRequest, error) {
 	cat := s.currentCatalog()
 	res, err := cat.Authorize(p, rr.WorkflowURL, rr.WorkflowParams)
 	if err != nil {
@@ -151,7 +152,7 @@ func (s *server) authorizeSealed(p *wes.Principal, rr *wes.RunRequest, sub *subm
 
 // tagsFor returns the tags of r as p may see them: in the sealed zone tags are echoed
 // only to the run's owner, since they are free text the owner wrote.
-func (s *server) tagsFor(p *wes.Principal, r *wes.Run) map[string]string {
+func (s *Service) tagsFor(p *wes.Principal, r *wes.Run) map[string]string {
 	if r.Request.Tags == nil || (s.sealedRun(r) && p.Subject != r.Owner) {
 		return map[string]string{}
 	}

@@ -1,11 +1,9 @@
-package httpapi
+package runs
 
 import (
 	"context"
 	"strconv"
 	"strings"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/spe4hd/enclave/pkg/auth"
 	"github.com/spe4hd/enclave/pkg/wes"
@@ -38,7 +36,7 @@ var runRefusalReasons = map[string]string{
 // auditRunRefusal records that p was refused run id (r is the run when it exists).
 // The client's answer does not depend on it: a 404 is a 404 whether or not the trail
 // could take it.
-func (s *server) auditRunRefusal(ctx context.Context, p *wes.Principal, id, cause string, r *wes.Run) {
+func (s *Service) auditRunRefusal(ctx context.Context, p *wes.Principal, id, cause string, r *wes.Run) {
 	ok, h := s.runRefusals.allow(p.Subject)
 	if !ok {
 		return
@@ -62,7 +60,7 @@ func (s *server) auditRunRefusal(ctx context.Context, p *wes.Principal, id, caus
 // auditForbidden records that p was refused an action its roles do not allow (a
 // researcher reviewing outputs, reading the audit trail), rate-limited per user as
 // auditRunRefusal. r is the run concerned, if any.
-func (s *server) auditForbidden(ctx context.Context, p *wes.Principal, action string, r *wes.Run, err error) {
+func (s *Service) auditForbidden(ctx context.Context, p *wes.Principal, action string, r *wes.Run, err error) {
 	ok, h := s.runRefusals.allow(p.Subject)
 	if !ok {
 		return
@@ -77,53 +75,30 @@ func (s *server) auditForbidden(ctx context.Context, p *wes.Principal, action st
 	_ = s.record(ctx, e)
 }
 
-// auditAuthRefusal records a refused bearer token or a user without access: Enclave's
-// reason and the issuer and subject the token claims (unverified, bounded and cleaned
-// by auth.Claimed), never the token; rate-limited per source address (the TCP peer,
-// which a client cannot choose as it can X-Forwarded-For).
-func (s *server) auditAuthRefusal(c *gin.Context, err error) {
-	hdr := c.GetHeader("Authorization")
-	if hdr == "" {
+// RefuseToken records a refused bearer token (401) or a user without access (403), as
+// the face saw it: the Authorization header (only the issuer and subject it claims are
+// kept, never the token), the source address and the status answered. A request without
+// a token is not a refusal of one and is not recorded. Rate-limited per source address.
+func (s *Service) RefuseToken(ctx context.Context, authHeader, source string, status int, err error) {
+	if authHeader == "" {
 		return // no token was refused: the caller sent none
 	}
-	src := c.RemoteIP()
-	ok, h := s.authRefusals.allow(src)
+	ok, h := s.authRefusals.allow(source)
 	if !ok {
 		return
 	}
-	iss, sub := auth.Claimed(hdr)
-	d := map[string]string{"status": strconv.Itoa(statusOf(err)), "source": src}
+	iss, sub := auth.Claimed(authHeader)
+	d := map[string]string{"status": strconv.Itoa(status), "source": source}
 	if iss != "" {
 		d["claimed_issuer"] = iss
 	}
 	if sub != "" {
 		d["claimed_subject"] = sub
 	}
-	addRequest(c, d)
+	addRequest(ctx, d)
 	addHeld(d, h)
-	_ = s.record(c.Request.Context(), wes.AuditEvent{Actor: actorUnauthenticated, Action: actionAuthRefuse,
+	_ = s.record(ctx, wes.AuditEvent{Actor: actorUnauthenticated, Action: actionAuthRefuse,
 		Outcome: "refused", Reason: wes.ErrorMessage(err), Detail: d})
-}
-
-// addRequest records the method and route (the pattern, not the path) of the request
-// behind ctx, when ctx is gin's.
-func addRequest(ctx context.Context, d map[string]string) {
-	gc, ok := ctx.(*gin.Context)
-	if !ok {
-		return
-	}
-	route := gc.FullPath()
-	if route == "" {
-		route = "(no route)"
-	}
-	// gin writes parameters as :name and *name; the API's documents say {name}.
-	segs := strings.Split(strings.TrimPrefix(route, BasePath), "/")
-	for i, seg := range segs {
-		if strings.HasPrefix(seg, ":") || strings.HasPrefix(seg, "*") {
-			segs[i] = "{" + seg[1:] + "}"
-		}
-	}
-	d["request"] = gc.Request.Method + " " + strings.Join(segs, "/")
 }
 
 // addHeld records how many refusals the limiter held back before this one.

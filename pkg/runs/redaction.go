@@ -1,4 +1,4 @@
-package httpapi
+package runs
 
 import (
 	"path/filepath"
@@ -30,7 +30,7 @@ const (
 // <datasets>, and the data dir <data>; each also under its symlink-resolved name. Where
 // they nest, the longest wins. A nil r gives the rules for text about no run in
 // particular (error messages).
-func (s *server) zoneRewriter(r *wes.Run) *redact.Rewriter {
+func (s *Service) zoneRewriter(r *wes.Run) *redact.Rewriter {
 	zs := s.zoneRules()
 	var rules []redact.Rule
 	if r != nil {
@@ -77,7 +77,7 @@ func (zs *zoneRuleSet) underDataDir(p, placeholder string) []redact.Rule {
 // brings a new one), so its paths are resolved once, not on every request.
 var zoneRuleCache atomic.Pointer[zoneRuleSet]
 
-func (s *server) zoneRules() *zoneRuleSet {
+func (s *Service) zoneRules() *zoneRuleSet {
 	cat := s.currentCatalog()
 	if c := zoneRuleCache.Load(); c != nil && c.cat == cat && c.dataDir == s.cfg.DataDir {
 		return c
@@ -111,7 +111,7 @@ func (s *server) zoneRules() *zoneRuleSet {
 
 // lostDatasets returns the datasets r reads that are no longer in the catalogue: their
 // paths are unknown, so they cannot be rewritten.
-func (s *server) lostDatasets(r *wes.Run) []string {
+func (s *Service) lostDatasets(r *wes.Run) []string {
 	if len(r.Datasets) == 0 {
 		return nil
 	}
@@ -124,3 +124,8 @@ func (s *server) lostDatasets(r *wes.Run) []string {
 	}
 	return lost
 }
+
+// HideZonePaths rewrites every zone path in a message meant for a client (the data dir,
+// the catalogue's datasets and their parents) into its placeholder: a safety net for the
+// faces' error messages.
+func (s *Service) HideZonePaths(msg string) string { return s.zoneRewriter(nil).String(msg) }

@@ -1,0 +1,61 @@
+package runs
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/pkg/audit"
+	"github.com/spe4hd/enclave/pkg/engines"
+	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
+	"github.com/spe4hd/enclave/pkg/wes"
+)
+
+// A data controller sees every run but may not stop or delete another user's: each
+// refusal is a 403 and an audit event naming the action, the run and its owner.
+func TestOthersRunRefusalsAreAudited(t *testing.T) {
+	c := testutil.Redis(t)
+	prefix := testutil.UniqueName("enclave-runs-test-") + ":"
+	t.Cleanup(func() {
+		if keys, err := c.Keys(context.Background(), prefix+"*").Result(); err == nil && len(keys) > 0 {
+			c.Del(context.Background(), keys...)
+		}
+	})
+	store := redisstore.New(c, redisstore.Options{Prefix: prefix})
+	trail := audit.New(c, audit.Options{Prefix: prefix})
+	s, err := New(Config{DataDir: t.TempDir()}, Deps{Store: store, Dispatcher: struct{ wes.Dispatcher }{},
+		Engines: engines.NewRegistry(), Audit: trail, AuditLog: trail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	finished := &wes.Run{ID: uuid.Must(uuid.NewV7()).String(), Owner: "alice", State: wes.StateQueued}
+	if err := store.Create(ctx, finished); err != nil {
+		t.Fatal(err)
+	}
+	dc := &wes.Principal{Subject: "dora", Roles: []string{wes.RoleDataController}}
+	if _, err := s.Cancel(ctx, dc, finished.ID); !wes.IsCode(err, wes.EFORBIDDEN) {
+		t.Fatalf("a data controller's cancel of alice's run: %v, want EFORBIDDEN", err)
+	}
+	if _, err := s.Delete(ctx, dc, finished.ID); !wes.IsCode(err, wes.EFORBIDDEN) {
+		t.Fatalf("a data controller's delete of alice's run: %v, want EFORBIDDEN", err)
+	}
+	for _, action := range []string{"run.cancel", "run.delete"} {
+		page, err := trail.Query(ctx, wes.AuditFilter{Action: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entries) != 1 {
+			t.Fatalf("%s events: %+v, want the one refusal", action, page.Entries)
+		}
+		ev := page.Entries[0].Event
+		if ev.Actor != "dora" || ev.Outcome != "refused" || ev.RunID != finished.ID || ev.Detail["owner"] != "alice" {
+			t.Errorf("%s event %+v, want dora refused on alice's run", action, ev)
+		}
+	}
+	if r, _ := store.Get(ctx, finished.ID); r.Cancelling() {
+		t.Error("the refused cancel changed the run")
+	}
+}
