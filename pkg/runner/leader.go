@@ -125,5 +125,5 @@ func (e *election) resign() {
 		r.log.Warn("cannot give the reconciler lease up; another worker takes over when it runs out", "ttl", r.cfg.LeaseTTL, "err", err)
 		return
 	}
-	r.log.Info("gave the reconciler lease up; another worker takes over", "holder", r.id)
+	r.log.Info("gave the reconciler lease up for another worker to take", "holder", r.id)
 }
