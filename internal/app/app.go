@@ -145,6 +145,7 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		Logger: a.log, Catalog: a.zone.catalog, Results: a.zone.results, Audit: a.zone.audit, Egress: a.zone.limits,
 		Retention: a.cfg.Zone.Retention, RetentionInterval: a.cfg.Zone.RetentionInterval,
 		Admission: a.store.Admission(), MaxRunning: a.cfg.MaxRunning(),
+		Lease: a.store.Lease("reconciler"), // one worker reconciles; LeaseTTL: 3 reconcile intervals
 	}, a.store, a.dispatch, execs, a.engines)
 	if err != nil {
 		return err

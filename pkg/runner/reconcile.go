@@ -2,20 +2,28 @@ package runner
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// RunReconciler calls Reconcile every ReconcileInterval until ctx ends.
+// RunReconciler calls Reconcile every ReconcileInterval until ctx ends. With a Lease it
+// does so only while its worker holds the lease, and tries to take it on every tick
+// otherwise (leader.go); it gives the lease up when ctx ends.
 func (r *Runner) RunReconciler(ctx context.Context) {
+	el := &election{r: r}
+	defer el.resign()
 	t := time.NewTicker(r.cfg.ReconcileInterval)
 	defer t.Stop()
 	for {
-		if err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("reconcile pass failed", "err", err)
+		if el.lead(ctx) {
+			stop := el.keep(ctx)
+			err := r.Reconcile(ctx)
+			stop()
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("reconcile pass failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -33,7 +41,10 @@ func (r *Runner) RunReconciler(ctx context.Context) {
 // backend was down). The dispatcher resumes a step whose worker died under a fresh task
 // (queue.Client), so such a run moves on within about StuckAfter of the death instead of
 // waiting for the queue's own recovery. Every enqueue is idempotent, so several workers
-// reconciling at once do no harm.
+// reconciling at once do no harm; with a Lease, one reconciles at a time (leader.go).
+//
+// The runs are read in one batch (RunStore.Live): a pass costs the run store the same few
+// round trips with ten live runs or ten thousand.
 //
 // With admission control it also frees the slots of runs that are no longer live and
 // leaves runs that wait for a slot alone (admission.go).
@@ -42,40 +53,26 @@ func (r *Runner) RunReconciler(ctx context.Context) {
 // those of live runs as it reads them, those of runs that ended meanwhile from the store's
 // list of runs with pending effects.
 func (r *Runner) Reconcile(ctx context.Context) error {
-	holders, err := r.admissionSnapshot(ctx) // before Active: see admissionSnapshot
+	r.at("reconcile:pass")
+	holders, err := r.admissionSnapshot(ctx) // before the live runs: see admissionSnapshot
 	if err != nil {
 		return err
 	}
-	ids, err := r.store.Active(ctx)
+	// All of them in a few round trips, however many: not one read per run.
+	runs, err := r.store.Live(ctx)
 	if err != nil {
 		return err
 	}
-	pending, err := r.store.Pending(ctx)
-	if err != nil {
-		return err
-	}
-	slices.Sort(pending)
 	live := map[string][]*wes.Run{} // executor name → runs with a job
-	var withEffects, stuckStarts []*wes.Run
+	var stuckStarts []*wes.Run
 	now := r.now()
-	for _, id := range ids {
-		run, err := r.store.Get(ctx, id)
-		if err != nil {
-			if wes.IsCode(err, wes.ENOTFOUND) {
-				continue
-			}
-			return err
-		}
-		if i, ok := slices.BinarySearch(pending, id); ok {
-			pending = slices.Delete(pending, i, i+1)
-			withEffects = append(withEffects, run)
-		}
+	for _, run := range runs.Active {
 		stuck := now.Sub(run.UpdatedAt) > r.cfg.StuckAfter
 		switch {
-		case run.State.Terminal():
+		case run.State.Terminal(): // ended since the active set was read
 		case run.Cancelling():
 			if stuck {
-				r.enqueue(ctx, "cancel", id, r.dispatch.Cancel)
+				r.enqueue(ctx, "cancel", run.ID, r.dispatch.Cancel)
 			}
 		case run.Handle != nil:
 			live[run.Handle.Executor] = append(live[run.Handle.Executor], run)
@@ -87,9 +84,9 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		r.enqueue(ctx, "start", id, r.dispatch.Start)
 	}
 	if holders != nil {
-		isLive := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			isLive[id] = true
+		isLive := make(map[string]bool, len(runs.Active))
+		for _, run := range runs.Active {
+			isLive[run.ID] = true
 		}
 		r.healAdmission(ctx, holders, isLive)
 	}
@@ -99,19 +96,8 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 		}
 		r.poll(ctx, name, runs)
 	}
-	// Runs that ended with effects still in their outbox (and live ones that appeared
-	// after Active was read).
-	for _, id := range pending {
-		run, err := r.store.Get(ctx, id)
-		if err != nil {
-			if wes.IsCode(err, wes.ENOTFOUND) {
-				continue
-			}
-			return err
-		}
-		withEffects = append(withEffects, run)
-	}
-	r.drainRuns(ctx, withEffects)
+	// Runs with effects still in their outbox: live ones, and ended ones.
+	r.drainRuns(ctx, runs.Pending)
 	return nil
 }
 

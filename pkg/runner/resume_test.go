@@ -35,10 +35,10 @@ const resumeTriesEnv = "ENCLAVE_RESUME_TRIES"
 
 // TestResumeAfterWorkerKill kills -9 a worker process whose start step has stored
 // INITIALIZING and not yet submitted the job, while another worker runs (with two
-// reconcilers, as two worker processes would). The surviving worker resumes the start
-// under a fresh task id, long before asynq's own recovery would hand the step back: the
-// run reaches RUNNING through it, with one job. The time from the kill to RUNNING is
-// logged (p50 and max over the tries).
+// reconcilers electing one through the lease, as two worker processes would). The
+// surviving worker resumes the start under a fresh task id, long before asynq's own
+// recovery would hand the step back: the run reaches RUNNING through it, with one job.
+// The time from the kill to RUNNING is logged (p50 and max over the tries).
 func TestResumeAfterWorkerKill(t *testing.T) {
 	t.Parallel()
 	tries := 3
@@ -69,6 +69,9 @@ func resumeTry(t *testing.T, try int) time.Duration {
 		c.StuckAfter = 10 * time.Second
 		c.ReconcileInterval = time.Second
 	}))
+	// The two reconcilers below elect one through the lease, as two workers do.
+	e.cfg.Lease = e.store.Lease("reconciler")
+	e.r = e.newRunner(t, nil)
 	id := e.newRun(t, []string{"fake", "sleep=1h", "append=runs.txt"})
 
 	// The worker to be killed takes the start step.

@@ -73,6 +73,16 @@ type Config struct {
 	// RetentionBatch bounds how many runs one sweep deletes; the rest wait for the
 	// next. Default 100.
 	RetentionBatch int
+
+	// Lease elects the one worker whose RunReconciler reconciles; the others stand by and
+	// try to take the lease every ReconcileInterval (leader.go). nil: every worker
+	// reconciles.
+	Lease wes.Lease
+	// LeaseTTL is how long the lease outlives its holder's last renewal: a standby takes
+	// over within LeaseTTL plus one ReconcileInterval of the holder's death. It must be
+	// longer than ReconcileInterval, which is how often the holder renews it. Default
+	// three ReconcileIntervals.
+	LeaseTTL time.Duration
 }
 
 // Runner implements the lifecycle steps; queue.Handlers calls them.
@@ -84,6 +94,8 @@ type Runner struct {
 	engines   Engines
 	log       *slog.Logger
 	backoff   backoffs           // executors the reconciler cannot reach (reconcile.go)
+	id        string             // this runner as the holder of the Lease (leader.go)
+	hungPass  time.Duration      // tests only: 0 means the constant hungPass (leader.go)
 	failpoint func(point string) // tests only: see at (effects.go)
 }
 
@@ -97,6 +109,12 @@ func New(cfg Config, store wes.RunStore, dispatch wes.Dispatcher, ex Executors, 
 	}
 	if cfg.ReconcileInterval <= 0 {
 		cfg.ReconcileInterval = time.Second
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 3 * cfg.ReconcileInterval
+	}
+	if cfg.LeaseTTL <= cfg.ReconcileInterval {
+		return nil, fmt.Errorf("runner: LeaseTTL (%v) must be longer than ReconcileInterval (%v)", cfg.LeaseTTL, cfg.ReconcileInterval)
 	}
 	if cfg.StuckAfter <= 0 {
 		cfg.StuckAfter = 10 * time.Second
@@ -117,7 +135,7 @@ func New(cfg Config, store wes.RunStore, dispatch wes.Dispatcher, ex Executors, 
 		cfg.Now = time.Now
 	}
 	return &Runner{cfg: cfg, store: store, dispatch: dispatch, executors: ex, engines: en,
-		log: cfg.Logger.With("component", "runner")}, nil
+		log: cfg.Logger.With("component", "runner"), id: holderID()}, nil
 }
 
 func (r *Runner) now() time.Time { return r.cfg.Now().UTC() }

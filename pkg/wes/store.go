@@ -1,6 +1,9 @@
 package wes
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RunFilter selects runs for List.
 type RunFilter struct {
@@ -21,6 +24,15 @@ type RunHead struct {
 	ID    string
 	Owner string
 	State State
+}
+
+// LiveRuns is what the reconciler reads on each pass (RunStore.Live).
+type LiveRuns struct {
+	// Active are the runs in a non-terminal state, oldest first.
+	Active []*Run
+	// Pending are the runs whose outbox is not empty, in any state, oldest first. A run
+	// in both lists may be the same *Run in each: neither is to be changed.
+	Pending []*Run
 }
 
 // RunStore keeps runs. Every state change goes through Update, which applies
@@ -47,6 +59,22 @@ type RunStore interface {
 	// Pending returns the ids of all runs whose outbox (Run.Effects) is not empty, in any
 	// state: the reconciler finds there the side effects a dead worker left undone.
 	Pending(ctx context.Context) ([]string, error)
+	// Live returns the runs of Active and of Pending, each record read once, in a number
+	// of round trips that does not grow with the number of runs: the reconciler reads it
+	// every second. A listed id whose record is missing is left out.
+	Live(ctx context.Context) (LiveRuns, error)
+}
+
+// Lease is held by one holder at a time: the worker whose reconciler runs. The holder
+// keeps it by calling Hold again before its time to live runs out; a holder that dies
+// stops doing so, and the lease is free for another once it has run out.
+type Lease interface {
+	// Hold takes the lease for holder for ttl when it is free, or extends it to ttl from
+	// now when holder holds it. It returns the holder afterwards: holder itself when it
+	// holds the lease, another when someone else does (and then changes nothing).
+	Hold(ctx context.Context, holder string, ttl time.Duration) (string, error)
+	// Release frees the lease if holder holds it, and does nothing otherwise.
+	Release(ctx context.Context, holder string) error
 }
 
 // Dispatcher hands run steps to the worker queue. Each method is idempotent per run id.

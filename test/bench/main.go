@@ -15,7 +15,11 @@
 //  5. submit → RUNNING latency with the worker, the local executor and real Snakemake,
 //     seen by the client (2 ms status polls) and as stored (StartTime - CreatedAt), with
 //     the server side split into queue wait, start step up to the shim launch, and shim
-//     start-up.
+//     start-up;
+//  6. the run store's Redis round trips and commands per reconcile tick at 100, 1,000 and
+//     10,000 live runs on the fake executor, and how soon a standby worker takes the
+//     reconciler over after the leader, an `enclave worker` process, is killed with
+//     SIGKILL (reconcile.go, takeover.go).
 //
 // The machine's CPUs may be shared with other work, which moves req/s and latencies; so
 // each load phase also reports CPU time per request, of this process and of Redis, which
@@ -67,6 +71,7 @@ type options struct {
 	phases       string
 	profileDir   string
 	logLevel     string
+	enclaveBin   string
 	redisCPU     cpuMeter // set by run, not a flag
 }
 
@@ -86,9 +91,10 @@ func main() {
 	flag.IntVar(&o.latencyRuns, "latency-runs", 40, "runs submitted in the submit → RUNNING phase")
 	flag.Float64Var(&o.latencyRate, "latency-rate", 4, "submissions per second in the submit → RUNNING phase")
 	flag.BoolVar(&o.cancelEarly, "cancel-early", true, "cancel each latency run once it was seen RUNNING (keeps Snakemake's start-up CPU from saturating a small machine)")
-	flag.StringVar(&o.phases, "phases", "get,wrk,post,latency", "comma-separated phases to run")
+	flag.StringVar(&o.phases, "phases", "get,wrk,post,latency,reconcile", "comma-separated phases to run")
 	flag.StringVar(&o.profileDir, "profile", "", "directory to write CPU profiles of each phase and GET round into (baseline-get-N, status-get-N, wrk-baseline-N, wrk-status-N (the servers alone), post, latency)")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "level of the apps' logs (to stderr)")
+	flag.StringVar(&o.enclaveBin, "enclave-bin", "bin/enclave", "the enclave binary whose worker processes the reconcile phase kills (make bench builds it)")
 	flag.Parse()
 
 	if err := run(o); err != nil {
@@ -143,13 +149,18 @@ func run(o options) error {
 			res.Errors = append(res.Errors, err.Error())
 		}
 	}
+	if phases["reconcile"] {
+		if err := reconcilePhase(ctx, o, redisAddr, tmp, res); err != nil {
+			res.Errors = append(res.Errors, err.Error())
+		}
+	}
 	progress("done")
 	fmt.Println()
 	report(os.Stdout, res)
 	if o.profileDir != "" {
 		fmt.Printf("CPU profiles in %s: go tool pprof -top %s\n", o.profileDir, filepath.Join(o.profileDir, "<phase>.pprof"))
 	}
-	if res.Baseline == nil && res.Wrk == nil && res.Submit == nil && res.Latency == nil {
+	if res.Baseline == nil && res.Wrk == nil && res.Submit == nil && res.Latency == nil && res.Reconcile == nil {
 		return fmt.Errorf("nothing could be measured")
 	}
 	return nil

@@ -21,6 +21,7 @@ type results struct {
 	LoadAvg   string          `json:"loadavg_at_start"`
 	Submit    *summary        `json:"submit,omitempty"`
 	Latency   *latencyResult  `json:"submit_to_running,omitempty"`
+	Reconcile *reconcileRes   `json:"reconcile,omitempty"`
 	Targets   map[string]bool `json:"targets_met"`
 	Errors    []string        `json:"errors,omitempty"`
 	// Skipped names each phase that was asked for and could not run, and why.
@@ -157,6 +158,7 @@ func report(w io.Writer, r *results) {
 		t.row("  runs not seen RUNNING", fmt.Sprintf("%d of %d", l.Failed, l.Runs), "0", verdict(l.Failed == 0))
 		t.row("  final states after clean-up", fmt.Sprint(l.Final), "", "")
 	}
+	reportReconcile(t, r)
 	t.print()
 	fmt.Fprintf(w, "load average at start: %s (this machine's CPUs are shared; req/s and latencies move with it, CPU per request much less)\n", r.LoadAvg)
 	for _, s := range r.Skipped {

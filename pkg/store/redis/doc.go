@@ -13,15 +13,17 @@
 //	{p}counts:owner:{owner}      hash    the same, per owner
 //	{p}active                    set     ids of runs in a non-terminal state
 //	{p}effects                   set     ids of runs whose outbox (Run.Effects) is not empty
+//	{p}lease:{name}              string  the holder of a lease (Store.Lease), expiring with it
 //
 // Run ids are UUIDv7 strings, which sort by creation time, so the sorted sets hold all
 // members at score 0 and are read newest first with ZREVRANGEBYLEX: a page token is the
 // last id of a page, and the next page starts strictly below it. Tokens therefore stay
 // valid while runs are added; new runs only ever appear on page one.
 //
-// The layout is AOF friendly: every write is a plain command inside MULTI/EXEC (no Lua,
-// no key expiry), so an append-only file replays to exactly the same indexes and counts.
-// Nothing is ever deleted, so the indexes cannot point at a missing run.
+// The layout is AOF friendly: every write of a run is a plain command inside MULTI/EXEC
+// (no Lua, no key expiry), so an append-only file replays to exactly the same indexes and
+// counts. Only a lease expires, by design: it is a lock, not data, and losing one only
+// makes the workers elect a reconciler again. No run is ever deleted, so the indexes cannot point at a missing run.
 //
 // With Redis Cluster, all keys must share one hash slot for the transactions to work:
 // use a prefix with a hash tag, such as "{enclave}:".

@@ -188,6 +188,7 @@ func TestUnavailable(t *testing.T) {
 		"StateCounts": func() error { _, err := s.StateCounts(ctx, ""); return err },
 		"Active":      func() error { _, err := s.Active(ctx); return err },
 		"Pending":     func() error { _, err := s.Pending(ctx); return err },
+		"Live":        func() error { _, err := s.Live(ctx); return err },
 	}
 	for name, call := range calls {
 		err := call()

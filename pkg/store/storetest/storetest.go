@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) wes.RunStore) {
 		{"ListBadToken", testListBadToken},
 		{"StateCounts", testStateCounts},
 		{"Active", testActive},
+		{"Live", testLive},
 		{"Effects", testEffects},
 		{"EffectsConcurrent", testEffectsConcurrent},
 	}
