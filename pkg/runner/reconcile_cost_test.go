@@ -20,11 +20,13 @@ func liveRuns(t *testing.T, e *env, n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
 		id := testutil.UniqueName("run-")
-		dir := wes.LayoutFor(e.dataDir, id).WorkDir()
+		layout := wes.LayoutFor(e.dataDir, id)
+		dir := layout.WorkDir()
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			t.Fatal(err)
 		}
-		h, err := e.ex.Executor.Submit(ctx, &wes.Job{ID: id, Argv: []string{"fake", "sleep=1h"}, WorkDir: dir})
+		h, err := e.ex.Executor.Submit(ctx, &wes.Job{ID: id, Argv: []string{"fake", "sleep=1h"}, WorkDir: dir,
+			Stdout: layout.StdoutPath(), Stderr: layout.StderrPath()})
 		if err != nil {
 			t.Fatal(err)
 		}
