@@ -118,7 +118,7 @@ func (r *Runner) SweepRetention(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	cutoff := r.now().Add(-r.cfg.Retention)
-	reason := "retention period of " + shortDuration(r.cfg.Retention) + " passed"
+	reason := "retention period of " + wes.FormatDuration(r.cfg.Retention) + " passed"
 	deleted, tried := 0, 0
 	var firstErr error
 	token := ""
@@ -195,16 +195,4 @@ func (r *Runner) recordDelete(ctx context.Context, run *wes.Run, reason string) 
 		return err
 	}
 	return nil
-}
-
-// shortDuration renders d without trailing zero units: "720h", not "720h0m0s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -26,8 +26,11 @@ type EngineParamValue struct{ Name, Value string }
 // CatalogDataset is a catalogue dataset as a researcher sees it: never its path.
 type CatalogDataset struct{ ID, Name, Description string }
 
-// catalogFor returns the catalogue in use, or ENOTFOUND when the server has none.
-func (s *Service) catalogFor() (*catalog.Catalog, error) {
+// catalogFor returns the catalogue in use for p, or ENOTFOUND when the server has none.
+func (s *Service) catalogFor(p *wes.Principal) (*catalog.Catalog, error) {
+	if p == nil {
+		return nil, errUnauthenticated
+	}
 	cat := s.currentCatalog()
 	if cat == nil {
 		return nil, wes.Errorf(wes.ENOTFOUND, "this server runs in open mode and has no workflow catalogue")
@@ -38,10 +41,7 @@ func (s *Service) catalogFor() (*catalog.Catalog, error) {
 // CatalogWorkflows lists the catalogue workflows p may run whose engine is installed and
 // answers.
 func (s *Service) CatalogWorkflows(_ context.Context, p *wes.Principal) ([]CatalogWorkflow, error) {
-	if p == nil {
-		return nil, errUnauthenticated
-	}
-	cat, err := s.catalogFor()
+	cat, err := s.catalogFor(p)
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +71,7 @@ func (s *Service) CatalogWorkflows(_ context.Context, p *wes.Principal) ([]Catal
 
 // CatalogDatasets lists the catalogue datasets p may use.
 func (s *Service) CatalogDatasets(_ context.Context, p *wes.Principal) ([]CatalogDataset, error) {
-	if p == nil {
-		return nil, errUnauthenticated
-	}
-	cat, err := s.catalogFor()
+	cat, err := s.catalogFor(p)
 	if err != nil {
 		return nil, err
 	}

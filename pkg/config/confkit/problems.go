@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // FieldError is one problem with one configuration key.
@@ -114,14 +116,5 @@ func (p *Problems) HostPort(key, s string) {
 	}
 }
 
-// FormatDuration renders d without trailing zero units: "2m", not "2m0s".
-func FormatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+// FormatDuration renders d without trailing zero units: "2m", not "2m0s" (wes.FormatDuration).
+func FormatDuration(d time.Duration) string { return wes.FormatDuration(d) }

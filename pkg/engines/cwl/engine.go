@@ -44,9 +44,8 @@ type Config struct {
 
 // Engine runs CWL workflows with cwltool. It is safe for concurrent use.
 type Engine struct {
-	cfg      Config
-	log      *slog.Logger
-	versions enginekit.Versions
+	*enginekit.Base
+	cfg Config
 }
 
 var _ wes.Engine = (*Engine)(nil)
@@ -56,25 +55,9 @@ func New(cfg Config, log *slog.Logger) *Engine {
 	if cfg.Binary == "" {
 		cfg.Binary = "cwltool"
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	e := &Engine{cfg: cfg, log: log.With("component", "engines", "engine", Name)}
-	e.versions.Set(cfg.Versions)
+	e := &Engine{Base: enginekit.NewBase(Name, WorkflowType, TypeVersions, cfg.Versions, log), cfg: cfg}
 	return e
 }
-
-// Name implements wes.Engine.
-func (e *Engine) Name() string { return Name }
-
-// WorkflowType implements wes.Engine.
-func (e *Engine) WorkflowType() string { return WorkflowType }
-
-// TypeVersions implements wes.Engine.
-func (e *Engine) TypeVersions() []string { return append([]string(nil), TypeVersions...) }
-
-// Versions implements wes.Engine.
-func (e *Engine) Versions() []string { return e.versions.Get() }
 
 // Parameters implements wes.Engine.
 func (e *Engine) Parameters() []wes.EngineParam {
@@ -98,7 +81,7 @@ func (e *Engine) Discover(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.versions.Set([]string{v})
+	e.Offered.Set([]string{v})
 	return []string{v}, nil
 }
 

@@ -56,9 +56,8 @@ type Config struct {
 
 // Engine runs Nextflow pipelines. It is safe for concurrent use.
 type Engine struct {
-	cfg      Config
-	log      *slog.Logger
-	versions enginekit.Versions
+	*enginekit.Base
+	cfg Config
 }
 
 var _ wes.Engine = (*Engine)(nil)
@@ -68,25 +67,9 @@ func New(cfg Config, log *slog.Logger) *Engine {
 	if cfg.Binary == "" {
 		cfg.Binary = "nextflow"
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	e := &Engine{cfg: cfg, log: log.With("component", "engines", "engine", Name)}
-	e.versions.Set(cfg.Versions)
+	e := &Engine{Base: enginekit.NewBase(Name, WorkflowType, []string{TypeVersion}, cfg.Versions, log), cfg: cfg}
 	return e
 }
-
-// Name implements wes.Engine.
-func (e *Engine) Name() string { return Name }
-
-// WorkflowType implements wes.Engine.
-func (e *Engine) WorkflowType() string { return WorkflowType }
-
-// TypeVersions implements wes.Engine.
-func (e *Engine) TypeVersions() []string { return []string{TypeVersion} }
-
-// Versions implements wes.Engine.
-func (e *Engine) Versions() []string { return e.versions.Get() }
 
 // Parameters implements wes.Engine.
 func (e *Engine) Parameters() []wes.EngineParam {
@@ -157,7 +140,7 @@ func (e *Engine) Outputs(_ context.Context, workDir string) (map[string]any, err
 		return nil, err
 	}
 	if truncated {
-		e.log.Warn("run created more files than are listed as outputs", "limit", MaxOutputs)
+		e.Log.Warn("run created more files than are listed as outputs", "limit", MaxOutputs)
 	}
 	return out, nil
 }

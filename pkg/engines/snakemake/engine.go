@@ -41,10 +41,9 @@ type Config struct {
 
 // Engine runs Snakemake workflows. It is safe for concurrent use.
 type Engine struct {
-	cfg      Config
-	log      *slog.Logger
-	versions enginekit.Versions
-	params   []wes.EngineParam
+	*enginekit.Base
+	cfg    Config
+	params []wes.EngineParam
 }
 
 var _ wes.Engine = (*Engine)(nil)
@@ -58,11 +57,7 @@ func New(cfg Config, log *slog.Logger) *Engine {
 		cfg.DefaultCores = 1
 	}
 	cfg.DefaultCores = min(cfg.DefaultCores, 64)
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	e := &Engine{cfg: cfg, log: log.With("component", "engines", "engine", Name)}
-	e.versions.Set(cfg.Versions)
+	e := &Engine{Base: enginekit.NewBase(Name, WorkflowType, []string{TypeVersion}, cfg.Versions, log), cfg: cfg}
 	e.params = []wes.EngineParam{
 		{Name: "cores", Type: "int", Min: 1, Max: 64, Default: strconv.Itoa(cfg.DefaultCores),
 			Help: "CPU cores Snakemake may use at once (--cores); also the job's CPU request"},
@@ -78,18 +73,6 @@ func New(cfg Config, log *slog.Logger) *Engine {
 	return e
 }
 
-// Name implements wes.Engine.
-func (e *Engine) Name() string { return Name }
-
-// WorkflowType implements wes.Engine.
-func (e *Engine) WorkflowType() string { return WorkflowType }
-
-// TypeVersions implements wes.Engine.
-func (e *Engine) TypeVersions() []string { return []string{TypeVersion} }
-
-// Versions implements wes.Engine.
-func (e *Engine) Versions() []string { return e.versions.Get() }
-
 // Parameters implements wes.Engine.
 func (e *Engine) Parameters() []wes.EngineParam { return append([]wes.EngineParam(nil), e.params...) }
 
@@ -103,7 +86,7 @@ func (e *Engine) Discover(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.versions.Set([]string{v})
+	e.Offered.Set([]string{v})
 	return []string{v}, nil
 }
 
@@ -163,7 +146,7 @@ func (e *Engine) Outputs(_ context.Context, workDir string) (map[string]any, err
 		return nil, err
 	}
 	if truncated {
-		e.log.Warn("run created more files than are listed as outputs", "limit", MaxOutputs)
+		e.Log.Warn("run created more files than are listed as outputs", "limit", MaxOutputs)
 	}
 	return out, nil
 }
