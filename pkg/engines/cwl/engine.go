@@ -74,15 +74,7 @@ func (e *Engine) Parameters() []wes.EngineParam {
 // Discover finds the installed cwltool version by running `cwltool --version`, unless
 // Config.Versions named the versions already.
 func (e *Engine) Discover(ctx context.Context) ([]string, error) {
-	if len(e.cfg.Versions) > 0 {
-		return e.Versions(), nil
-	}
-	v, err := enginekit.DiscoverVersion(ctx, e.cfg.Binary, "--version")
-	if err != nil {
-		return nil, err
-	}
-	e.Offered.Set([]string{v})
-	return []string{v}, nil
+	return e.DiscoverWith(ctx, e.cfg.Versions, e.cfg.Binary, "--version")
 }
 
 // Prepare writes workflow_params as the CWL input object (the job file) and returns the

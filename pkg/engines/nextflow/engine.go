@@ -135,12 +135,5 @@ func (e *Engine) CheckInputs(workDir string, params json.RawMessage) error {
 // .enclave/ (which holds the task work dir, trace and log). Each entry maps the
 // slash-separated relative path to {"path": rel, "size": bytes}.
 func (e *Engine) Outputs(_ context.Context, workDir string) (map[string]any, error) {
-	out, truncated, err := enginekit.NewFiles(workDir, []string{".nextflow"}, nil, MaxOutputs)
-	if err != nil {
-		return nil, err
-	}
-	if truncated {
-		e.Log.Warn("run created more files than are listed as outputs", "limit", MaxOutputs)
-	}
-	return out, nil
+	return e.NewOutputs(workDir, []string{".nextflow"}, MaxOutputs)
 }

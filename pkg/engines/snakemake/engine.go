@@ -79,15 +79,7 @@ func (e *Engine) Parameters() []wes.EngineParam { return append([]wes.EnginePara
 // Discover finds the installed Snakemake version by running `snakemake --version`, unless
 // Config.Versions named the versions already.
 func (e *Engine) Discover(ctx context.Context) ([]string, error) {
-	if len(e.cfg.Versions) > 0 {
-		return e.Versions(), nil
-	}
-	v, err := enginekit.DiscoverVersion(ctx, e.cfg.Binary, "--version")
-	if err != nil {
-		return nil, err
-	}
-	e.Offered.Set([]string{v})
-	return []string{v}, nil
+	return e.DiscoverWith(ctx, e.cfg.Versions, e.cfg.Binary, "--version")
 }
 
 // Prepare writes workflow_params to the params file (Snakemake reads it with
@@ -141,12 +133,5 @@ func (e *Engine) CheckInputs(workDir string, params json.RawMessage) error {
 // wrote" is the robust choice; the egress allow-list then decides what leaves the zone.
 // Each entry maps the slash-separated relative path to {"path": rel, "size": bytes}.
 func (e *Engine) Outputs(_ context.Context, workDir string) (map[string]any, error) {
-	out, truncated, err := enginekit.NewFiles(workDir, []string{".snakemake"}, nil, MaxOutputs)
-	if err != nil {
-		return nil, err
-	}
-	if truncated {
-		e.Log.Warn("run created more files than are listed as outputs", "limit", MaxOutputs)
-	}
-	return out, nil
+	return e.NewOutputs(workDir, []string{".snakemake"}, MaxOutputs)
 }

@@ -1,6 +1,7 @@
 package enginekit
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 )
@@ -38,3 +39,30 @@ func (b *Base) TypeVersions() []string { return slices.Clone(b.typeVersions) }
 
 // Versions implements wes.Engine.
 func (b *Base) Versions() []string { return b.Offered.Get() }
+
+// DiscoverWith finds the installed version by running binary with args (e.g.
+// --version), unless configured named the versions already.
+func (b *Base) DiscoverWith(ctx context.Context, configured []string, binary string, args ...string) ([]string, error) {
+	if len(configured) > 0 {
+		return b.Versions(), nil
+	}
+	v, err := DiscoverVersion(ctx, binary, args...)
+	if err != nil {
+		return nil, err
+	}
+	b.Offered.Set([]string{v})
+	return []string{v}, nil
+}
+
+// NewOutputs lists the regular files a run created in workDir except those under skip
+// (and Enclave's own), at most max, logging when there were more (NewFiles).
+func (b *Base) NewOutputs(workDir string, skip []string, max int) (map[string]any, error) {
+	out, truncated, err := NewFiles(workDir, skip, nil, max)
+	if err != nil {
+		return nil, err
+	}
+	if truncated {
+		b.Log.Warn("run created more files than are listed as outputs", "limit", max)
+	}
+	return out, nil
+}
