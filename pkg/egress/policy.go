@@ -29,24 +29,19 @@ var DefaultLimits = Limits{
 
 // effective merges the policy's limits over the deployment's over DefaultLimits.
 func effective(pol wes.OutputPolicy, d Limits) Limits {
-	l := DefaultLimits
-	if d.MaxFileBytes > 0 {
-		l.MaxFileBytes = d.MaxFileBytes
+	return DefaultLimits.over(d).over(Limits{MaxFileBytes: pol.MaxFileBytes, MaxTotalBytes: pol.MaxTotalBytes, MaxFiles: pol.MaxFiles})
+}
+
+// over returns l with each limit o sets (above 0) taking its place.
+func (l Limits) over(o Limits) Limits {
+	if o.MaxFileBytes > 0 {
+		l.MaxFileBytes = o.MaxFileBytes
 	}
-	if d.MaxTotalBytes > 0 {
-		l.MaxTotalBytes = d.MaxTotalBytes
+	if o.MaxTotalBytes > 0 {
+		l.MaxTotalBytes = o.MaxTotalBytes
 	}
-	if d.MaxFiles > 0 {
-		l.MaxFiles = d.MaxFiles
-	}
-	if pol.MaxFileBytes > 0 {
-		l.MaxFileBytes = pol.MaxFileBytes
-	}
-	if pol.MaxTotalBytes > 0 {
-		l.MaxTotalBytes = pol.MaxTotalBytes
-	}
-	if pol.MaxFiles > 0 {
-		l.MaxFiles = pol.MaxFiles
+	if o.MaxFiles > 0 {
+		l.MaxFiles = o.MaxFiles
 	}
 	return l
 }
