@@ -4,6 +4,7 @@
 package cwl
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strings"
@@ -52,9 +53,7 @@ var _ wes.Engine = (*Engine)(nil)
 
 // New returns a cwltool engine. A nil log discards messages.
 func New(cfg Config, log *slog.Logger) *Engine {
-	if cfg.Binary == "" {
-		cfg.Binary = "cwltool"
-	}
+	cfg.Binary = cmp.Or(cfg.Binary, "cwltool")
 	e := &Engine{Base: enginekit.NewBase(Name, WorkflowType, TypeVersions, cfg.Versions, log), cfg: cfg}
 	return e
 }

@@ -4,6 +4,7 @@
 package nextflow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -64,9 +65,7 @@ var _ wes.Engine = (*Engine)(nil)
 
 // New returns a Nextflow engine. A nil log discards messages.
 func New(cfg Config, log *slog.Logger) *Engine {
-	if cfg.Binary == "" {
-		cfg.Binary = "nextflow"
-	}
+	cfg.Binary = cmp.Or(cfg.Binary, "nextflow")
 	e := &Engine{Base: enginekit.NewBase(Name, WorkflowType, []string{TypeVersion}, cfg.Versions, log), cfg: cfg}
 	return e
 }
