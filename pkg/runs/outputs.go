@@ -2,10 +2,16 @@ package runs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"os"
 	"path"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spe4hd/enclave/pkg/wes"
@@ -118,7 +124,9 @@ type Download struct {
 }
 
 // Download returns a released output's bytes from the result store, checked against the
-// sha256 recorded at release. Each download is audited before a byte is sent.
+// sha256 recorded at release. A reviewer (not the run's owner) also gets a pending
+// output, read from the run's work directory, to decide on it (inspect). Each download is
+// audited before a byte is sent.
 func (s *Service) Download(ctx context.Context, p *wes.Principal, id, outPath string) (*Download, error) {
 	r, err := s.Visible(ctx, p, id)
 	if err != nil {
@@ -128,6 +136,8 @@ func (s *Service) Download(ctx context.Context, p *wes.Principal, id, outPath st
 	switch {
 	case !ok:
 		return nil, wes.Errorf(wes.ENOTFOUND, "run %s has no output %q; GET /runs/%s/outputs lists them", r.ID, truncate(outPath, 200), r.ID)
+	case o.Status == wes.OutputPending && Reviewer(p) && r.Owner != p.Subject:
+		return s.inspect(ctx, p, r, o)
 	case o.Status == wes.OutputPending:
 		return nil, wes.Errorf(wes.ECONFLICT, "output %q of run %s is waiting for a data controller's review", o.Path, r.ID)
 	case o.Status != wes.OutputReleased:
@@ -165,3 +175,84 @@ func (s *Service) Download(ctx context.Context, p *wes.Principal, id, outPath st
 	}
 	return &Download{Body: rc, Size: size, ContentType: o.ContentType, SHA256: o.SHA256, Name: path.Base(o.Path)}, nil
 }
+
+// actionInspect is the audit action of a reviewer reading a pending output.
+const actionInspect = "output.inspect"
+
+// inspect hands a reviewer a pending output from the run's work directory: opened without
+// following a link, only while it is a regular file of the recorded size and sha256 (it
+// is hashed before anything is sent, and again as it is sent: a file changed in between
+// ends the transfer with an error rather than deliver other bytes). Audited before a byte
+// is sent.
+func (s *Service) inspect(ctx context.Context, p *wes.Principal, r *wes.Run, o wes.Output) (*Download, error) {
+	workDir := wes.LayoutFor(s.cfg.DataDir, r.ID).WorkDir()
+	open := func() (*os.File, error) {
+		root, err := os.OpenRoot(workDir)
+		if err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		f, err := root.OpenFile(o.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != o.Size {
+			f.Close()
+			return nil, errors.New("not the file that was held")
+		}
+		return f, nil
+	}
+	changed := wes.Errorf(wes.ECONFLICT, "output %q of run %s is no longer the file that was held for review; it cannot be released", o.Path, r.ID)
+	f, err := open()
+	if err != nil {
+		return nil, changed
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err != nil || hex.EncodeToString(h.Sum(nil)) != o.SHA256 {
+		return nil, changed
+	}
+	ev := runEvent(p.Subject, actionInspect, "ok", r)
+	ev.Detail = map[string]string{"path": o.Path, "sha256": o.SHA256, "size": strconv.FormatInt(o.Size, 10), "status": o.Status}
+	if s.record(ctx, ev) != nil {
+		return nil, errAuditDown
+	}
+	if f, err = open(); err != nil {
+		return nil, changed
+	}
+	return &Download{Body: &verifying{f: f, h: sha256.New(), want: o.SHA256, size: o.Size}, Size: o.Size,
+		ContentType: o.ContentType, SHA256: o.SHA256, Name: path.Base(o.Path)}, nil
+}
+
+// verifying reads a file of a known size while hashing it. Its last bytes are held back
+// unless the whole has the expected sha256, so a file changed after it was checked never
+// reaches the reader complete: the transfer ends short, with an error.
+type verifying struct {
+	f    *os.File
+	h    hash.Hash
+	want string
+	size int64
+	read int64
+}
+
+func (v *verifying) Read(b []byte) (int, error) {
+	if rest := v.size - v.read; int64(len(b)) > rest {
+		b = b[:rest]
+	}
+	if len(b) == 0 {
+		return 0, io.EOF
+	}
+	n, err := v.f.Read(b)
+	v.h.Write(b[:n])
+	v.read += int64(n)
+	if v.read == v.size && hex.EncodeToString(v.h.Sum(nil)) != v.want {
+		return 0, errors.New("the file changed while it was sent")
+	}
+	if errors.Is(err, io.EOF) && v.read < v.size {
+		return n, io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (v *verifying) Close() error { return v.f.Close() }

@@ -169,7 +169,8 @@ func storeLiveRuns(ctx context.Context, store wes.RunStore, fx *fake.Executor, d
 // bench seconds at 10,000 runs.
 func storeLiveRun(ctx context.Context, store wes.RunStore, fx *fake.Executor, work string) error {
 	id := uniqueName("run-")
-	h, err := fx.Submit(ctx, &wes.Job{ID: id, Argv: []string{"fake", "sleep=1h"}, WorkDir: work})
+	h, err := fx.Submit(ctx, &wes.Job{ID: id, Argv: []string{"fake", "sleep=1h"}, WorkDir: work,
+		Stdout: filepath.Join(work, "stdout.log"), Stderr: filepath.Join(work, "stderr.log")})
 	if err != nil {
 		return fmt.Errorf("fake submit: %w", err)
 	}
