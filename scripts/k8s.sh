@@ -154,7 +154,7 @@ KC
   echo $! >"$state/kwok.pid"
   # One fake node for manual use (kubectl, kwok's own pod stages are not loaded, so pods
   # bound to it stay Pending). The executor's tests register their own node through
-  # their node agent (internal/k8sagent), which runs its pods.
+  # their node agent (internal/testsupport/k8sagent), which runs its pods.
   if command -v kubectl >/dev/null; then
     kubectl --kubeconfig="$state/kubeconfig" apply -f - >/dev/null <<'NODE'
 apiVersion: v1

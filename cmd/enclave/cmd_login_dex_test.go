@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/spe4hd/enclave/internal/app"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/auth"
 	"github.com/spe4hd/enclave/pkg/auth/authtest"
 	"github.com/spe4hd/enclave/pkg/config"

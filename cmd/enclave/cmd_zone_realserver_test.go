@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/spe4hd/enclave/executors/local"
-	"github.com/spe4hd/enclave/internal/apptest"
+	"github.com/spe4hd/enclave/internal/testsupport/apptest"
 )
 
 func TestMain(m *testing.M) {

@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/spe4hd/enclave/executors/kubernetes"
-	"github.com/spe4hd/enclave/internal/k8sagent"
+	"github.com/spe4hd/enclave/internal/testsupport/k8sagent"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 

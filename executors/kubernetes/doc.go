@@ -75,7 +75,7 @@
 //
 // Tests. The tests run against a real control plane (scripts/k8s.sh: etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler, kwok for node heartbeats).
-// No kubelet or container runtime can run in the test sandbox, so internal/k8sagent
+// No kubelet or container runtime can run in the test sandbox, so internal/testsupport/k8sagent
 // plays the kubelet for one node: it runs each pod's command as a host process, reports
 // pod status through pods/status and serves /containerLogs over TLS, so the executor's
 // log copy goes through the real API server proxy. It applies none of the pod's

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/audit"
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/wes"

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/spe4hd/enclave/api"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/audit"
 	"github.com/spe4hd/enclave/pkg/wes"
 )

@@ -16,7 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"go.uber.org/goleak"
 
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // Environment of the helper worker process that TestRedelivery* start and kill.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )

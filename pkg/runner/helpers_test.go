@@ -15,7 +15,7 @@ import (
 
 	"github.com/spe4hd/enclave/executors"
 	"github.com/spe4hd/enclave/executors/fake"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/audit"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/runner"

@@ -10,7 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"go.uber.org/goleak"
 
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/queue"
 	"github.com/spe4hd/enclave/pkg/runner"
 	"github.com/spe4hd/enclave/pkg/wes"

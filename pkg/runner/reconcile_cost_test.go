@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/spe4hd/enclave/executors/fake"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/audit"
 	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/egress/localfs"

@@ -21,7 +21,7 @@ import (
 	"github.com/spe4hd/enclave/api"
 	"github.com/spe4hd/enclave/executors"
 	"github.com/spe4hd/enclave/executors/local"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/audit"
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/egress/localfs"

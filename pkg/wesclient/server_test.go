@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/spe4hd/enclave/executors/local"
-	"github.com/spe4hd/enclave/internal/apptest"
+	"github.com/spe4hd/enclave/internal/testsupport/apptest"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/wesclient"
 )

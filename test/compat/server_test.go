@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spe4hd/enclave/internal/apptest"
+	"github.com/spe4hd/enclave/internal/testsupport/apptest"
 )
 
 // startEnclave runs one whole Enclave (API and worker, internal/app) in this process on

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/spe4hd/enclave/api"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // The embedded default, used exactly as the README shows it: `enclave server` with no

@@ -15,12 +15,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/spe4hd/enclave/executors/kubernetes"
-	"github.com/spe4hd/enclave/internal/k8sagent"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/k8sagent"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // k8sCluster is a test's own namespace and node on a test control plane (scripts/k8s.sh).
-// The node is run by this test process (internal/k8sagent stands in for a kubelet, which
+// The node is run by this test process (internal/testsupport/k8sagent stands in for a kubelet, which
 // cannot run in the sandbox): the pods bound to it run as host processes of the test, as
 // the test's user, with none of the pod's image, volumes or confinement applied. Jobs
 // therefore see the deployment's data dir at its host path, which is why the executor's

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // Deadlines. The machine has two cores shared with other suites running under -race, so

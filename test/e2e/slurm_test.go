@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/spe4hd/enclave/api"
-	"github.com/spe4hd/enclave/internal/testutil"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/wesclient"
 )
 
