@@ -34,7 +34,7 @@ type RowIndex struct {
 // IndexLimits bound the work of BuildIndex. Zero fields take the defaults.
 type IndexLimits struct {
 	MaxRows  int   // default 10,000,000 rows (at most 256 MiB of table)
-	MaxBytes int64 // default 20 GiB read
+	MaxBytes int64 // default 2 GiB read (a finalize step must end within worker.step_timeout)
 	MaxFiles int   // default 100,000 files
 }
 
@@ -43,7 +43,7 @@ func (l IndexLimits) withDefaults() IndexLimits {
 		l.MaxRows = 10_000_000
 	}
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = 20 << 30
+		l.MaxBytes = 2 << 30
 	}
 	if l.MaxFiles <= 0 {
 		l.MaxFiles = 100_000
