@@ -12,16 +12,17 @@ import (
 
 // ListTasks implements GET /runs/{run_id}/tasks (runs.Service.Tasks), paged here.
 func (s *server) ListTasks(ctx context.Context, req api.ListTasksRequestObject) (api.ListTasksResponseObject, error) {
-	p := wes.PrincipalFromContext(ctx)
+	// The run first: a run the caller may not see is a 404 (and audited) whatever the
+	// paging parameters say.
+	_, tasks, err := s.runs.Tasks(ctx, wes.PrincipalFromContext(ctx), req.RunId)
+	if err != nil {
+		return nil, err
+	}
 	size, err := s.pageSize(req.Params.PageSize)
 	if err != nil {
 		return nil, err
 	}
 	start, err := decodeTaskToken(req.Params.PageToken)
-	if err != nil {
-		return nil, err
-	}
-	_, tasks, err := s.runs.Tasks(ctx, p, req.RunId)
 	if err != nil {
 		return nil, err
 	}
