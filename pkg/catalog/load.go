@@ -152,6 +152,7 @@ type datasetYAML struct {
 	Description string   `yaml:"description"`
 	Path        string   `yaml:"path"`
 	Groups      []string `yaml:"groups"`
+	Stewards    []string `yaml:"stewards"`
 }
 
 type ruleYAML struct {
@@ -261,7 +262,7 @@ func (l *loader) dataset(i int, d datasetYAML, dataRoot string) *Dataset {
 	if d.Name == "" {
 		l.addf("%s.name: required", where)
 	}
-	ds := &Dataset{ID: d.ID, Name: d.Name, Description: d.Description, Groups: d.Groups}
+	ds := &Dataset{ID: d.ID, Name: d.Name, Description: d.Description, Groups: d.Groups, Stewards: d.Stewards}
 	switch {
 	case d.Path == "":
 		l.addf("%s.path: required", where)

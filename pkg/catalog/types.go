@@ -80,6 +80,9 @@ type Dataset struct {
 	Name        string
 	Description string
 	Groups      []string
+	// Stewards are the groups whose data controllers review the outputs of runs that read
+	// this dataset; none: any data controller does. Administrators review every run.
+	Stewards []string
 
 	path string // absolute, inside the zone
 	dir  bool   // a directory rather than a file
@@ -229,4 +232,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Stewards returns the steward groups of dataset id, and whether the catalogue has it.
+func (c *Catalog) Stewards(id string) ([]string, bool) {
+	d, ok := c.datasets[id]
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(d.Stewards), true
 }

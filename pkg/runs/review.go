@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -41,6 +42,10 @@ func (s *Service) Review(ctx context.Context, p *wes.Principal, id string, d *De
 		// The owner approving their own held outputs is what review exists to prevent:
 		// the attempt is audited.
 		err := wes.Errorf(wes.EFORBIDDEN, "reviewing outputs needs the %s or %s role", wes.RoleDataController, wes.RoleAdmin)
+		s.auditForbidden(ctx, p, actionReview, r, err)
+		return nil, err
+	}
+	if err := s.stewardOf(p, r); err != nil {
 		s.auditForbidden(ctx, p, actionReview, r, err)
 		return nil, err
 	}
@@ -180,4 +185,29 @@ func (s *Service) releaser() *egress.Releaser {
 // outputDetail is the audit detail of one output.
 func outputDetail(o wes.Output) map[string]string {
 	return map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256}
+}
+
+// stewardOf refuses a data controller who is not a steward of every dataset run r read
+// that names stewards (the catalogue's datasets[].stewards groups): they review only runs
+// over their datasets. A dataset that left the catalogue is reviewed by administrators
+// only, since its stewards are no longer known. Administrators review every run.
+func (s *Service) stewardOf(p *wes.Principal, r *wes.Run) error {
+	if p.HasRole(wes.RoleAdmin) || len(r.Datasets) == 0 {
+		return nil
+	}
+	cat := s.currentCatalog()
+	for _, id := range r.Datasets {
+		var stewards []string
+		ok := false
+		if cat != nil {
+			stewards, ok = cat.Stewards(id)
+		}
+		switch {
+		case !ok:
+			return wes.Errorf(wes.EFORBIDDEN, "run %s read dataset %s, which has left the catalogue: only an %s may review its outputs", r.ID, id, wes.RoleAdmin)
+		case len(stewards) > 0 && !slices.ContainsFunc(stewards, func(g string) bool { return slices.Contains(p.Groups, g) }):
+			return wes.Errorf(wes.EFORBIDDEN, "run %s read dataset %s, whose outputs are reviewed by its stewards (%s) only", r.ID, id, strings.Join(stewards, ", "))
+		}
+	}
+	return nil
 }
