@@ -34,8 +34,8 @@ func (r *Runner) RunStraySweep(ctx context.Context) {
 	r.sweepEvery(ctx, strayInterval, "sweep of stray run directories failed", r.SweepStrays)
 }
 
-// SweepStrays removes the run directories under DataDir that no stored run owns and in
-// which nothing changed for StrayAge, each with an audit event (actor "system") and a
+// SweepStrays removes the run directories under DataDir that no stored run owns, that
+// were never started (no logs directory) and in which nothing changed for StrayAge, each with an audit event (actor "system") and a
 // log line, and returns how many it removed. Only directories named like run ids are
 // looked at; anything else under <data>/runs is left alone. A store that cannot be
 // reached ends the pass without removing anything more.
@@ -65,6 +65,12 @@ func (r *Runner) SweepStrays(ctx context.Context) (int, error) {
 			continue // a stored run: its files are the run's
 		}
 		root := filepath.Join(runsDir, id)
+		if _, err := os.Lstat(filepath.Join(root, "logs")); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			// A run that was started has a logs directory: its record is missing for some
+			// other reason (a changed redis.key_prefix, a Redis that lost its data), and
+			// its files are not the sweep's to remove.
+			continue
+		}
 		if changedSince(root, cutoff) {
 			continue
 		}

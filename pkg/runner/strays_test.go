@@ -16,7 +16,8 @@ import (
 // TestSweepStrays: a run directory whose submission never reached the store (the server
 // died between writing the attachments and storing the run) is removed by the worker once
 // nothing in it changed for StrayAge, with an audit event. The directory of a stored run,
-// a stray still being written, a fresh one and anything not named like a run id stay.
+// one of a started run whose record is missing, a stray still being written, a fresh one
+// and anything not named like a run id stay.
 func TestSweepStrays(t *testing.T) {
 	e := newEnv(t, withAudit())
 	ctx := t.Context()
@@ -35,7 +36,12 @@ func TestSweepStrays(t *testing.T) {
 		}
 		return id
 	}
-	old, uploading := stray(), stray()
+	old, uploading, started := stray(), stray(), stray()
+	// A directory of a run that was started (it has logs) but whose record is missing:
+	// not a stray of a submission, so never swept.
+	if err := os.MkdirAll(wes.LayoutFor(e.dataDir, started).LogDir(), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	other := filepath.Join(e.dataDir, "runs", "not-a-run")
 	if err := os.MkdirAll(other, 0o750); err != nil {
 		t.Fatal(err)
@@ -60,6 +66,7 @@ func TestSweepStrays(t *testing.T) {
 	}{
 		{wes.LayoutFor(e.dataDir, old).Root, false},
 		{wes.LayoutFor(e.dataDir, uploading).Root, true},
+		{wes.LayoutFor(e.dataDir, started).Root, true},
 		{wes.LayoutFor(e.dataDir, stored).WorkDir(), true},
 		{other, true},
 	} {
