@@ -68,9 +68,7 @@ func (s *Service) presignedURL(ctx context.Context, p *wes.Principal, r *wes.Run
 func (s *Service) OutputViews(ctx context.Context, p *wes.Principal, r *wes.Run) []OutputView {
 	out := make([]OutputView, 0, len(r.Released))
 	for _, o := range r.Released {
-		// The disclosure checks' results say where a file failed, never a value: its
-		// owner sees them too, to know why a file stayed in the zone.
-		v := OutputView{Output: wes.Output{Path: o.Path, Status: o.Status, Checks: o.Checks}}
+		v := OutputView{Output: wes.Output{Path: o.Path, Status: o.Status, Checks: checksFor(p, o.Checks)}}
 		if o.Status == wes.OutputReleased || Reviewer(p) {
 			v.Size, v.SHA256, v.ContentType = o.Size, o.SHA256, o.ContentType
 		}
@@ -81,6 +79,21 @@ func (s *Service) OutputViews(ctx context.Context, p *wes.Principal, r *wes.Run)
 			v.Reason = o.Reason
 		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// checksFor is what p sees of an output's disclosure check results. Reviewers see where
+// each check failed (row, column). Everyone else sees which checks passed and failed, not
+// where: which rows of a held table fail a check says something about data no reviewer
+// has passed, and a workflow could be written to spell data out that way, a bit a row.
+func checksFor(p *wes.Principal, in []wes.CheckResult) []wes.CheckResult {
+	if len(in) == 0 || Reviewer(p) {
+		return in
+	}
+	out := make([]wes.CheckResult, len(in))
+	for i, c := range in {
+		out[i] = wes.CheckResult{Check: c.Check, Passed: c.Passed}
 	}
 	return out
 }
