@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,6 +33,9 @@ func (s *Service) LogSection(ctx context.Context, p *wes.Principal, id, stream s
 	}
 	if offset < 0 {
 		return nil, 0, wes.Errorf(wes.EINVALID, "offset must be 0 or more; got %d", offset)
+	}
+	if stream == Stdout || stream == Stderr {
+		s.auditLogRead(ctx, p, r, stream, offset)
 	}
 	layout := wes.LayoutFor(s.cfg.DataDir, r.ID)
 	var path string
@@ -76,3 +80,21 @@ type readCloser struct {
 }
 
 func (r readCloser) Close() error { return r.f.Close() }
+
+// actionLogRead is the audit action of reading a run's engine log.
+const actionLogRead = "run.log.read"
+
+// auditLogRead records that p read a stream of run r's engine log from offset: engine
+// output may carry data from inside the zone. A client following a log reads it every
+// second, so at most a few reads a minute per caller, run and stream are recorded, the
+// next recorded one counting those held back.
+func (s *Service) auditLogRead(ctx context.Context, p *wes.Principal, r *wes.Run, stream string, offset int64) {
+	ok, h := s.logReads.allow(p.Subject + "\x00" + r.ID + "\x00" + stream)
+	if !ok {
+		return
+	}
+	ev := runEvent(p.Subject, actionLogRead, "ok", r)
+	ev.Detail = map[string]string{"stream": stream, "offset": strconv.FormatInt(offset, 10)}
+	addHeld(ev.Detail, h)
+	_ = s.record(ctx, ev)
+}

@@ -101,6 +101,9 @@ type Service struct {
 	// How many refusals are audited: per user for run ids not theirs, per source
 	// address for refused tokens (see refusalLimiter).
 	runRefusals, authRefusals refusalLimiter
+	// How many reads of engine logs are audited, per caller, run and stream: a client
+	// following a log reads it every second.
+	logReads refusalLimiter
 }
 
 // New checks cfg and deps, fills in defaults and returns the service.
