@@ -8,9 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/spe4hd/enclave/internal/testsupport/testutil"
-	"github.com/spe4hd/enclave/pkg/engines"
-	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -18,22 +15,10 @@ import (
 // and the command line built from them: what is read back is a tombstone that says the
 // run was deleted.
 func TestDeleteLeavesATombstone(t *testing.T) {
-	c := testutil.Redis(t)
-	prefix := testutil.UniqueName("enclave-runs-test-") + ":"
-	t.Cleanup(func() {
-		if keys, err := c.Keys(context.Background(), prefix+"*").Result(); err == nil && len(keys) > 0 {
-			c.Del(context.Background(), keys...)
-		}
-	})
-	store := redisstore.New(c, redisstore.Options{Prefix: prefix})
-	dataDir := t.TempDir()
-	s, err := New(Config{DataDir: dataDir}, Deps{Store: store, Dispatcher: struct{ wes.Dispatcher }{}, Engines: engines.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newTestEnv(t)
 	ctx := context.Background()
 	id := uuid.Must(uuid.NewV7()).String()
-	work := wes.LayoutFor(dataDir, id).WorkDir()
+	work := wes.LayoutFor(e.dataDir, id).WorkDir()
 	if err := os.MkdirAll(work, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -41,14 +26,14 @@ func TestDeleteLeavesATombstone(t *testing.T) {
 		Request: wes.RunRequest{WorkflowParams: json.RawMessage(`{"patient":"p001"}`), Tags: map[string]string{"note": "p001's follow-up"},
 			WorkflowEngineParameters: map[string]string{"cores": "2"}},
 		Log: wes.RunLog{Cmd: []string{"snakemake", "--config", "patient=p001"}}}
-	if err := store.Create(ctx, run); err != nil {
+	if err := e.store.Create(ctx, run); err != nil {
 		t.Fatal(err)
 	}
 	alice := &wes.Principal{Subject: "alice", Roles: []string{wes.RoleResearcher}}
-	if _, err := s.Delete(ctx, alice, id); err != nil {
+	if _, err := e.s.Delete(ctx, alice, id); err != nil {
 		t.Fatal(err)
 	}
-	v, err := s.Get(ctx, alice, id)
+	v, err := e.s.Get(ctx, alice, id)
 	if err != nil {
 		t.Fatal(err)
 	}

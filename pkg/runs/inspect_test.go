@@ -11,10 +11,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/spe4hd/enclave/internal/testsupport/testutil"
-	"github.com/spe4hd/enclave/pkg/audit"
-	"github.com/spe4hd/enclave/pkg/engines"
-	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -22,24 +18,10 @@ import (
 // output.inspect; its owner still cannot, and a file that changed since it was held is
 // not handed out complete.
 func TestReviewerInspectsPendingOutput(t *testing.T) {
-	c := testutil.Redis(t)
-	prefix := testutil.UniqueName("enclave-runs-test-") + ":"
-	t.Cleanup(func() {
-		if keys, err := c.Keys(context.Background(), prefix+"*").Result(); err == nil && len(keys) > 0 {
-			c.Del(context.Background(), keys...)
-		}
-	})
-	store := redisstore.New(c, redisstore.Options{Prefix: prefix})
-	trail := audit.New(c, audit.Options{Prefix: prefix})
-	dataDir := t.TempDir()
-	s, err := New(Config{DataDir: dataDir}, Deps{Store: store, Dispatcher: struct{ wes.Dispatcher }{},
-		Engines: engines.NewRegistry(), Audit: trail})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newTestEnv(t)
 	ctx := context.Background()
 	id := uuid.Must(uuid.NewV7()).String()
-	work := wes.LayoutFor(dataDir, id).WorkDir()
+	work := wes.LayoutFor(e.dataDir, id).WorkDir()
 	body := "site,count\nA,12\n"
 	if err := os.MkdirAll(filepath.Join(work, "results"), 0o750); err != nil {
 		t.Fatal(err)
@@ -51,15 +33,15 @@ func TestReviewerInspectsPendingOutput(t *testing.T) {
 	sum := sha256.Sum256([]byte(body))
 	run := &wes.Run{ID: id, Owner: "alice", State: wes.StateComplete, WorkDir: work, Workflow: "wf",
 		Released: []wes.Output{{Path: "results/t.csv", Status: wes.OutputPending, Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:])}}}
-	if err := store.Create(ctx, run); err != nil {
+	if err := e.store.Create(ctx, run); err != nil {
 		t.Fatal(err)
 	}
 	alice := &wes.Principal{Subject: "alice", Roles: []string{wes.RoleResearcher}}
-	if _, err := s.Download(ctx, alice, id, "results/t.csv"); !wes.IsCode(err, wes.ECONFLICT) {
+	if _, err := e.s.Download(ctx, alice, id, "results/t.csv"); !wes.IsCode(err, wes.ECONFLICT) {
 		t.Fatalf("the owner downloading a pending output: %v, want ECONFLICT", err)
 	}
 	dora := &wes.Principal{Subject: "dora", Roles: []string{wes.RoleDataController}}
-	d, err := s.Download(ctx, dora, id, "results/t.csv")
+	d, err := e.s.Download(ctx, dora, id, "results/t.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +50,7 @@ func TestReviewerInspectsPendingOutput(t *testing.T) {
 	if err != nil || string(got) != body {
 		t.Fatalf("reviewer read %q, %v", got, err)
 	}
-	page, err := trail.Query(ctx, wes.AuditFilter{Action: "output.inspect"})
+	page, err := e.trail.Query(ctx, wes.AuditFilter{Action: "output.inspect"})
 	if err != nil || len(page.Entries) != 1 || page.Entries[0].Event.Actor != "dora" || page.Entries[0].Event.Detail["path"] != "results/t.csv" {
 		t.Fatalf("audit of the inspection: %+v %v", page.Entries, err)
 	}
@@ -77,7 +59,7 @@ func TestReviewerInspectsPendingOutput(t *testing.T) {
 	if err := os.WriteFile(file, []byte("site,count\nA,13\n"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Download(ctx, dora, id, "results/t.csv"); !wes.IsCode(err, wes.ECONFLICT) {
+	if _, err := e.s.Download(ctx, dora, id, "results/t.csv"); !wes.IsCode(err, wes.ECONFLICT) {
 		t.Fatalf("a changed pending output: %v, want ECONFLICT", err)
 	}
 	// A link in its place: refused, never followed.
@@ -87,7 +69,7 @@ func TestReviewerInspectsPendingOutput(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", file); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Download(ctx, dora, id, "results/t.csv"); !wes.IsCode(err, wes.ECONFLICT) {
+	if _, err := e.s.Download(ctx, dora, id, "results/t.csv"); !wes.IsCode(err, wes.ECONFLICT) {
 		t.Fatalf("a link in place of a pending output: %v, want ECONFLICT", err)
 	}
 }

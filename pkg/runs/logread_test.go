@@ -8,52 +8,34 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/spe4hd/enclave/internal/testsupport/testutil"
-	"github.com/spe4hd/enclave/pkg/audit"
-	"github.com/spe4hd/enclave/pkg/engines"
-	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
 // Every read of a run's engine log is an audit event (a follower's reads, a few a minute).
 func TestLogReadsAreAudited(t *testing.T) {
-	c := testutil.Redis(t)
-	prefix := testutil.UniqueName("enclave-runs-test-") + ":"
-	t.Cleanup(func() {
-		if keys, err := c.Keys(context.Background(), prefix+"*").Result(); err == nil && len(keys) > 0 {
-			c.Del(context.Background(), keys...)
-		}
-	})
-	store := redisstore.New(c, redisstore.Options{Prefix: prefix})
-	trail := audit.New(c, audit.Options{Prefix: prefix})
-	dataDir := t.TempDir()
-	s, err := New(Config{DataDir: dataDir}, Deps{Store: store, Dispatcher: struct{ wes.Dispatcher }{},
-		Engines: engines.NewRegistry(), Audit: trail})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newTestEnv(t)
 	ctx := context.Background()
 	id := uuid.Must(uuid.NewV7()).String()
-	layout := wes.LayoutFor(dataDir, id)
+	layout := wes.LayoutFor(e.dataDir, id)
 	if err := os.MkdirAll(layout.LogDir(), 0o750); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(layout.StderrPath(), []byte("step 1 done\n"), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Create(ctx, &wes.Run{ID: id, Owner: "alice", State: wes.StateComplete, WorkDir: layout.WorkDir()}); err != nil {
+	if err := e.store.Create(ctx, &wes.Run{ID: id, Owner: "alice", State: wes.StateComplete, WorkDir: layout.WorkDir()}); err != nil {
 		t.Fatal(err)
 	}
 	alice := &wes.Principal{Subject: "alice", Roles: []string{wes.RoleResearcher}}
 	for _, off := range []int64{0, 5} {
-		body, _, err := s.LogSection(ctx, alice, id, Stderr, off)
+		body, _, err := e.s.LogSection(ctx, alice, id, Stderr, off)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _ = io.Copy(io.Discard, body)
 		body.Close()
 	}
-	page, err := trail.Query(ctx, wes.AuditFilter{Action: "run.log.read"})
+	page, err := e.trail.Query(ctx, wes.AuditFilter{Action: "run.log.read"})
 	if err != nil || len(page.Entries) != 2 {
 		t.Fatalf("log read events: %+v %v, want 2", page.Entries, err)
 	}
