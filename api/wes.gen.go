@@ -27,6 +27,24 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for OutputFileDecisionDecision.
+const (
+	OutputFileDecisionDecisionApprove OutputFileDecisionDecision = "approve"
+	OutputFileDecisionDecisionReject  OutputFileDecisionDecision = "reject"
+)
+
+// Valid indicates whether the value is a known member of the OutputFileDecisionDecision enum.
+func (e OutputFileDecisionDecision) Valid() bool {
+	switch e {
+	case OutputFileDecisionDecisionApprove:
+		return true
+	case OutputFileDecisionDecisionReject:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutputReviewDecision.
 const (
 	OutputReviewDecisionApprove OutputReviewDecision = "approve"
@@ -293,9 +311,27 @@ type Log struct {
 	SystemLogs []string `json:"system_logs,omitempty,omitzero"`
 }
 
-// OutputReview A data controller's decision on a run's pending outputs.
+// OutputFileDecision A decision on one pending file.
+type OutputFileDecision struct {
+	Decision OutputFileDecisionDecision `json:"decision,omitempty,omitzero"`
+
+	// Path The output's path, as listed by ListRunOutputs.
+	Path string `json:"path"`
+
+	// Reason Why; required to reject (here or at the top level), at most 1000 characters. The run's owner sees it.
+	Reason string `json:"reason,omitempty,omitzero"`
+}
+
+// OutputFileDecisionDecision defines model for OutputFileDecision.Decision.
+type OutputFileDecisionDecision string
+
+// OutputReview A data controller's decision on a run's pending outputs: `decision` (with `reason`)
+// for every pending file at once, or `files` to decide file by file (files not named
+// stay pending); in `files` an entry without its own decision or reason takes the
+// top-level one. Send `decision`, `files` or both.
 type OutputReview struct {
-	Decision OutputReviewDecision `json:"decision"`
+	Decision OutputReviewDecision `json:"decision,omitempty,omitzero"`
+	Files    []OutputFileDecision `json:"files,omitempty,omitzero"`
 
 	// Reason Why; required to reject, at most 1000 characters. The run's owner sees it.
 	Reason string `json:"reason,omitempty,omitzero"`
@@ -355,6 +391,15 @@ type RunLog struct {
 
 // RunOutput One output of a run.
 type RunOutput struct {
+	// Approvals How many have approved it so far; it stays pending until approvals reaches approvals_required.
+	Approvals int `json:"approvals,omitempty,omitzero"`
+
+	// ApprovalsRequired How many distinct data controllers must approve this held file before it is released (the catalogue entry's approvals, at least the deployment's zone.review.approvals).
+	ApprovalsRequired int `json:"approvals_required,omitempty,omitzero"`
+
+	// ApprovedBy Who approved it so far; shown to data controllers and administrators only.
+	ApprovedBy []string `json:"approved_by,omitempty,omitzero"`
+
 	// Checks The results of the workflow's automatic disclosure checks on this file (absent
 	// when none apply). Under egress auto a file that fails one is not released;
 	// under egress review it waits with its results for the reviewer.
@@ -953,9 +998,13 @@ type ClientInterface interface {
 	// ReviewRunOutputsWithBody Approve or reject a run's pending outputs
 	//
 	// For workflows whose egress mode is `review`: a data controller (or administrator)
-	// approves the run's pending outputs, which are then checked against the sha256
-	// recorded when the run ended and released, or rejects them with a reason, which the
-	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	// approves or rejects the run's pending outputs, all at once or file by file. A
+	// rejected file stays in the zone with the reviewer's reason, which the run's owner
+	// sees on the file. An approved file is released (after a check against the sha256
+	// recorded when the run ended) once as many distinct reviewers as it needs
+	// (`approvals_required`) have approved it; until then it stays pending. A rejection
+	// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+	// only runs over their datasets. Each decision and each file is audited.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -965,9 +1014,13 @@ type ClientInterface interface {
 	// ReviewRunOutputs Approve or reject a run's pending outputs
 	//
 	// For workflows whose egress mode is `review`: a data controller (or administrator)
-	// approves the run's pending outputs, which are then checked against the sha256
-	// recorded when the run ended and released, or rejects them with a reason, which the
-	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	// approves or rejects the run's pending outputs, all at once or file by file. A
+	// rejected file stays in the zone with the reviewer's reason, which the run's owner
+	// sees on the file. An approved file is released (after a check against the sha256
+	// recorded when the run ended) once as many distinct reviewers as it needs
+	// (`approvals_required`) have approved it; until then it stays pending. A rejection
+	// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+	// only runs over their datasets. Each decision and each file is audited.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1278,9 +1331,13 @@ func (c *Client) ListRunOutputs(ctx context.Context, runId RunID, reqEditors ...
 // ReviewRunOutputsWithBody Approve or reject a run's pending outputs
 //
 // For workflows whose egress mode is `review`: a data controller (or administrator)
-// approves the run's pending outputs, which are then checked against the sha256
-// recorded when the run ended and released, or rejects them with a reason, which the
-// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+// approves or rejects the run's pending outputs, all at once or file by file. A
+// rejected file stays in the zone with the reviewer's reason, which the run's owner
+// sees on the file. An approved file is released (after a check against the sha256
+// recorded when the run ended) once as many distinct reviewers as it needs
+// (`approvals_required`) have approved it; until then it stays pending. A rejection
+// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+// only runs over their datasets. Each decision and each file is audited.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1300,9 +1357,13 @@ func (c *Client) ReviewRunOutputsWithBody(ctx context.Context, runId RunID, cont
 // ReviewRunOutputs Approve or reject a run's pending outputs
 //
 // For workflows whose egress mode is `review`: a data controller (or administrator)
-// approves the run's pending outputs, which are then checked against the sha256
-// recorded when the run ended and released, or rejects them with a reason, which the
-// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+// approves or rejects the run's pending outputs, all at once or file by file. A
+// rejected file stays in the zone with the reviewer's reason, which the run's owner
+// sees on the file. An approved file is released (after a check against the sha256
+// recorded when the run ended) once as many distinct reviewers as it needs
+// (`approvals_required`) have approved it; until then it stays pending. A rejection
+// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+// only runs over their datasets. Each decision and each file is audited.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2374,9 +2435,13 @@ type ClientWithResponsesInterface interface {
 	// ReviewRunOutputsWithBodyWithResponse Approve or reject a run's pending outputs
 	//
 	// For workflows whose egress mode is `review`: a data controller (or administrator)
-	// approves the run's pending outputs, which are then checked against the sha256
-	// recorded when the run ended and released, or rejects them with a reason, which the
-	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	// approves or rejects the run's pending outputs, all at once or file by file. A
+	// rejected file stays in the zone with the reviewer's reason, which the run's owner
+	// sees on the file. An approved file is released (after a check against the sha256
+	// recorded when the run ended) once as many distinct reviewers as it needs
+	// (`approvals_required`) have approved it; until then it stays pending. A rejection
+	// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+	// only runs over their datasets. Each decision and each file is audited.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2386,9 +2451,13 @@ type ClientWithResponsesInterface interface {
 	// ReviewRunOutputsWithResponse Approve or reject a run's pending outputs
 	//
 	// For workflows whose egress mode is `review`: a data controller (or administrator)
-	// approves the run's pending outputs, which are then checked against the sha256
-	// recorded when the run ended and released, or rejects them with a reason, which the
-	// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+	// approves or rejects the run's pending outputs, all at once or file by file. A
+	// rejected file stays in the zone with the reviewer's reason, which the run's owner
+	// sees on the file. An approved file is released (after a check against the sha256
+	// recorded when the run ended) once as many distinct reviewers as it needs
+	// (`approvals_required`) have approved it; until then it stays pending. A rejection
+	// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+	// only runs over their datasets. Each decision and each file is audited.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4065,9 +4134,13 @@ func (c *ClientWithResponses) ListRunOutputsWithResponse(ctx context.Context, ru
 // ReviewRunOutputsWithBodyWithResponse Approve or reject a run's pending outputs
 //
 // For workflows whose egress mode is `review`: a data controller (or administrator)
-// approves the run's pending outputs, which are then checked against the sha256
-// recorded when the run ended and released, or rejects them with a reason, which the
-// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+// approves or rejects the run's pending outputs, all at once or file by file. A
+// rejected file stays in the zone with the reviewer's reason, which the run's owner
+// sees on the file. An approved file is released (after a check against the sha256
+// recorded when the run ended) once as many distinct reviewers as it needs
+// (`approvals_required`) have approved it; until then it stays pending. A rejection
+// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+// only runs over their datasets. Each decision and each file is audited.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4083,9 +4156,13 @@ func (c *ClientWithResponses) ReviewRunOutputsWithBodyWithResponse(ctx context.C
 // ReviewRunOutputsWithResponse Approve or reject a run's pending outputs
 //
 // For workflows whose egress mode is `review`: a data controller (or administrator)
-// approves the run's pending outputs, which are then checked against the sha256
-// recorded when the run ended and released, or rejects them with a reason, which the
-// run's owner sees in `run_log.system_logs`. Each decision and each file is audited.
+// approves or rejects the run's pending outputs, all at once or file by file. A
+// rejected file stays in the zone with the reviewer's reason, which the run's owner
+// sees on the file. An approved file is released (after a check against the sha256
+// recorded when the run ended) once as many distinct reviewers as it needs
+// (`approvals_required`) have approved it; until then it stays pending. A rejection
+// by anyone rejects. Nobody reviews a run they own, and stewards of a dataset review
+// only runs over their datasets. Each decision and each file is audited.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8292,163 +8369,170 @@ func (sh *strictHandler) GetServiceInfo(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxs3tuBfQXE3ZSnVopTHTO2Vaj9obGWivY7tkeT1nTt0iWD3IYmoCTAAWhTt0n+/dc4B+sVukrKT",
-	"TGbKH1KR2d3AAXDeL3wcpGaxNBq0d4PTj4OltHIBHiz9642cwbX6APh3Bi61aumV0YPTwY9mJRZSr4Xy",
-	"sHDCG2HBF1YL6cXCOD8U7+aghZw40F74OQgH9h6sKBw4obwTGUxlkXuxlDMQTn2As5G+l3kBTkwgNyvx",
-	"jTBWyIm5h9r3z5xYyAe1KBZCWhAWpoWDbCjOeZyFXIu5yTMxhRVYBm6k4R60WCE8C2NBTE2em9WpMDpf",
-	"C6kFLJZ+LcYaHvwtjnLrzR3osViA1I7mBp0NR3qQDBSu/ZcC7HqQDLRcwOB0QJ/gAgbJwKVzWEjcrqmx",
-	"C+kHpwOl/Z+/HyQDv14C/xNmYAePyeDhaGaO8Ocjd6eWR4b2VuZHS4Mv2cHpVOYOHhM6hhuEafMcbubQ",
-	"AbmZEthLC/fKFI725iwextRYejpV1vH2D7etjIZsLC2sxHmr9Gzw+JgMrgp9+aIbOFvoZ06oLBHSBRyB",
-	"TEzW4qrQ74y9m+ZmVc6/lH5eTW8LfauyQTKw8EuhLGSDU28L2AbKI77slkY7IAT+i8yu4JcCnMd/pUZ7",
-	"0PSnXC5zlUoE9PhnZ2hnq2H/t4Xp4HTwv44r4jjmp+74wlpjr8IkPGXHqnlSoRBdc8QFyM7EeOFmY+Hk",
-	"2onVXKVzMVWQZ0LqTKzm6yHixHOjp7lKf29wC42gKi2kcF56pDjpRWbACW28kEgwws+VE+lcasSYx2Tw",
-	"g7ETlWWMlr8fsKnMc7BE6ghbZggwgugS6UbLnMb5/aC6Ngvwc6VnYoUEtrJGz4TRNbZ1Rn+bJVjpjXVi",
-	"LgNXy8BLlTP0r4z/wRQ6+1230wKevDbCFemcEAHZg3R34l45NckBebsvt50AvTHmpbQz+OfQ1FyivDEs",
-	"fpbSepeQpKC/RWBuq7nJQUxMtsbl4esTNSPg32pZ+Lmx6gP8jjv93EIG2iuZOxJcC+UcIoyxhMT3MldZ",
-	"BO9eqlxO8t9xe8/FRKZ3oLO6pM5gCTpziMip1AjlBA9BpnPIhFWzuRfarM6Et2shZ1JpkUtPGPIYWTTx",
-	"4HNkHpBd6JnS8CbqF6RsWKQIr5hXM9ff4OnJgLSCbsFTSYZ/8PfvS0FrJj9D6vH78yJT/kJ7u94UUeda",
-	"SHwsUEfwxIpROVnmMgXkh7gfc+nmyPeURkHVBJo+27X/DAC9+ZgMcLjOdaqs82eU4p0PHPyyl6bR2if8",
-	"jCYLQweIkrCW/h2MS23u4GsNvIWQCZnij5u7xL93LkKmnln1xpNMeunAdz8jtklDZ5livelNY8qNTzYW",
-	"ZQqfmh6UsyBdD8BBK+mcQvFw5Ylk0sMR/Zpsvr0K2s9uzA4j8FYlcTerFfQeGSqOm4QG2tvwJynI+6Ev",
-	"0U+1j9JaSf8m5TMtrONjbCLHG+kcKn5jfmFcKp/4VVBLWf2WvtS0NzertR9xAc3Ju3bhufQyN7MXFSq1",
-	"GV/AspqII82icJCglqqyTWxuDLE/Hffwt9baiC57WVlzPS8V67Ut8Pjh/ufb2qSNM25BWI6/BcB3Ndxu",
-	"7zjJOonsIlJAe/Nt0cVDWIzcAsmR26ahuqktxLE33xeS1BycyIHOzoQUJGFQUZiqB4QLTcWZugcCYz8a",
-	"6RZyHfQSto8B6gG+Biwp4l7eQYmpKnMNsPo4XTXjDnyFmQXXAYksvBEHpvDLwrtgbucgXdwhHywH1BIO",
-	"UZNBcxNW4kASrAJ1F2voVOVyac09kDW9YMvzcNjFFJl2mnC8oy0wdFrITMqjLWzeOUhuZq5rGMPYBTIL",
-	"vAYP65kTvMREaKMhETJbKNKCzUqjOpPsTcoJu0/cbaWWNUH4f9evX4lreog2erkQ/qw2VUVQ92Bd38G1",
-	"cHyfd25r423iHb8jwjusSEcaVU4slUbj3ZtEqKmQej3cJtdu+cnHHW/c9q+wlzVW29Kerm/w9tHswbu6",
-	"uWsc/snstWSJu/hrNUMnkHNI767AFbnvPsOgFCB+GQ0iUy7NjSssiBQ/RXUef2ec32Sz9NLmyAulb1PI",
-	"89vUFNonYiEfbq1ZuQQlOnsBblOTFwvtEpGBXt8upUdjHP8ZOJ65B5vLJVlrS2kdHBMplrxkqnIQqSny",
-	"TFTWBlG8FB4Nok50q1TBNrmjbUuShdY9lSqHDJmTNSuhi8UEbCKQSyHUAvHqMBFublaa3ZnIy5ADG52v",
-	"z4QGtImiqJhasyhh7gRrKZ2DuiIwMSYHqTeOmze8/GDjzJPBwxHoNJf3wP6vx2Twgn2nEaU6TKtNHT3Q",
-	"dilacOm5QqOHJaFHc2fcLzbHXYoQgXFbGmjNWS8rL28iVlZ5D5pPk7dpK2vdIhSfOTqtzs8jz9mEhA8O",
-	"nycChrOhUIjHeCpJgCcRoIsFYmdWWBktmU2etEGTTfu6AxPXqHME9wXj4eZmLtysR/TVnEpSZwkSTMRs",
-	"PsBUatRchPKJmLM7ddNY9NIX7jY1Wc/2/nhz80bwW9F/HF2pOGDdyvzu291WJi6nOWsXN7t4gLTwxp5n",
-	"5BDpkkuEu+G1Z46kM70pcrVQnncErQrWH51YzVFTADToLamSCVn0BS+jtefIxQqtcY82Jr4qdFC/yqiC",
-	"FD+bCXv2lCuhQtvF6LSOkDUv/x7jh7FdbsilIg6cl9YTRoavESkngH+kUiMfhuywfSo9UYaVVH7H/PiK",
-	"+Nvbi7cXL2grGZS9xm+fem1D9+JkEQGeGz1VGhadLoYfzYpkVrnhKb/tBMh0jmfScbSQzqVWbuF6qCp+",
-	"KmbgXYLMb2XsU1XrpclVuu5RpiqkdeDxDE7FOG7WGAURzk4HUPnXwsoyodxIh+jWYSLGE3D+CKZTY/1Y",
-	"HJRvrZSfi9U8GM8Lmc6Rx5vpFCyr5GMznY7PRroW+5G62kj83hSIvsABrg7vk5nksOjmaj+biesCXnLY",
-	"jHdHhDU7coKvG3G7naZ+7Rj3wqeXZtZlcy6tScEFdLdSJwKUn4NtqrhBRCrvIJ+SBaCBfOEdatIi6xYz",
-	"qVkspM5ErtCWwAGknRWI12IZIpJPQzHQ2W10LG1oOFooj/YXcHxtNPjq70dfLY6+ym6++vH0q59Ov7r+",
-	"79FAHLy9ed5tbsGD8qVM2MXinxCx7DWQiLPtWA+986krcj4D26ECvb16iWINRYHzUmfSZgJQbosDJxcg",
-	"0rqDntH3/M1l7xym8PvNwXr2p0yydh4Wt9227E/gnJyBY0X0golAyAnSMmoBFMxBU3m+xh0Nui/a0Li3",
-	"T0HALn3nNa3pijTkPp9azfp/hmpgqkhoG83ul2dOLEFnJNrYwdClXvJH7LMsFsgPgiOBgsIEzvtkm/d2",
-	"g2WdRW6UsZKPYyQxaUF8c3JyItK5tDJFlXcoqgg2OQNQsXBC+d18q4S9S+u5KvRlF/sg3JgqCC6qzR2p",
-	"fM/9gfY9ddarQqOB26+1viZjYUaGpC10x/m00g62eH/ruQneoMTtdgIHU1A5CtrNQeSylqLQ5Yp3vZvh",
-	"Sj0Nv0+EhhWp38o6v7db76rQ18ViIbtc360TJ2CSjU3pOf9uOZXnLKGUE3caDVGmaJQinfgQSKfXEUCO",
-	"u9Jp54yYShv3utBe5aUPTznx/PVPb15e3FwMxQ+kTpPXooCRLh0SIWMmz83qKFeOeHQ5OlrCTsjlEqRN",
-	"WLuSbqQ/OvUB0K6W3/7pz4kI8cxbtsMKmz+elYAGTZWUlOBK5OHCQGRLnEa+8ZgE8oUMN4gQrXwnPnkc",
-	"itck5wkhEGbSlka68v8JC0uD8qahANVUDLNAVFn6dRBv8bcPYE0l8WyVZrIDoWJCyvZYEj7KGUm2jYd4",
-	"FKw72PXuNb2EeCzdXU2wLC2k0lfpNa3khmIJ1kHGWTvj8tvbwubjs1L25CDviTfice5NXwF8XeQh4s0Q",
-	"tHWgxqQddDNxJi88iCCAfckOKZGBjv0Aud2NdHfucH8OyYKumzcGwW6mfcyaHDt9/IkceKWhHSkM7dvC",
-	"m4X0Kt3w3FUMjRxlB6zSjzQxTU2a5nKZrw+H4q3OwAp269OAQvI3xFxQGXDEUxRn90QSPhvpov5loEHF",
-	"BqJjY0MRR2HoYzAv+spCjtxeTtGaG7ND6a2zie4dxPU8c2IBmZLk1Tnjoyi1CltjD+GokHu1dBNHIX9y",
-	"+SvnQ3aOA+gW8glnqG0DCF/AHZVe3Ze5M+SFcLl08yMHS2mR2rolWr/mQi6k5oJWsnmA4oBSija0LzJs",
-	"ye0aqPWZO+yZnge6lb5fPV/JSqZ8oo5OwmDrNvIr4mAOD4e/z8m6zjzXOkjqA6WETNYebdnfAKY9vDks",
-	"4DbhrFAgMyudG5khPz1MSggP6tJVdiAJE/FhfSkIU1S84wTI5njIUgdveK2rDe1k1cErb0QEk9A6wM47",
-	"VyaqGpTcK+Vgt7odEkfD7rzfxs1jWKdttAQ1v88Y6QuS/hjC1zUWHvUZEon08AMHFpETl7pNIx+X9dXC",
-	"O5UFz25Uvzpxtab37avGBlHWwWu3KCFPUytWvUH/m/qKmmF/VD4L4iS9IcVNRZvTguMu9Bx3LfG3+6yj",
-	"R1464YrJQnnf5Zf3kvWkT0806gjT9oZe45as6kAhimwPtXYmRfxqED8paCzdHUO8X5B4WxpEjaaUxqM+",
-	"EzJfybUTSwtIO4n4+Cgq/WeFvIXyNlgSvru4Fm4JKcUGSDe9uvjb28urixeHnbH2jch1i3dFvM2lnhV9",
-	"RmlvcLs52P8P29XSAPccu5O33pALmB3ZPBhKrmRDG5Hey3S+QCLeTW3tg9o/4N4AtodGr3vE2XnpziCJ",
-	"SXxomzvkszhXN3/pgzi4A7pBJl5CIWQVHF1kfXSIk+1e3cgGpqgozD9Vz9q+P9v9sBGCz3TGPs0sfSKn",
-	"3UR/HCJwAOmZgVKwsIPc+6QKQdF1+Ndg71UKl3pqumnvr+ff//VHyp5WKRwpPTVc4OFCxRFb0JExGQ1u",
-	"KMY4zRgtMeZsI/1xZk2xPBXGzoYz+f1snghpvZrK1J+KFbgkctpT8c3wm+HJI1tdrWS5ws9vlXbeFpQs",
-	"2mc4s4ePzEJ4WOZSaSfmKJmNMBMvCYknIC1YQe6sYPIpF5LEO08d1UqZ+rdb9T9KJG9VRRxIsYJJ8Dqi",
-	"lrqQKvcGzfpmtLOwqnNiC2hZnftenA6AqxRIwnIJVAbL3KxRd7764bn47rvv/qM529Ys3pgDsV0U90rN",
-	"RlpiMx8jYYPbz0FZsnDZeggTur19LDuSRXYnDHZl49V3Urkg7ql8CNByT+kA/cp0p+yYlCJilGOxDU1C",
-	"MYJK0f5qfCVydQ9uH6QAfa+s0d2R5Rd09BSdq70XEkSW1mSJ8KgiGisyuO8JoXEs9VbWcxj6eNjWMo2N",
-	"ZIgNHhe9bfDgQTMTQIokWiqDuqT73MH6kBFIinEtLD/mvIlkpOexhDOErMgGaaU6xMwGQckCE1gbKpBA",
-	"qbAOGQPJSHt5h5alL6x2QqbWuBAvccERTP8gLa7Gk4WxGdiheF4lbox0I3NDyNxxtKCEtZ4qgdRQPkDz",
-	"ts+D2w4Sl0eWNrMOPufQ6gkMn3tsXHxHI0zIp0ppPXwkI62cuIMlZcTisaGyQWVbOvJxHu+U8wKUr5Je",
-	"qdDQKg+UQ4TW9UgrH2p6XAjJeORk5QtcDcPRcyATFQlPKD8Ub6yZkO8dPxzpmHxAQEjtVnT8MoRz9z0a",
-	"tS0uZllbrrMe7bzUKSRCZSDzfI0oZhGBHIjMkDasje9L5upLN/uxWEh9hHsmJzlQtll76m673M6kVh9k",
-	"5Jxb1R4e53X9E1SZiiWHI24poMJB4KU13qQmd90xZxoyHGAo3kql5jOv8nfJgqKA8dMSECqIVuCift+V",
-	"VXNxHVUTV9cRhFoscyjNjSdMzIsnJZLzTreqh3t4z5oAv6Ic0BjfRMwhguQC2APkRJV6ooymMHb5PRHw",
-	"am4cBxu7DcrP1Gh/KCzRIOp+LsQCazKRjA36VCylImZLeY2enP5zJBouFxQLk0E3gMHQ3QNRb/DVx2RQ",
-	"LLOnKVkUww1ffZKKta8NHbmsM1O/khYCF+rLNO1xcrhPlQRNBSvA1nGokfG3045K/p/QakpSKutBd/ss",
-	"frU14GE/YQXRadG/hjSFZTPo0WOH1ZP8g4OhwVV7U/+rtfeyrJ3cdQtS7KXpd/OspMcc221rvm7Jk82C",
-	"FltoV+cJHVkavQnV9X3dllPd62xqDYC2m1MedmvlXZW7PM+WzbjpdspRIwU2vc/fXJIFEnSDhthp2cfB",
-	"ou5e1/mby7AfiRivwI0FmiOde0PG+uYor+QC3FKmEHnT+ZvLRIxLm54LIYPDIKSKueGTmF8AtPS7lsvd",
-	"J62SwU6qfagm6jyB6MfpstJkrX0Eyp5cTeF0pN+++s9Xr9+9EgfUpAHpY6E0JbOGTONWRArJCuxhIi5f",
-	"Xd5cnr+8/O/LV38VBxR4NhYNjJHOlIXUG0tF/ZwPvbSwlJbGvXr76hV9U0vuUC6mUB8m4s352+uLF0mZ",
-	"6TLSB9HBJlyRoo47LXJqCsNl4GVmCtSK3w4TcfFfF8/f3ry+ur24unp9xRNGtjDSnG13mIjrv1/fXPwU",
-	"X4riybBSrfTUSuYIhQVRfvT8/NXzi5e0DhmyvVGMjnQIVwDr8TglWmjlRjhvlsvaCLjQN1cXFz+9ucHN",
-	"xvfLIn9j7lhpt+BMYVNw9OxwWG5Ne43NxVRzECzVNNLCCO0gmbPCH6OHARkGyYAPf5AM6sc8SAbh8AbJ",
-	"gE9pkAwiLINk0ARmkAzq0OCrAZzyzzBUBKwzQHkj3d3+OXCyllLyR0yGayT17OUYovWb2c7Mtmrk/dLb",
-	"4rid20kZOXE7k5gF29aFOCcrplp2pl7/m2dQ96V54v6FhkokQoCSmp5Wpfo7JmFvyZ3elfG8/wF7QIVK",
-	"9SZk+7Bv7KFkqYu7Jth5g9Iz6BgJU52iIoFQKrlbmm6v2e+2C/qMGRcLN9sk4WOVR9RvyMTvSjzbEr39",
-	"nKzvLttg/1WUJsLGOtg2cFvW0Y6kfvoqqGtKWljl19fsNMFhOMJxXnSldp1r8fryxXOC0jmOggzFK+OF",
-	"BkqKLMtXg7eDNHJ2vDaNcDOdDmMfNSoIpVkr5Jp7v+TmPKozxBT1B5pgs4mCYwnCdfJOUcCXsnyUpqwS",
-	"VIxT1DSCN48UqprTeyhuUNZEL3vD/+i4OpBY1FSmcEoLZkIqo+IlMY10oCZx8O7i+pDDVJUfxSWkNGz4",
-	"RFG0zmaQiVFc6mgwHOmRfk5hkYZTA8IOa/Eaj+3bYzqjRqQqNO8Zn4duTzQ3avIyA0unxlnAO49Nn4lx",
-	"pwE3jnPUQ36kU5E6wY3eQjQNpTzyEnGBhnPodUHVBJQn5mPOOlVIlYkfiSh0znVLsB5pdn7rZgIZxSak",
-	"l0e1dgvW5DAUHJEOTmHlvBOTwlNzRT2jlo3OLMBoGGnIHavKIRVahMTCqSmo8+FIX5BPngtm5lTDS70M",
-	"qMEWctj1EkSjDDb4xsa1CtAxjg/Ss8hHjBppfszKYq5SCGpY6AB4vpTpHI6+HZ4E85CpxJ0eH69Wq6Gk",
-	"x0NjZ8fhW3f88vL5xavrC/qGWvL4HGrEs4mtkfXXTKDTAaEseXSXoOVSDU4H3w1Pht8NOAOUuMYxdT3C",
-	"v2ZdrWWuIMRDuL0Ut6wRC+lT6hQXisc9eclNnpW1CVw0Rlqn9EIKFNOMNkiu3q5FKi2NtaVRlTgYO/hl",
-	"nIjx0sI9/h+fjQ95o0tSvMwGp4O/FWDX1OMndkkIYct/fOzsCllGyrd0hNwMNLtiwrU2xooxS/pxX9/J",
-	"2OjoKRPo0HyqLH0ao2xkShrHBnEWpupBhIxIpcX463H1Pmf4Db/eBhb7nZ4A12ukbmqs5SiYZoWceggx",
-	"dDzalke0a16ndAqfPu0EpoaCqfvPSLUhTzyAUEJF01BELqL8wTfIa745OTk5K5u+fnNy0js5xSd7e6n2",
-	"1J7390WNnae6eqL2gRA6Sm3bgPetTqPfnpz8av36qt5dHb36GjZpnbdQ+8DvGYyu0Utwj2tdUemTb3Z/",
-	"0uiaSB99t/ujqkEoffH97i/KFpiPyeBP+yyl2fGTvvpur9WUTRZJJ4xJXcwMOUuO9tZbqXJx0EzZPoyu",
-	"29N/RMGCmn87mvmYBBlxDA8oV3tFxU3ZsJKnk46la640bEgH8rzjE9ZWIp9XWcXtR5rZfekoGhMrGAt4",
-	"kKnP1zgBvoAKhjNiDLF+lJZ8D1ZN12OyL7h1CrmKWK6Y6RTn5spIXlasl1Yu9gHskjIX9G4UM08gnYcj",
-	"nW2ST0fj3w5bGXeT5SntJ1sBVIdNi/iC/S3s50OqNVD9dYggpH4f1zvTdRJCaEHHzcaQF2fcg++s6nmy",
-	"FpyAoMtU+Q+xlIk69FD25XAD/V4q55t97tzgN+TgHX36enA0K5ccz6TZcBcplFTy0Izw3wxlG+iH+yR8",
-	"fVM2uzI+HesaHbs60e4ymnEyh4zxiYMaiIJcKsfag4OauY0H4h1x3mbrJDQNRxp571RR3nn9IadRj0NK",
-	"KOmhnpzCte5k46F4U+UFLqS9g2ykx+Uij8L+jLkxIMKuMnaqxiaB1BegA+m7WHPttXflXv32xNHos9ZD",
-	"HdVufyGPijw2S2lcRwvN/SklGLnDtVzkO+1ZnOj1EvT5m8vKWdTKWKtl/1DWX3AbbbLlv4IPY70IQz0N",
-	"8SLET1QM2vCTl/vv5z+9HH7OQQXH4uD0H+/rx9Zwq+1/KLG5QedhvCR3TnXmzzh9s9XlQHCQPgOL8tFR",
-	"D71T9jNVtUXRHqXAXbwRgrOjwVOv79D6jkvxTWjzTa850h+XcsYeDWuK2ZzU0pHevJSCvF2kvVJqZ7AX",
-	"Kb20hyldcUuFlk+i61yqV47LO0vQKNzjXb5Y4ze159q9NnZYddxt4w9tzP1TtFPif6HNRiSi0p9HuPKe",
-	"WnJ11fw9p9KA2PsXZfMvBRTkROO7GThXrPStcUR2VXVVGemRRnKKVwqMF0Xu1VJafzw1dkEieRzcu3yt",
-	"B7LhkmhSSAQ8pLD0I10pA1Ul1jgJV4KwF5bqGKIn0LLJQq0mxbmu1W89cyM9xt9RUaEqEvIJ9pSgPysz",
-	"KUSVSIFbgZBS0YbSI+2KyVF8jDtRFqxT+4fjMdWtcrsFUo8SMR4OkbpnlGuTUCYB1brjMwplj3T1NHip",
-	"a112uKqhYOIC1+gPhrveVKzEonDUbIwbD4RF0pJDyCk4eupVbhzaCAkcdK3JiHqWEYerCVHSmiwsDPeS",
-	"cKdhlLLVp6OMY5BtyIJWl4gxIiYb3tt6adIiazapo7oJ6nPi4cGf7T0O7QbdJhIyQfkKpWEduK7P5JoD",
-	"D5Ta7DtaTjfKmHISN1NjOWSSzo0DHQKT4aan9nSEjTlMqR9IUg+QLVV656gLHQc2adhxI9g3PuOw2rgn",
-	"lNkaXPkwaKBacH6k75vJoRHYH7giq37PRbzl5k6b1Qb2ff31dWUWfP21OGhsjJczMV6YDE6D9TA+PG1Z",
-	"AjF7I2joI91TCN1U3rhfSVsrPzwTrY1K2ltXblHScSSd6FTuKU49AdrXkTaFb+Y1cTjLz2FBPQII8Sia",
-	"QSx008ChF6bKs2pRK+Vt2ToJ42Bp8pEiT5AiL14Lbbh3CcVdcGYkzLM98Juz9mN0rd5iJRTjVR+cjXSN",
-	"XdRx4IxLCimbOGgs354INzfWi1xOICedi9C6Dh+FOEcaP+NyUIajzoq5u7g4rzY4BPI6biNA7CwoRDfS",
-	"3598l9TayTYvasL9Vk58f3ISb5tiE5b5F+TZUHAkr1aGQ5CGmhtctMx3uPJqN3cNysZHfzHZuqUwdUjI",
-	"ps7UXWjf0TI9OO7MNHK5O1i7UBlc43pcFxOr5mJyRH/id3XmO+vPifl3CeR6RUMZp5goLSmesDN1ZWdv",
-	"gIuQ/WFCMLdGkLjQWj874pg9xI0nWl5o8MQ2AlvPY6OrNOPbxtE8JQO/dxPC809rKFAHvESRjQ4D+3W0",
-	"39EXIBRiPH/3Emn6+qf/5GqSuuQ4/IP1Drhqa1KVCgVZR1eBvXpoNfOkQoXXb2llXWbbbrhDmzaUCFcW",
-	"QPZHD5t9s8cX5YVs/yzT7JrcCWxdbbHOol/j+CMnETwyIubQlV1+BQu6MkSWXRD6jBju8B1YUW5mrkzg",
-	"jjnbpM+U9W9c18WswHljQRxwe09jm7k1h/UOoBZSY6kXxdolwcsRWr16YI5HaQ0EAec4OcOimUuyylBK",
-	"IzVnHnNtwiJHOlo4Zavv4M7pEMUvaO+uCv1kNwlf2flbuz22EmQUq5xez2iQiQPKMMrEBEALmVuQ2frw",
-	"D+3Y/f7kP3Z/UF7s+c8iUUaVTWqiI9jPLZls9wyTDsn3YNa7lxJTOA32+mbHpUSURJSwrVDeyxN6aSeU",
-	"tsJEDQ/Ki9RkkIhc6TsXderym3bjZdZucQ9Ra8Zvmmo4pfMnZaS8p2nqlp6ojdlj92/8LwDAYKIlEA3W",
-	"KmW0Uj9GOjez2DC9VOfzpikQby5aBHijZVJeWkIrYE6m83UXw/gr+NB99o/JMKgeoZdjfInYb1I1x1ye",
-	"LnqPWbyQHdbpMj13d7UWnwUh2ARinVEpGQVLaW9qlUuBmnT168ULcoKyxPzZTEjslUM9Z0mHnEM2JWMQ",
-	"ABXT4vuHiTyI0xB9O6/ynEu4IOuMcfIM/4qCMmgBnIzMvTdRDwmSMp4NSsz2Xn2Rmp9PX4w3n0BdqAQe",
-	"f3Teglw87hVUbRV8dMgyY9t3F0gnPDz4objkW4AmVNNHl2pxv9+yu/fMKD07q5JBywpJpLLyciYd5Hct",
-	"IqLcSJMXf0iXiVDagbtTy/JuHL3mlqgUC5SNO4koxwHFrpmJyVosJV96TFJ+/F9HQdU4egUP/uh1GDt0",
-	"oynzNHE5xGwckLBD0N5eveTpR3ocGmUPubAo+DhrP4K1Y0HlVcKblhxvxs8bXsq6OIZUZcA3C9UvEFyI",
-	"g9qNgaftvq7EmdoNYBOWz6dtR6DwxhyecctTR9UC3598t1WAXxNqfSo7S7rrqBlfQ3+urOdefhdn7r+X",
-	"P9Z9hmqvsiLsfbI7k/gva09X2JAfNNxYQeAQu/dn4oQVKG6f2pfCywP0phFTgxA8rgUCetKRUryb4SPl",
-	"HVPTtDMKZznw/7fw06P/8wkZCYhuOB7bpyWhsbOLa1YIik6i6anOL7cQ6S7eR09FQozBsSolX1PQxDIr",
-	"2b5lG9v0+CXp+LOFzBVwH2RiB4EtM8t/WrpIJX1qDYJ35I+EaxtITNS6euusKm6qsuI81fTMIc9qbaRH",
-	"uqOPtDgYt+5rGDdaS6M4oHooqlSwMCtyaQMwsaPURkvl2tUTJF/qeSlzsHBWaoVU0BSuJIg5osORvmp2",
-	"mnYhxCTFmCJ19bbUyN9PheRQz1Gu7iGjrrNqpiGrXTQw0nVHEhWaUPYT95Aoh7OmoKZC224B6s+CeR2O",
-	"84+pu9b6am919pS9tb/Qf0dii2zu0mdS/rEtb2fqtu5QD6q0Hy7WC/c+LExGCdVjHmN8utkvnmyPpqt0",
-	"pOuXPHff8RSTXIIeF+oLIBNyJpUO2Y3c+h/12GDntC+bDu77iluVfCXcLx3aHvJlCnFO7nexcZeTrimL",
-	"Vf15zOQp760i3xPn9uSwKz5K2/YrkW1fcPXTKbZxe9fvH6PZzS3KTUdrl+aiOHybj4TMReX/3Qqf/jUs",
-	"43Om9or4+i52+1xO9hGtj/1MaLJDYx5Y61qJoRjjQGU+Dv8ab2yRfDsUKSYj3RS7oREvkf/4eFy/ynj8",
-	"1bc/jMUBGQEiJL1xskhoeEZ23ZBTB2sW7/WP59/+6c9lNXo96zDcfLLJ/YjzhE5AvLKYzFFqGdv50ovw",
-	"WnUbxK9lPN5s7GfnDTgUFQ+XB3317Q8Bl4apu++xNMO/+u3Mz6vKNKkHfxTM2QYP25nJ0c25YmS802Dj",
-	"M9/71hvKSS+xQJa3/Ay3lqU+fuFrn+tR772Y5lMZWXVnz1YGVm8E0br64AwVJbmkPH2pRekDGva4h8K1",
-	"Cn9McyEAt9VUCBc+fDEUWjK3vj1PckdTmHMPd4DzsOxuyTWXjvtM21pTveo+AL5oXbciuFR80tnRosfY",
-	"pRv6PkMu/esVh2x0odtRHRL6z31xu/26ZrcPiPdEkjr+SN3xQipTIK4Nloxn/KspW+ehl1lWFXnexJ6E",
-	"HTpUgO83VKM+Ad/7o/x83foXVO0J88cb6Xdgaj3V9GnBx5hDGtJtiJE327lzoSFfS1I1eNbZSFfIm5TX",
-	"3JRvKC/cEmRMtikvbqByRDSZGv3XhyM97uilPBapuecalVrpY7gCwYkDmef817Ttn+qJxx2ehesmOItP",
-	"1a4WI6PvA1hTNR+wHILU5Ll+p/zcFH6k6/5cgotAZTMwz2mInkhe/Uqh35Dk6tP0kF3tmpXq2ZcixC2U",
-	"WGv8ViPG2PmO9vr9Y6suuNlq8B/vH5OPyGuZsFgocJezY+oSfbwCd3z/DekfYYLdt/GEFueupLJJ4daC",
-	"6kKGlVRowLkpYzifNyGfCKp1bkkOHirK4Y7EkV/Eq+HDuE1mtDlwV9c/Q4yC+kRTbUXIPg/dsZeQqmnA",
-	"+8PaTNEEe3z/+D8BAAD//w==",
+	"7H1rcxs3tuBfQXE3ZSnVopTHTO2Vaj9obGWivY7tkeTNnTt0qcFukETUBBgALYp26b/fOucA/USTlO1k",
+	"MlP+kIrM7gYOgPN+4cMo08uVVkI5Ozr9MFpxw5fCCYP/esPn4lq+F/B3Lmxm5MpJrUanox/1mi252jDp",
+	"xNIyp5kRrjSKcceW2rox+3khFONTK5RjbiGYFeZeGFZaYZl0luVixsvCsRWfC2ble3E2Ufe8KIVlU1Ho",
+	"NfuGacP4VN+LxvfPLFvyB7ksl4wbwYyYlVbkY3ZO4yz5hi10kbOZWAtDwE2UuBeKrQGepTaCzXRR6PUp",
+	"06rYMK6YWK7chqVKPLhbGOXW6TuhUrYUXFmcW6h8PFGjZCRh7b+WwmxGyUjxpRidjvATWMAoGdlsIZYc",
+	"tmumzZK70elIKvfn70fJyG1Wgv4p5sKMHpPRw9FcH8HPR/ZOro407i0vjlYaXjKj0xkvrHhM8BhuAKb+",
+	"OdwsRARyPUOwV0bcS11a3JuzcBgzbfDpTBpL2z/etjIcsrU0vxLrjFTz0eNjMroq1eWLOHCmVM8sk3nC",
+	"uPU4InI23bCrUv2szd2s0Otq/hV3i3p6U6pbmY+SkRG/ltKIfHTqTCm2gfIIL9uVVlYgAv+F51fi11JY",
+	"B//KtHJC4Z98tSpkxgHQ41+sxp2th/3fRsxGp6P/dVwTxzE9tccXxmhz5SehKSOrpkmZBHQtABdEfsbS",
+	"pZ2nzPKNZeuFzBZsJkWRM65ytl5sxoATz7WaFTL7vcEtFYAqFePMOu6A4rhjuRaWKe0YB4JhbiEtyxZc",
+	"AcY8JqMftJnKPCe0/P2AzXhRCIOkDrDlGgFDiC6BbhQvcJzfD6prvRRuIdWcrYHA1karOdOqwbbO8G+9",
+	"EoY7bSxbcM/VcuG4LAj6V9r9oEuV/67baQScvNLMltkCEQHYA7d37F5aOS0E8HZXbTsCeqP1S27m4p9D",
+	"UwsO8kaT+Flx42yCkgL/Zp65rRe6EGyq8w0sD16fyjkC/1bx0i20ke/F77jTz43IhXKSFxYF11JaCwij",
+	"DSLxPS9kHsC757Lg0+J33N5zNuXZnVB5U1LnYiVUbgGRM64AyikcAs8WImdGzheOKb0+Y85sGJ9zqVjB",
+	"HWLIY2DRyIPPgXmI/ELNpRJvgn6ByoYBinCSeDVx/R5PT0aoFcQFTy0Z/kHfv6sErZ7+IjIH35+XuXQX",
+	"yplNX0SdK8bhMQMdwSErBuVkVfBMAD+E/VhwuwC+JxUIqjbQ+Nmu/ScA8M3HZATDRdcp8+jPIMWjD6z4",
+	"dS9No7NP8BlO5of2ECV+LcM7GJba3sHXStAWipzxDH7s7xL9Hl0Ezxyx6t6TnDtuhYs/Q7aJQ+e5JL3p",
+	"TWvK3ie9RenSZXoA5YzgdgBgr5VEp5A0XHUiOXfiCH9N+m+vvfazG7P9CLRVSdjNegWDRwaKY5/QhHLG",
+	"/4kK8n7oi/RT7yM3huO/UfnMSmPpGNvI8YZbC4pfSi+klfIJX3m1lNRv7ipNu79Znf0IC2hPHtuF59zx",
+	"Qs9f1KjUZXweyxoiDjWL0ooEtFSZ97G5NcT+dDzA3zprQ7ocZGXt9byUpNd2wKOH+59vZ5N6Z9yBsBp/",
+	"C4A/N3C7u+Mo6ziwi0AB3c03ZYyHkBi5FShHbtuGal9bCGP332cc1RyYyAqVnzHOUMKAojCTDwAXmIpz",
+	"eS8QjP1oJC7kIvTit48AGgC+ASwq4o7fiQpTZW5bYA1xunrGHfgq5kbYCCS8dJod6NKtSme9uV0IbsMO",
+	"OW85gJZwCJoMmJtizQ44wspAdzEaT5WvVkbfC7Sml2R5Ho5jTJFopw3Hz7gFGk8LmEl1tKUpooMUem5j",
+	"w2jCLsFzz2vgsJ5ZRktMmNJKJIznS4lasF4rUGeSvUk5IfeJva3VsjYI/+/69St2jQ/BRq8WQp81pqoJ",
+	"6l4YO3RwHRzf553bxnh9vKN3mH+HFOlAo9KylVRgvDudMDljXG3G2+TaLT35sOON2+EVDrLGelu60w0N",
+	"3j2aPXhXnLuG4Z/MXiuWuIu/1jNEgVyI7O5K2LJw8TP0SgHgl1aC5dJmhbalESyDT0Gdh98J5/tsFl/q",
+	"j7yU6jYTRXGb6VK5hC35w63Ra5uARCcvwG2mi3KpbMJyoTa3K+7AGId/eo6n74Up+AqttRU3VhwjKVa8",
+	"ZCYLwTJdFjmrrQ2keM4cGERRdKtVwS65g22LkgXXPeOyEDkwJ6PXTJXLqTAJAy4FUDPAq8OE2YVeK3Jn",
+	"Ai8DDqxVsTljSoBNFETFzOhlBXMUrBW3VjQVganWheCqd9y04dUHvTNPRg9HQmUFvxfk/3pMRi/IdxpQ",
+	"KmJa9XV0T9uVaIGlFxKMHpKEDsyddFhspjFFCMG4rQy09qyXtZc3YWsjnROKTpO2aStr3SIUn1k8rejn",
+	"gef0IaGDg+cJE+P5mEnAYziVxMOTMKHKJWBnXhoeLJk+T+rRZNu+jmDiBnQO774gPOxv5tLOB0Rfw6nE",
+	"VZ4AwQTMpgPMuALNhUmXsAW5U/vGouOutLeZzge298ebmzeM3gr+4+BKhQGbVuZ33+62MmE57Vlj3Ozi",
+	"QWSl0+Y8R4dITC4h7vrXnlmUzvgmK+RSOtoRsCpIf7RsvQBNQYBBb1CVTNCiL2kZnT0HLlYqBXvUm/iq",
+	"VF79qqIKnP2ip+TZk7aCCmwXrbImQja8/HuM78e2hUaXCjuwjhuHGOm/BqScCvgj4wr4sMgPu6cyEGVY",
+	"c+l2zA+vsL+9vXh78QK3kkDZa/zuqTc2dC9OFhDguVYzqcQy6mL4Ua9RZlUbntHblgmeLeBMIkcrsgVX",
+	"0i7tAFWFT9lcOJsA81tr81TVeqULmW0GlKkaaa1wcAanLA2blYIggtnxAGr/ml9ZzqSdKB/dOkxYOhXW",
+	"HYnZTBuXsoPqrbV0C7ZeeON5ybMF8Hg9mwlDKnmqZ7P0bKIasR+u6o2E73UJ6CsowBXxPulpIZZxrvaL",
+	"ntoY8JzCZrQ7zK/ZohN804rb7TT1G8e4Fz691POYzbkyOhPWo7vhKmFCuoUwbRXXi0jprChmaAEogb7w",
+	"iJq0zONiJtPLJVc5KyTYEjAAN/MS8JqtfETyaSgmVH4bHEs9DUcx6cD+EhRfm4y++vvRV8ujr/Kbr348",
+	"/eqn06+u/3syYgdvb57HzS3xIF0lE3ax+CdELAcNJORsO9aD73zsiqzLhYmoQG+vXoJYA1FgHVc5NzkT",
+	"ILfZgeVLwbKmg57Q9/zN5eAcunT7zUF69sdMsrFOLG/jtuxPwlo+F5YU0QsiAsanQMugBWAwB0zlxQZ2",
+	"1Ou+YEPD3j4FAWP6zmtc0w+yEC9EJuNi+5zl/lmwOFZC5SDBgsrc1SXrkUANA+L3XgOMAOPc76KKtlsM",
+	"WkKr0j2zDF5BbCqkdRR9BuPuqlS0Ehs9gNoH3GN8Z4Gn5WQqAHDsANUyUgfgZJ1esULci+IwCVkR7JuT",
+	"kxOWLbjhGejUY1aHyNHbAJqLZdLtZoy47L1YIq3xCu2ZIQ9ow1fzzLZOjnvwwul5d9ApS8NbKTtAMZTS",
+	"hqWHEwVihvSv5qEHPQkNwBR+sSnsHwyUe/NvuqH/H+BjtAOBl+QTZR2vhjs8Q2PFDwECTTmzqaQZECCY",
+	"cfU6DCPg0JOGhDdRTq+O8HxQ+rFrofLGopJqeFC9tFuQfPxMSItD7+1BiNBbRFA8EV8/F1L2uMNVqS5j",
+	"whE530wK74Dts4A6sjKcRrI/DEjhgzbZazSF5+gmMaWyfWg6STVbYhvNzBunQZ+Mhzi8o0NaDEkvBCt4",
+	"IwEnFmiyg5thKysEvk+YEms0LqWxbm+n9VWprsvlkscCOx12g8AkvU15N7D3US2sKEj/kpbdKaBPklcg",
+	"G6L44FnNNuZua5e01WzGTdjrUjlZVB5qadnz1z+9eXlxczFmP6CxiD65UkxU5W7z+WBFoddHJCiSenRi",
+	"R3y1EtwkZDtwO1EfrHwvEmYX/Ns//TlhPlp/S16G0hSPZxWg3g5DFdw7ymk4PxBayqeBwz0mnkxFDhuE",
+	"iFa9E548jtlr1GIRIQBmtAUmqvZuMyNWGrSplnrfkBZ6CaiychuvvIXf3guja33O1ElUOxAqpFttj5TC",
+	"o4KQZNt4gEfedyF2vXuNLwEec3vXUJtWRmTc1cljndSdciWMFTlpBWn17W1pivSs0qwKwe+RB8Jx7k1f",
+	"HnxVFj6fgyDoMu7WpBG6mVpdlE4wr166ih1img4e+wFwuxtu7+zh/hySxEqcN3q1Vc+GmDWJOV7YLbmh",
+	"mOXk5WGOmr2nUVLyN7VWQeRajenTTGz9y21gRnEnS/+9LWDl0jqpMtfVfCxbltYFgIm7LkSRe81EzLQB",
+	"4xC4ScUXDih06bkJ6SHPGnCjlIV3nU/3WhV6A9bgM8veg95BrGBcfXC4bYEiv51u4pGt2DZXzuzeQsFC",
+	"xTiXtM6npAH3e5plip7rIRGFEYrKkxiYLGxN6fSSO5n1QhO1TCMVkHwWE4VyU6EpvVoVm8Mxe6tyYRjF",
+	"LXFAxukblC9g7VgUK5I0yHBaZxNVNr/0bFiSB8ySN0WiUCHoQ7ZCCAb4JOC9oj6NOE1s7xqSIr6DsJ5n",
+	"li1FLjm6rc+IGitF3DQkhKdWEGD7nLUVIq7PbTOnPEDwAuwod/K+Sg5EN6stuF0cWbHiBhjuU40q9JG3",
+	"F7Tm7QMkcusbLOi5Q7PCM+xn9nBgehrolrth/8Oa1wT+kU4I1Ae2biO9Akbjw+Hvc7I2msjfBEm+x5y3",
+	"6cYJ+5vAtIe7mnScPpw1CuR6rQrNcxCph0kF4UFTweIRJCEiPmwuBWAKdluYACQdDVmZcK2wXL2hUWnt",
+	"w46aBTARrT3stHNVJr4G5W0trdjT3K925902gR7i1l0731t0tcejkxU2kAXyo8/PabDwoNKiVoQP31Pm",
+	"BHDiSr1tFRyQyVI6C5Z+S2ZGcbWh+u9ryXhtJmYYD+uhT9Ms14NZTTctLaCV1wT2R4mcZDBnom9rUd1D",
+	"2IWB425UNsTPOoQcuWW2nC6lc7HAo+OkKn98JmUkD2UwtyRsyboJFKDI9lySaNbXZ4P4SVkx3N4RxPtl",
+	"wWzL82rQlFRw1GeMF2tUjI0A2knYh0dW6z9r4C2YmEaS8OeLa2ZXIsPgJ5onVxd/e3t5dfHiMJpM1EvN",
+	"6fCugLcFV/NyyC8xmL3THuz/++3qaIB7jh3lrTcY46JIHQ0GkivpaSPcOZ4tQMu2u6mte1D7ZxS1gB2g",
+	"0esBcXZeebRQYiIf2uYR+yTOFecvQxB7j1AcZOQlaFZI7xtGAzQiTraHrQIbmIGisPhYPWv7/mwPNAUI",
+	"PjHa9DTPxBM5bR/9YQjPAbgjBorZEBFyH5IqCEXs8K+FuZeZuFQzHae9v55//9cfsTxEZuJIqpmmCjbr",
+	"SyrJiRIYk1bCjlkK06RgiRFnm6gPc6PL1SnTZj6e8+/ni4Rx4+SMZ+6UrYVNAqc9Zd+MvxmfPMY877x0",
+	"i1uprDMlZsMP+U7IyYtmoXhYFVwqyxYgmTXTU8cRiaeCG2EYejS9ySetr4KJnjqolTxzb7fqf+jC6JR9",
+	"HXC2FlPveAYtdcll4TR7e/Wync5RGhmd2AiwrM7dIE57wGUmUMJSjSd5HUB3vvrhOfvuu+/+oz3b1jKF",
+	"kOS1XRQPSs1W3nU74Swhg9sthDRo4ZL14Ce0e7vZdmTD7c6IjqUbN3dSWi/usT5SgOWe4QG6tY7nJOoM",
+	"Q/6YRLYNTXy1lczA/mp9xQp5L+w+SCHUvTRaxVNnXlQOJ9Z4z2fArYzOE+ZARdSG5eJ+IEeAkkVueTNJ",
+	"a4iHba1D62V79XhccLiKBycUMQEMJgItVVkrqPvcic0hIRBnaSPvKKXEsGSiFsHh52PyaIN0crlC6hbD",
+	"bKip2GiVB/ekT4lKJsrxO7AsXWmUZTwz2vrQmPWxAPwHanENnsy0yYUZs+d1ZtpEtVLTGC8sBYwqWJu5",
+	"YEAN1QMwb4ec+N2Qb3VkWTut6lMOrZmh9anHRtXFOMIU3eqYt0hHMlHSsjuxwpT/EMnFulQV+DiNd0qJ",
+	"T9LVWf1YSW2kE5gkCdb1RElXeZMpKueAk1UvULkfpQcJNFGB8Jh0Y/bG6CmGXyheHLKrEAiu7BqPn/t8",
+	"lX2PRm4LjRrSlpusR1nHMWYuc8GLYgMoZgCBrGC5Rm1YaTeUrTqUT/tjueTqCPaMTwuBIfbu1HG73My5",
+	"ku954Jxb1R4a53XzE1CZyhVFpG4xpkZZLiujnc50LJrw9uolwyH9Afrq1IwrOvO6QAEtKMyIeZofu4Zo",
+	"LWzQ72NpgxfXQTWxTR2ByeWqEJW58YSJafGoRFJi/Vb1cA/vWRvgV5jkHkLcgDlIkFThfwCcqFZPpFaY",
+	"+VF9jwS8XmhL8ea4QfmJGu0PpUEaBN3P+nBwQyaisYGfshWXyGwxcduh038BREP10GypcxEH0Bu6eyDq",
+	"Dbz6mIzKVf40JQvD+P6rj1Kx9rWhA5e1eubW3AjPhYZS6QecHPZjJUFbwfKwRQ41MP5uXmXF/xNcTUVK",
+	"VcH7bp/FZ1sDHPYTVhCcFsNryDKxagc9BuywZhWTdzC0uOpgbVO99kGWtZO7bkGKvTT9OM9KBsyx3bbm",
+	"64486cc1TalskydEEnUGK0aa+7qtaGTQ2dQZAGw3K53YrZXHWhPQPFs24ybulMNOMWR6n7+5RAvE6wYt",
+	"sdOxj71FHV/X+ZtLvx8JS9fCpgzMkejeoLHeH+UVXwq74pkIvOn8zWXC0sqmp0pv7zDwubDxNMutrldY",
+	"cPC7VsvdJ2+cwE7qfagnip5A8OPErDTe6I8DsqeQM3E6UW9f/eer1z+/YgfYhQboYykVZuv7UopORArI",
+	"SpjDhF2+ury5PH95+d+Xr/7KDjDwrA0YGBOVSyMypw12LaGCj5URK25w3Ku3r17hN438HmlDjchhwt6c",
+	"v72+eJFUyU4TdRAcbMyWGei4s7LArlfU56JKThKN6t7DhF3818Xztzevr24vrq5eX9GEgS1MFKUTHybs",
+	"+u/XNxc/hZeCeNKkVEs1M5w4QmkEqz56fv7q+cVLXAf35SwgRifKhysE6fEwJVho1UZYp1erxgiw0DdX",
+	"Fxc/vbmBzYb3qy4mWt+R0m6E1aXJhMVnh+Nqa7prbC+mngNhqafhRkzADuIFKfwheuiRYZSM6PBHyah5",
+	"zKNk5A9vlIzolEbJKMAySkZtYEbJqAkNvOrBqf70QwXAogHKG27v9k+D5I2soj9iPmQrr2svxxCuX893",
+	"JjfWI++X4RjGjW4nJmWF7UxCmn9XF6K0vJBVG60t+TcvERnK9IX98x3jUIQIzGt7Whn+71hlsqU4ZFdJ",
+	"x/4H7AQoVHKw4sT5fSMPJUld2DVGzhuQnl7HSIjqJFZB+cqM3dJ0e1OSuF0wZMzYUJneJQkXytiCfoMm",
+	"fiz3cEv09lPKWmK2wf6rqEyE3jrINrBb1tGNpH78KrAtVFYa6TbX5DSBYSjCcV7GUrvOFXt9+eI5Qmkt",
+	"RUHG7JV2TAnMi63q8723AzVycry2jXA9m41Do0iseMdZa+RaOLei7mMyGmIK+gNO0O8SY0mCUCMQKzHg",
+	"i1k+UmFWCSjGGWga3puHClXD6T1mNyBrgpe95X+0VP6MLGrGM3GKCyZCqqLiFTFNlKcmdvDzxfUhhalq",
+	"P4pNUGno+URBtM7nImeTsNTJaDxRE/UcwyItp4bwO6zYazi2b4/xjFqRKt+dLD337exwbtDkeS4Mnhol",
+	"gu88NnXG0qgBl4Y5miE/1KlQnaBOlj6aBlIe62guwHD2zXywcATzxFwoW8AS0CrxI2GlKqgwU2wmipzf",
+	"qp1AhrEJ7vhRo5+M0YUYM4pIe6ewtM6yaemwe6yaY09aq5dCKzFRorCkKvtseOYTC2e6xNauE3WBPnmq",
+	"CFxgkwJs1oIdBIHDblaCter8vW8sbZS4pzC+4I5EPmAUli250pKyWMhMeDXMtzg9X/FsIY6+HZ9485Co",
+	"xJ4eH6/X6zHHx2Nt5sf+W3v88vL5xavrC/wGe465QjSIp4+tgfU3TKDTEaIsenRXQvGVHJ2OvhufjL8b",
+	"UQYoco1jbOsGf81jvbOuhI+HUP886snFltxl2ArTd8dw6CXXRV6Vp1BVLGqd3DHOQEwT2gC5OrNhGTc4",
+	"1pZOfOwgteLXNGHpyoh7+D88Sw9poytSvMxHp6O/lcJssIlZaAPjw5b/+BBte1tFyre0vO0Hmm05pbIq",
+	"bVhKkj4daqwbOrk9ZQLlu+tVtZ0pyEaipDR0wDRiJh+Yz4iUiqVfp/X7lOE3/nobWOR3egJcr4G6sXOg",
+	"xWCaYXzmhI+hw9F2PKKxea1Umfj4aX1m/lNmxHqDJx6Ar5bDaTAiF1D+4BvgNd+cnJycVV2tvzk5GZwc",
+	"45ODzaIHmmsMN34OrfViTZ+HQPAt87ZtwLtOK+VvT04+W0PSujlhpBlpyyZt8hbsj/o9gREbvQL3uNH2",
+	"GT/5Zvcnrbaw+NF3uz+qOyDjF9/v/qLq8fuYjP60z1LaLY3xq+/2Wk3VRRZ1wpDURcyQsuRwb53hsmAH",
+	"7ZTtw+C6Pf1HECyg+XejmY+JlxHH4gHk6qCouKk68tJ03JJ0LaQSPemAnnd4QtpK4PMyr7n9RBG7rxxF",
+	"KbKClIkHnrliAxPAC6BgWM1SEQrkccn3wsjZJkX7gnpDoauI5IqezWBuKoKlZYWGENKGRqcxKXOB7wYx",
+	"8wTSeThSeZ98Ip3NI7Yy7CbJU9xPsgKw0QQu4gv2d7CfDqnRIfrzEIFP/T5utt6MEoLvsUndFLGwnZqM",
+	"ntVNnTaMEhBUlSr/PpQyYQsyzL4c99DvpbSu3cjTjn5DDh5pRDqAo3m15HAm7Y7iQKHGhY34t0PZFvrB",
+	"PjHX3JR+29mnY12rJWEU7S6DGccLkRM+UVADUJBK5Uh7sKJhbsOBOIuct90bDkzDiQLeO5OYd958SGnU",
+	"qU8JRT3UoVO40X4xHbM3dV7gkps7kU9UWi3yyO9PSp1PAXaZk1M1dEHFxicRpI+x5sZrP1d79dsTR6uR",
+	"5AB11Lv9hTxq8uiX0thIj+D9KcUbueMNXxY77VmY6PVKqPM3l7WzqJOx1sj+waw/7zbqs+W/CufHeuGH",
+	"ehriBYifqBh04Ucv99/Pf3o5/pSD8o7F0ek/3jWPreVW2/9QQn+L6GG8RHdOfebPKH2z0+iCUZA+Fwbk",
+	"o8UmoafkZ6pri4I9ioG7cOUNZUcLh5cZ+N6e1I1B+3sM8DWL+uOKz8mjYXQ5X6BaOlH9W3fQ24XaK6Z2",
+	"ensR00sHmNIVddXo+CRi51K/clxdygRG4R7v0s1Bv6k91223ssOqo4Yrf2hj7p+inSL/851WAhFV/jzE",
+	"lXfYczBW8/ccSwNCc3OQzb+WokQnGl0+Q7lilW+NIrLrurHORE0UkFO4MyVdloWTK27c8UybJYrk1Lt3",
+	"6d4iYMMV0WQiYeIhEys3UbUyUFdipYm/84i8sFjHEDyBhkwWbAzGzlWjfuuZnSjswwSKClaRoE9woAT9",
+	"WZVJwepECtgKgBSLNqSaKFtOj8Jj2ImqYB07gBynWLdKHTdQPUpYOh4Ddc8x1ybBTAKsdYdnGMqeqPqp",
+	"91I3GipRVUNJxCVsqwEi7HpbsaImFFNfKRkWiUv2ISfv6GlWuVFowydw4L1NE2zKiByuIURRazJiqamd",
+	"iD31o1S9jC1mHAvehcxrdQlLATHJ8N7WLBgX2bBJLdZNYKsbJx7c2d7j4G5gIxGfCUp3xI2bwMU+4xsK",
+	"PGBqs4v01G+VMRUobmbaUMgkW2grlA9M+qvsutMhNhZihi1hkmaAbCWzO0tdyTCwicOmrWBfekZhtXQg",
+	"lNkZXDo/qKdaYd1E3beTQwOwP1BFVvMin3CN153S6x72ff31dW0WfP01O2htjONzli51Lk699ZAennYs",
+	"gZC94TX0iRoohG4rb9SypquVH56xzkYl3a2rtiiJHEkUnao9hamnAvd1onTp2nlNFM5yC7HEHgGIeBjN",
+	"QBbaN3DwhZl0pFo0Snk7tk5COFiZfKjII6TAizdMaepdgnEXmBkI82wP/Kas/RBda7ZY8cV49QdnE9Vg",
+	"F00cOKOSQswm9hrLtyfMLrRxrOBTUaDOhWjdhA9DnBMFn1E5KMHRZMV0fQI7rzfYB/Ii160AdpYYopuo",
+	"70++Sxr9sts30c2o/873JyfhOj0yYYl/iSIfM4rkNcpwEFJfcwOL5sUOV17jasJR1fvqLzrfdBSmiIRs",
+	"60zxQvvInRDecadngcvdiY31lcENrkd1MaFqLiRHDCd+12e+s/4cmX9MIDcrGqo4xVQqjvGEnakrO3sD",
+	"XPjsD+2DuQ2ChIU2WhcixxwgbjjR6saWJ7YR2Hoevbb5hG+9o3lKBv7gJvjnH9dQoAl4hSK9DgP7Xdmx",
+	"oy+AL8R4/vNLoOnrn/6TqkmakuPwD9Y74KqrSdUqlMgjXQX2aqPWzpPyFV6/pZV1mW+7whNsWl8iXFsA",
+	"+R89bPbNHl9UN07+s0yza3QnkHW1xToLfo3jD5RE8EiIWIhYdvmVWOKdSLzqgjBkxNAVBp4VFXpuqwTu",
+	"kLON+kxV/0Z1XcQKrNNGsAPq5KpNO7fmsNns1YhMm5w68yXey+F7WTtBHA/TGhACynGymkQzlWRVoZRW",
+	"as4i5Nr4RU5UsHCquwy8Oyciil/g3l2V6sluErqT+Ld2e2wlyCBWKb2e0CBnB5hhlLOpEIrxwgiebw7/",
+	"0I7d70/+Y/cH1c3F/ywSJVTpUxP1Wt7LLZls9wyjDkkX/TYb2CJTOPX2er/jUsIqIkrIVqguHvOXBSSY",
+	"tkJELR6kY5nORcIKqe5s0Kmrb7qd5Um7hT0ErRm+aavhmM6fVJHygb65W9ritmYP1xvAfx4AAhMsgWCw",
+	"1imjtfoxUYWehxshKnW+aJsC4Wq2pYc3WCZVI0tcAXEyVWxiDOOvwvkGxH9MhoH1CIMc40vEvk/VFHN5",
+	"uug9JvGCdljUZXpu7xotPktEsKkIdUaVZGQkpZ1uVC55alL1rxcv0AlKEvMXPUWxVw31nCQdcA7eloxe",
+	"ANRMiy5YR/JAToP0bZ0sCirhEnk0xkkz/CsKSq8FUDIy9d4EPcRLynA2IDG7e/VFan46fRHefAR1gRJ4",
+	"/ME6I/jyca+gaqfgIyLLtOlezsItc+LBjdklXXM2xZo+vDWQ+v1WDd7nWqr5WZ0MWlVIApVVt88pL78b",
+	"ERFpJwq9+GO8LQnTDuydXFWXf6kNtUTFWCBvXbqGOQ4gdvWcTTdsxelWd5Ty6X8deVXj6JV4cEev/di+",
+	"G02VpwnLQWZjBQo7AO3t1UuafqJS3yt9TIVF3sfZ+FEYkzIsr2JOd+R4O37e8lI2xTFewEFXpzVvSF2y",
+	"g8aVqKfdvq7ImboNYBOSz6ddRyBzWh+eUctTi9UC3598t1WAXyNqfSw7S+J11ISvvj9XXqXH+vaqIR85",
+	"zNy27ZvZsqHu01d7VRVh75LdmcR/2Ti8owv9oP5KHgQH2b07YyekQFH71KEUXhpgMI0YG4TAcS0B0JNI",
+	"SvFuhg+Ud4xN084wnGWF+7+lmx39n4/ISAB0g/HIPq0IjZxdVLOCUESJZqA6v9pCoDvfp4eKhAiDQ1VK",
+	"scGgiSFWsn3Letv0+CXp+JOFzJWgPsjIDjxbJpb/tHSRWvo0GgTvyB/xN3egmGh09VZ5XdxUZ8U5rOmh",
+	"pv9VG+mJivSRZgdp58qOtNVaGsQB1kNhpYIR87LgxgMTOkr1Wio3bh9B+dLMS1kII84qrRALmvytFCFH",
+	"dDxRV+1O09aHmDhLMVLXbEsN/P2UcQr1HBXyXuTYdVbOlcgbd01MVNORhIUmmP1EPSSq4YwusanQtmvO",
+	"hrNg/D1cf1DdtdFXe6uzp+qt/YX+I4ktvL1Ln0j5x6a60Cxu3YEeVGs/VKzn731Y6hwTqlMaIz3t94tH",
+	"26PtKp2o6hb7is5tQ83p3JCWADGH/oLwRfN+szE7Bz3Wswp8QheieJ6EzKiO8/nrJ5D5cKtVyKXp6FjY",
+	"XbAShHU6TbgaBOdp3V5CuXHcl0HwOZfKp2DS/QQApDfGulf+i/yQlsZt51qV+upsjj2pFdisE3WQ9m9p",
+	"SQ97l8Sc1Xc3qd5FMehYxm3DMtzpBjR6vECKjmPMXmlMYCIYbGVtiw1skXdaO7HmJrfthGL6YqJQXaB2",
+	"9feUNyirsLX1+U/VxXLosaOMKNrabVFlnOAzMbuhkPTH87nWNYG/f2RrN4+tNn3N8YKdQmL2Qpf7+nxP",
+	"6f7dysX+NfwJ5/72pIpFDt0g+an8/wPYbPs5HtB6D9lzncs4xiyFgaosptaloa07Qyeqraz49sVI/ulx",
+	"2rzhPv3q2x9SdoCmE/OpgpRi49vEoTU8poTLhp/g+sfzb//056qGv5mr6e+L6bNj5Dy+fxKtLKTAVLrZ",
+	"dr70wr9W36HxuUzu3iWs8XuDMJfAX7n01bc/eFwaZ/Z+wD73/xq2zj+tllVnTrgj7wRo8bCd+S9xzhXy",
+	"CaJmLp353ncFYSZ/hQW8uhtpvLWY9/ELX/vUOMTgdT4fy8jqm462MrBm+4zOhRFnoLfxFWopXLHKczYe",
+	"cKr5yyj+mEaWB26rgeWvyfhiXnVkbnN7nuTEx+DwHk4U68Qq3shswS115zaNVoT1LQrI4KXqxL2xZCfa",
+	"B2TARYBXW36CXPrXK6np9e7bUVPju/Z9cVZ+XmeF84j3RJI6/oA9BX0CmCeuHkuGM/5syta57wCX16Wx",
+	"N6GTY0SH8vD9hmrUR+D7cG6Ewx6AX1B1IDlC+8aTOzC1maD7tJBtyLz1SUrIyNtN8Kk8k9wldVtslU9U",
+	"jbxJdTlQ9YZ0zK4EDylK1XUX6IEBk6nVtX48UWmkA3XKMn1PlT2NglF/cYRlB7wo6K9Z16s3EMU8PPOX",
+	"dFDuo2xcyIZG33thdN2ywVDgVqG//2fpFrp0E9X0giNcCCqZgUWBQwzEP5sXMf2GJNecZoDsGpfT1M++",
+	"lG5uocRGu7wGMYZ+gbjX7x471dTtBo3/ePeYfABeS4RFQoF6wx1jb+3jtbDH99+g/uEn2H2HkW8Mbysq",
+	"m5Z2Q7dZj2up0IKzL2MoCzpBnwiodXaFDh4sZaI+zoFfUIlvNW6bGfUHjvVK1MgosLs2VqT4nH3fU3wl",
+	"MjnzeH/YmCmYYI/vHv8nAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

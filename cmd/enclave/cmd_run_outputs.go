@@ -39,13 +39,17 @@ func (o *runOptions) writeOutputs(w io.Writer, l api.RunOutputList) error {
 	}
 	// The server shows the size and sha256 of an unreleased output only to reviewers;
 	// for everyone else those cells stay "-" and REASON says why it was not released.
-	tw := newTable(w, "PATH", "SIZE", "SHA256", "STATUS", "REASON")
+	tw := newTable(w, "PATH", "SIZE", "SHA256", "STATUS", "APPROVALS", "REASON")
 	for _, out := range l.Outputs {
 		size := ""
 		if out.Size > 0 || out.Sha256 != "" {
 			size = strconv.FormatInt(out.Size, 10)
 		}
-		tw.row(out.Path, size, out.Sha256, string(out.Status), strings.ReplaceAll(out.Reason, "\n", " "))
+		approvals := ""
+		if out.ApprovalsRequired > 0 {
+			approvals = fmt.Sprintf("%d/%d", out.Approvals, out.ApprovalsRequired)
+		}
+		tw.row(out.Path, size, out.Sha256, string(out.Status), approvals, strings.ReplaceAll(out.Reason, "\n", " "))
 	}
 	return tw.flush()
 }
@@ -155,25 +159,35 @@ func streamChecked(w io.Writer, r io.Reader) (string, error) {
 func newRunReviewCmd(o *runOptions) *cobra.Command {
 	var approve, reject bool
 	var reason string
+	var files []string
 	cmd := &cobra.Command{
-		Use:   "review RUN_ID --approve|--reject --reason TEXT",
+		Use:   "review RUN_ID --approve|--reject [--reason TEXT] [--file PATH]...",
 		Short: "Approve or reject a run's pending outputs (data controllers)",
-		Long: `Decide on a run's outputs that wait for review (workflows with egress: review).
-Approved outputs are checked against the sha256 recorded when the run ended and
-released; rejected ones never leave the zone, and the run's owner sees the reason.
---reason is required to reject. Prints the run's outputs after the decision.`,
+		Long: `Decide on a run's outputs that wait for review (workflows with egress: review): all
+of them, or only those named with --file (repeat it; the others stay pending). An
+approved file is checked against the sha256 recorded when the run ended and released
+once as many distinct reviewers as it needs have approved it (APPROVALS shows how many
+have, of how many); a rejected one never leaves the zone, and the run's owner sees the
+reason. --reason is required to reject. You cannot review a run of your own. Prints the
+run's outputs after the decision.`,
+		Example: `  enclave run review 3f2a... --approve
+  enclave run review 3f2a... --reject --file results/by_site.csv --reason "counts below 5"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rv := api.OutputReview{Reason: reason}
+			var decision api.OutputReviewDecision
 			switch {
 			case approve == reject:
 				return errors.New("give exactly one of --approve or --reject")
 			case approve:
-				rv.Decision = api.OutputReviewDecisionApprove
+				decision = api.OutputReviewDecisionApprove
 			case strings.TrimSpace(reason) == "":
 				return errors.New("--reject needs --reason TEXT: the run's owner is told why")
 			default:
-				rv.Decision = api.OutputReviewDecisionReject
+				decision = api.OutputReviewDecisionReject
+			}
+			rv := api.OutputReview{Decision: decision, Reason: reason}
+			for _, p := range files {
+				rv.Files = append(rv.Files, api.OutputFileDecision{Path: p})
 			}
 			c, err := o.client()
 			if err != nil {
@@ -187,9 +201,10 @@ released; rejected ones never leave the zone, and the run's owner sees the reaso
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&approve, "approve", false, "release the pending outputs")
-	f.BoolVar(&reject, "reject", false, "reject the pending outputs")
+	f.BoolVar(&approve, "approve", false, "approve the pending outputs (or those named by --file)")
+	f.BoolVar(&reject, "reject", false, "reject the pending outputs (or those named by --file)")
 	f.StringVar(&reason, "reason", "", "why (required with --reject; the run's owner sees it)")
+	f.StringArrayVar(&files, "file", nil, "decide on this output only (repeatable); default: every pending output")
 	return cmd
 }
 

@@ -35,7 +35,7 @@ func (a *App) buildZone(ctx context.Context) error {
 	z := &zone{
 		audit: audit.New(a.rdb, audit.Options{Prefix: a.cfg.Redis.KeyPrefix}),
 		limits: egress.Limits{MaxFileBytes: int64(a.cfg.Zone.MaxFileBytes), MaxTotalBytes: int64(a.cfg.Zone.MaxTotalBytes),
-			MaxFiles: a.cfg.Zone.MaxFiles},
+			MaxFiles: a.cfg.Zone.MaxFiles, Approvals: a.cfg.Zone.Review.Approvals},
 	}
 	a.zone = z
 	if path := a.cfg.Zone.Catalog; path != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/egress/checks"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/wes"
@@ -64,6 +65,13 @@ func (l *loader) entry(i int, y entryYAML, root string) *Entry {
 	} else if e.Egress != wes.EgressAuto && e.Egress != wes.EgressReview {
 		l.addf("%s.egress: %q must be auto or review", where, e.Egress)
 	}
+	switch {
+	case y.Approvals < 0 || y.Approvals > egress.MaxApprovals:
+		l.addf("%s.approvals: %d must be between 1 and %d", where, y.Approvals, egress.MaxApprovals)
+	case y.Approvals > 1 && e.Egress != wes.EgressReview:
+		l.addf("%s.approvals: %d approvals need egress: review (outputs under egress auto are released without a reviewer)", where, y.Approvals)
+	}
+	e.Outputs.Approvals = y.Approvals
 	e.Resources = l.checkResources(where, y.Resources)
 	l.checkNames(where+".groups", y.Groups)
 	if !ok {

@@ -111,6 +111,7 @@ type entryYAML struct {
 	Outputs             outputsYAML    `yaml:"outputs"`
 	Logs                string         `yaml:"logs"`
 	Egress              string         `yaml:"egress"`
+	Approvals           int            `yaml:"approvals"`
 	Resources           resourcesYAML  `yaml:"resources"`
 	Groups              []string       `yaml:"groups"`
 }

@@ -162,6 +162,10 @@ func TestLoadProblems(t *testing.T) {
 			workflow(d, 0)["logs"] = "public"
 			workflow(d, 0)["egress"] = "never"
 		}, []string{`workflows[wf-a].logs: "public" must be none, admin or owner`, `workflows[wf-a].egress: "never" must be auto or review`}},
+		{"approvals", func(_ *testing.T, _ string, d map[string]any) {
+			workflow(d, 0)["approvals"] = 2 // under egress auto
+			workflow(d, 1)["approvals"] = 9
+		}, []string{"workflows[wf-a].approvals: 2 approvals need egress: review", "approvals: 9 must be between 1 and 5"}},
 		{"resources", func(_ *testing.T, _ string, d map[string]any) {
 			workflow(d, 0)["resources"] = map[string]any{"cpus": -1, "memory_mb": -5, "time_limit": "forever"}
 		}, []string{"workflows[wf-a].resources.cpus: must be from 0 to", "workflows[wf-a].resources.memory_mb: must be from 0 to",

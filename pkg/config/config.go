@@ -325,7 +325,7 @@ func Default() Config {
 		},
 		Zone: ZoneConfig{Mode: "open", OutputURLTTL: 15 * time.Minute, MaxFileBytes: 1 << 30, MaxTotalBytes: 5 << 30,
 			MaxFiles: 1000, Results: ResultsConfig{Store: "local", S3: S3Config{Bucket: "enclave-results"}},
-			RetentionInterval: time.Hour},
+			RetentionInterval: time.Hour, Review: ReviewConfig{Approvals: 1}},
 		Auth: AuthConfig{Mode: "none", OIDC: OIDCConfig{
 			Audience:            []string{},
 			Claims:              OIDCClaimsConfig{Subject: "sub", Name: "name", Email: "email", Groups: "groups", Entitlements: "eduperson_entitlement"},
@@ -408,6 +408,15 @@ type ZoneConfig struct {
 	RetentionInterval time.Duration `yaml:"retention_interval"`
 	// Results is where released outputs are stored.
 	Results ResultsConfig `yaml:"results"`
+	// Review governs the data controllers' review of held outputs (egress: review).
+	Review ReviewConfig `yaml:"review"`
+}
+
+// ReviewConfig governs the review of held outputs.
+type ReviewConfig struct {
+	// Approvals is how many distinct reviewers must approve each held file before it is
+	// released; a catalogue entry's approvals may ask for more, never fewer. Default 1.
+	Approvals int `yaml:"approvals"`
 }
 
 // ResultsConfig selects the object store for released outputs.

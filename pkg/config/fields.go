@@ -127,6 +127,8 @@ func (c *Config) fields() []field {
 		{"zone.results.s3.bucket", &c.Zone.Results.S3.Bucket, "Bucket (created if missing).", false},
 		{"zone.results.s3.region", &c.Zone.Results.S3.Region, "Region of the bucket.", false},
 		{"zone.results.s3.use_ssl", &c.Zone.Results.S3.UseSSL, "Use https to reach the endpoint.", false},
+		{path: "zone.review", help: "The data controllers' review of held outputs (catalogue entries with egress: review)."},
+		{"zone.review.approvals", &c.Zone.Review.Approvals, "How many distinct reviewers must approve each held file before it is released (1 to 5); a catalogue entry's approvals may ask for more, never fewer. Nobody approves outputs of their own run.", false},
 
 		{path: "service_info", help: "What GET /service-info reports about this deployment."},
 		{"service_info.id", &c.ServiceInfo.ID, "Reverse-domain id of the service.", false},

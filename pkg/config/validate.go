@@ -177,6 +177,7 @@ func (v *validator) zone(z ZoneConfig) {
 	v.AtLeast("zone.max_files", z.MaxFiles, 1)
 	v.Check("zone.retention", z.Retention >= 0, "must not be negative: 0 keeps runs' files, 720h deletes them 30 days after the run ended")
 	v.PositiveDuration("zone.retention_interval", z.RetentionInterval)
+	v.Check("zone.review.approvals", z.Review.Approvals >= 1 && z.Review.Approvals <= 5, "must be between 1 and 5: the number of distinct data controllers who approve each held file")
 	v.OneOf("zone.results.store", z.Results.Store, ResultStores)
 	if z.Results.Store == "s3" {
 		s := z.Results.S3

@@ -18,6 +18,9 @@ type Limits struct {
 	MaxFileBytes  int64 // largest single file released
 	MaxTotalBytes int64 // sum of all released files
 	MaxFiles      int   // number of files released
+	// Approvals is the fewest distinct reviewers who must approve a held file
+	// (zone.review.approvals); a workflow may ask for more. Zero means one.
+	Approvals int
 }
 
 // DefaultLimits apply when neither the policy nor the deployment sets a limit.
@@ -30,6 +33,15 @@ var DefaultLimits = Limits{
 // effective merges the policy's limits over the deployment's over DefaultLimits.
 func effective(pol wes.OutputPolicy, d Limits) Limits {
 	return DefaultLimits.over(d).over(Limits{MaxFileBytes: pol.MaxFileBytes, MaxTotalBytes: pol.MaxTotalBytes, MaxFiles: pol.MaxFiles})
+}
+
+// MaxApprovals bounds how many distinct approvals a file may need.
+const MaxApprovals = 5
+
+// RequiredApprovals is how many distinct reviewers must approve a held file of a workflow
+// with policy pol in a deployment with limits d: the larger of the two, at least one.
+func RequiredApprovals(pol wes.OutputPolicy, d Limits) int {
+	return max(1, pol.Approvals, d.Approvals)
 }
 
 // over returns l with each limit o sets (above 0) taking its place.

@@ -101,7 +101,7 @@ func (g *Releaser) Finish(ctx context.Context, run *wes.Run, workDir string, pol
 	}
 	results := g.disclose(workDir, pol, accepted, datasets)
 	if mode == wes.EgressReview {
-		held := g.hold(ctx, run, workDir, accepted, results)
+		held := g.hold(ctx, run, workDir, pol, accepted, results)
 		return held, fmt.Sprintf("%d output(s) wait for a data controller's review%s", len(held), note), nil
 	}
 	var blocked int
@@ -144,7 +144,7 @@ func (g *Releaser) blockFailed(ctx context.Context, run *wes.Run, accepted []Can
 
 // hold records accepted files as pending, with the sha256 an approval will check. A file
 // that cannot be hashed as the very file Select saw is refused.
-func (g *Releaser) hold(ctx context.Context, run *wes.Run, workDir string, accepted []Candidate, results map[string][]wes.CheckResult) []wes.Output {
+func (g *Releaser) hold(ctx context.Context, run *wes.Run, workDir string, pol wes.OutputPolicy, accepted []Candidate, results map[string][]wes.CheckResult) []wes.Output {
 	var held []wes.Output
 	for _, c := range accepted {
 		sum, err := CandidateSHA256(workDir, c)
@@ -154,9 +154,10 @@ func (g *Releaser) hold(ctx context.Context, run *wes.Run, workDir string, accep
 			continue
 		}
 		o := wes.Output{Path: c.Path, Size: c.Size, SHA256: sum, ContentType: ContentType(c.Path), Status: wes.OutputPending,
-			Checks: results[c.Path]}
+			Checks: results[c.Path], ApprovalsRequired: RequiredApprovals(pol, g.Limits)}
 		held = append(held, o)
-		d := map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256}
+		d := map[string]string{"path": o.Path, "size": strconv.FormatInt(o.Size, 10), "sha256": o.SHA256,
+			"approvals_required": strconv.Itoa(o.ApprovalsRequired)}
 		if o.Checks != nil {
 			d["checks"] = "passed"
 			if !checks.Passed(o.Checks) {

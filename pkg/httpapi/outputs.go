@@ -28,7 +28,7 @@ func outputViews(ctx context.Context, id string, views []runs.OutputView) []api.
 	out := make([]api.RunOutput, 0, len(views))
 	for _, o := range views {
 		v := api.RunOutput{Path: o.Path, Status: api.RunOutputStatus(o.Status), Size: o.Size, Sha256: o.SHA256, ContentType: o.ContentType,
-			Checks: checkResults(o.Checks)}
+			Checks: checkResults(o.Checks), ApprovalsRequired: o.ApprovalsRequired, Approvals: o.Approvals, ApprovedBy: o.ApprovedBy}
 		if o.Status == wes.OutputReleased {
 			v.ReleasedAt = formatTime(o.Released)
 			v.Url = outputURL(ctx, id, o)
@@ -111,6 +111,9 @@ func (s *server) ReviewRunOutputs(ctx context.Context, req api.ReviewRunOutputsR
 	var d *runs.Decision
 	if req.Body != nil {
 		d = &runs.Decision{Decision: string(req.Body.Decision), Reason: req.Body.Reason}
+		for _, f := range req.Body.Files {
+			d.Files = append(d.Files, runs.FileDecision{Path: f.Path, Decision: string(f.Decision), Reason: f.Reason})
+		}
 	}
 	l, err := s.runs.Review(ctx, p, req.RunId, d)
 	if err != nil {

@@ -20,6 +20,7 @@ const (
 	actionOutputURL = "output.url" // a presigned URL handed out (Config.PresignedURLs)
 	actionReview    = "output.review"
 	actionReject    = "egress.reject"
+	actionApprove   = "output.approve" // one approval of a file that needs more
 	actionExport    = "audit.export"
 	actionQuery     = "audit.query" // recorded only when refused
 )

@@ -25,6 +25,9 @@ type OutputView struct {
 	// URL is a presigned URL of the result store, when one was handed out; "" means the
 	// face's own download route (Download), which audits each download.
 	URL string
+	// Approvals is how many reviewers have approved the file so far (of
+	// Output.ApprovalsRequired); Output.ApprovedBy, who they are, is for reviewers only.
+	Approvals int
 }
 
 // OutputList is what GET /runs/{id}/outputs shows.
@@ -68,9 +71,13 @@ func (s *Service) presignedURL(ctx context.Context, p *wes.Principal, r *wes.Run
 func (s *Service) OutputViews(ctx context.Context, p *wes.Principal, r *wes.Run) []OutputView {
 	out := make([]OutputView, 0, len(r.Released))
 	for _, o := range r.Released {
-		v := OutputView{Output: wes.Output{Path: o.Path, Status: o.Status, Checks: checksFor(p, o.Checks)}}
+		v := OutputView{Output: wes.Output{Path: o.Path, Status: o.Status, Checks: checksFor(p, o.Checks),
+			ApprovalsRequired: o.ApprovalsRequired}, Approvals: len(o.ApprovedBy)}
 		if o.Status == wes.OutputReleased || Reviewer(p) {
 			v.Size, v.SHA256, v.ContentType = o.Size, o.SHA256, o.ContentType
+		}
+		if Reviewer(p) {
+			v.ApprovedBy = o.ApprovedBy
 		}
 		if o.Status == wes.OutputReleased {
 			v.Released = o.Released

@@ -21,6 +21,10 @@ type OutputPolicy struct {
 	// Checks are the automatic disclosure checks every tabular output must pass before
 	// it leaves the zone (pkg/egress/checks); nil checks nothing.
 	Checks *DisclosureChecks `json:"checks,omitempty" yaml:"checks,omitempty"`
+	// Approvals is how many distinct reviewers must approve a held file (egress review)
+	// before it is released; the deployment's zone.review.approvals is the floor. Zero
+	// means the floor.
+	Approvals int `json:"approvals,omitempty" yaml:"approvals,omitempty"`
 }
 
 // DisclosureChecks are a workflow's automatic disclosure checks on tabular outputs
@@ -83,6 +87,12 @@ type Output struct {
 	// Checks are the results of the workflow's disclosure checks on this file, shown to
 	// its owner and reviewers.
 	Checks []CheckResult `json:"checks,omitempty"`
+	// ApprovalsRequired is how many distinct reviewers must approve a held file, fixed
+	// when it was held (a later decision may only ask for more); ApprovedBy are those who
+	// have, while it waits for the rest. Who approved is for reviewers; its owner sees
+	// how many.
+	ApprovalsRequired int      `json:"approvals_required,omitempty"`
+	ApprovedBy        []string `json:"approved_by,omitempty"`
 }
 
 // Output statuses.
