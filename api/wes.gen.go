@@ -724,6 +724,21 @@ type ListRunsParams struct {
 
 	// PageToken The `next_page_token` of the previous page; absent for the first page.
 	PageToken PageToken `form:"page_token,omitempty" json:"page_token,omitempty,omitzero"`
+
+	// State Only runs in this state (one of the `State` values, such as `RUNNING`).
+	State string `form:"state,omitempty" json:"state,omitempty,omitzero"`
+
+	// Workflow Only runs of this catalogue workflow (its id).
+	Workflow string `form:"workflow,omitempty" json:"workflow,omitempty,omitzero"`
+
+	// Review `pending` (the one value): only runs with outputs waiting for review.
+	Review string `form:"review,omitempty" json:"review,omitempty,omitzero"`
+
+	// Owner Only runs of this user (their subject); callers who see only their own runs may name only themselves.
+	Owner string `form:"owner,omitempty" json:"owner,omitempty,omitzero"`
+
+	// Tag Only runs with this tag, as `key=value` (repeat for several; all must match). Only tags the caller may see match.
+	Tag []string `form:"tag,omitempty" json:"tag,omitempty,omitzero"`
 }
 
 // RunWorkflowMultipartBody defines parameters for RunWorkflow.
@@ -898,9 +913,15 @@ type ClientInterface interface {
 
 	// ListRuns List runs
 	//
-	// Lists the caller's runs, newest first. The order is stable: runs submitted after the
-	// first page was fetched never appear on later pages, so paging through with
-	// `next_page_token` sees each run at most once.
+	// Lists the caller's runs (data controllers and administrators: everyone's), newest
+	// first. The order is stable: runs submitted after the first page was fetched never
+	// appear on later pages, so paging through with `next_page_token` sees each run at
+	// most once.
+	//
+	// Enclave extensions filter the list; every filter given must match. `review=pending`
+	// is the review queue: the runs with outputs waiting for a data controller's decision.
+	// A filtered page may hold fewer runs than `page_size` (even none) and still carry a
+	// `next_page_token`: the server reads a bounded number of runs per page.
 	//
 	// Corresponds with GET /runs (the `ListRuns` operationId).
 	ListRuns(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1161,9 +1182,15 @@ func (c *Client) GetOpenAPIDocument(ctx context.Context, reqEditors ...RequestEd
 
 // ListRuns List runs
 //
-// Lists the caller's runs, newest first. The order is stable: runs submitted after the
-// first page was fetched never appear on later pages, so paging through with
-// `next_page_token` sees each run at most once.
+// Lists the caller's runs (data controllers and administrators: everyone's), newest
+// first. The order is stable: runs submitted after the first page was fetched never
+// appear on later pages, so paging through with `next_page_token` sees each run at
+// most once.
+//
+// Enclave extensions filter the list; every filter given must match. `review=pending`
+// is the review queue: the runs with outputs waiting for a data controller's decision.
+// A filtered page may hold fewer runs than `page_size` (even none) and still carry a
+// `next_page_token`: the server reads a bounded number of runs per page.
 //
 // Corresponds with GET /runs (the `ListRuns` operationId).
 func (c *Client) ListRuns(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1723,6 +1750,50 @@ func NewListRunsRequest(server string, params *ListRunsParams) (*http.Request, e
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow", params.Workflow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "review", params.Review, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "owner", params.Owner, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -2323,9 +2394,15 @@ type ClientWithResponsesInterface interface {
 
 	// ListRunsWithResponse List runs
 	//
-	// Lists the caller's runs, newest first. The order is stable: runs submitted after the
-	// first page was fetched never appear on later pages, so paging through with
-	// `next_page_token` sees each run at most once.
+	// Lists the caller's runs (data controllers and administrators: everyone's), newest
+	// first. The order is stable: runs submitted after the first page was fetched never
+	// appear on later pages, so paging through with `next_page_token` sees each run at
+	// most once.
+	//
+	// Enclave extensions filter the list; every filter given must match. `review=pending`
+	// is the review queue: the runs with outputs waiting for a data controller's decision.
+	// A filtered page may hold fewer runs than `page_size` (even none) and still carry a
+	// `next_page_token`: the server reads a bounded number of runs per page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3980,9 +4057,15 @@ func (c *ClientWithResponses) GetOpenAPIDocumentWithResponse(ctx context.Context
 
 // ListRunsWithResponse List runs
 //
-// Lists the caller's runs, newest first. The order is stable: runs submitted after the
-// first page was fetched never appear on later pages, so paging through with
-// `next_page_token` sees each run at most once.
+// Lists the caller's runs (data controllers and administrators: everyone's), newest
+// first. The order is stable: runs submitted after the first page was fetched never
+// appear on later pages, so paging through with `next_page_token` sees each run at
+// most once.
+//
+// Enclave extensions filter the list; every filter given must match. `review=pending`
+// is the review queue: the runs with outputs waiting for a data controller's decision.
+// A filtered page may hold fewer runs than `page_size` (even none) and still carry a
+// `next_page_token`: the server reads a bounded number of runs per page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5596,6 +5679,46 @@ func (siw *ServerInterfaceWrapper) ListRuns(c *gin.Context) {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", c.Request.URL.Query(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter page_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", c.Request.URL.Query(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter state: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "workflow" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "workflow", c.Request.URL.Query(), &params.Workflow, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter workflow: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "review" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "review", c.Request.URL.Query(), &params.Review, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter review: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "owner" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "owner", c.Request.URL.Query(), &params.Owner, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter owner: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", c.Request.URL.Query(), &params.Tag, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter tag: %w", err), http.StatusBadRequest)
 		return
 	}
 
@@ -8369,170 +8492,175 @@ func (sh *strictHandler) GetServiceInfo(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxs3tuBfQXE3ZSnVopTHTO2Vaj9obGWivY7tkeTNnTt0qcFukETUBBgALYp26b/fOucA/USTlO1k",
-	"MlP+kIrM7gYOgPN+4cMo08uVVkI5Ozr9MFpxw5fCCYP/esPn4lq+F/B3Lmxm5MpJrUanox/1mi252jDp",
-	"xNIyp5kRrjSKcceW2rox+3khFONTK5RjbiGYFeZeGFZaYZl0luVixsvCsRWfC2ble3E2Ufe8KIVlU1Ho",
-	"NfuGacP4VN+LxvfPLFvyB7ksl4wbwYyYlVbkY3ZO4yz5hi10kbOZWAtDwE2UuBeKrQGepTaCzXRR6PUp",
-	"06rYMK6YWK7chqVKPLhbGOXW6TuhUrYUXFmcW6h8PFGjZCRh7b+WwmxGyUjxpRidjvATWMAoGdlsIZYc",
-	"tmumzZK70elIKvfn70fJyG1Wgv4p5sKMHpPRw9FcH8HPR/ZOro407i0vjlYaXjKj0xkvrHhM8BhuAKb+",
-	"OdwsRARyPUOwV0bcS11a3JuzcBgzbfDpTBpL2z/etjIcsrU0vxLrjFTz0eNjMroq1eWLOHCmVM8sk3nC",
-	"uPU4InI23bCrUv2szd2s0Otq/hV3i3p6U6pbmY+SkRG/ltKIfHTqTCm2gfIIL9uVVlYgAv+F51fi11JY",
-	"B//KtHJC4Z98tSpkxgHQ41+sxp2th/3fRsxGp6P/dVwTxzE9tccXxmhz5SehKSOrpkmZBHQtABdEfsbS",
-	"pZ2nzPKNZeuFzBZsJkWRM65ytl5sxoATz7WaFTL7vcEtFYAqFePMOu6A4rhjuRaWKe0YB4JhbiEtyxZc",
-	"AcY8JqMftJnKPCe0/P2AzXhRCIOkDrDlGgFDiC6BbhQvcJzfD6prvRRuIdWcrYHA1karOdOqwbbO8G+9",
-	"EoY7bSxbcM/VcuG4LAj6V9r9oEuV/67baQScvNLMltkCEQHYA7d37F5aOS0E8HZXbTsCeqP1S27m4p9D",
-	"UwsO8kaT+Flx42yCkgL/Zp65rRe6EGyq8w0sD16fyjkC/1bx0i20ke/F77jTz43IhXKSFxYF11JaCwij",
-	"DSLxPS9kHsC757Lg0+J33N5zNuXZnVB5U1LnYiVUbgGRM64AyikcAs8WImdGzheOKb0+Y85sGJ9zqVjB",
-	"HWLIY2DRyIPPgXmI/ELNpRJvgn6ByoYBinCSeDVx/R5PT0aoFcQFTy0Z/kHfv6sErZ7+IjIH35+XuXQX",
-	"yplNX0SdK8bhMQMdwSErBuVkVfBMAD+E/VhwuwC+JxUIqjbQ+Nmu/ScA8M3HZATDRdcp8+jPIMWjD6z4",
-	"dS9No7NP8BlO5of2ECV+LcM7GJba3sHXStAWipzxDH7s7xL9Hl0Ezxyx6t6TnDtuhYs/Q7aJQ+e5JL3p",
-	"TWvK3ie9RenSZXoA5YzgdgBgr5VEp5A0XHUiOXfiCH9N+m+vvfazG7P9CLRVSdjNegWDRwaKY5/QhHLG",
-	"/4kK8n7oi/RT7yM3huO/UfnMSmPpGNvI8YZbC4pfSi+klfIJX3m1lNRv7ipNu79Znf0IC2hPHtuF59zx",
-	"Qs9f1KjUZXweyxoiDjWL0ooEtFSZ97G5NcT+dDzA3zprQ7ocZGXt9byUpNd2wKOH+59vZ5N6Z9yBsBp/",
-	"C4A/N3C7u+Mo6ziwi0AB3c03ZYyHkBi5FShHbtuGal9bCGP332cc1RyYyAqVnzHOUMKAojCTDwAXmIpz",
-	"eS8QjP1oJC7kIvTit48AGgC+ASwq4o7fiQpTZW5bYA1xunrGHfgq5kbYCCS8dJod6NKtSme9uV0IbsMO",
-	"OW85gJZwCJoMmJtizQ44wspAdzEaT5WvVkbfC7Sml2R5Ho5jTJFopw3Hz7gFGk8LmEl1tKUpooMUem5j",
-	"w2jCLsFzz2vgsJ5ZRktMmNJKJIznS4lasF4rUGeSvUk5IfeJva3VsjYI/+/69St2jQ/BRq8WQp81pqoJ",
-	"6l4YO3RwHRzf553bxnh9vKN3mH+HFOlAo9KylVRgvDudMDljXG3G2+TaLT35sOON2+EVDrLGelu60w0N",
-	"3j2aPXhXnLuG4Z/MXiuWuIu/1jNEgVyI7O5K2LJw8TP0SgHgl1aC5dJmhbalESyDT0Gdh98J5/tsFl/q",
-	"j7yU6jYTRXGb6VK5hC35w63Ra5uARCcvwG2mi3KpbMJyoTa3K+7AGId/eo6n74Up+AqttRU3VhwjKVa8",
-	"ZCYLwTJdFjmrrQ2keM4cGERRdKtVwS65g22LkgXXPeOyEDkwJ6PXTJXLqTAJAy4FUDPAq8OE2YVeK3Jn",
-	"Ai8DDqxVsTljSoBNFETFzOhlBXMUrBW3VjQVganWheCqd9y04dUHvTNPRg9HQmUFvxfk/3pMRi/IdxpQ",
-	"KmJa9XV0T9uVaIGlFxKMHpKEDsyddFhspjFFCMG4rQy09qyXtZc3YWsjnROKTpO2aStr3SIUn1k8rejn",
-	"gef0IaGDg+cJE+P5mEnAYziVxMOTMKHKJWBnXhoeLJk+T+rRZNu+jmDiBnQO774gPOxv5tLOB0Rfw6nE",
-	"VZ4AwQTMpgPMuALNhUmXsAW5U/vGouOutLeZzge298ebmzeM3gr+4+BKhQGbVuZ33+62MmE57Vlj3Ozi",
-	"QWSl0+Y8R4dITC4h7vrXnlmUzvgmK+RSOtoRsCpIf7RsvQBNQYBBb1CVTNCiL2kZnT0HLlYqBXvUm/iq",
-	"VF79qqIKnP2ip+TZk7aCCmwXrbImQja8/HuM78e2hUaXCjuwjhuHGOm/BqScCvgj4wr4sMgPu6cyEGVY",
-	"c+l2zA+vsL+9vXh78QK3kkDZa/zuqTc2dC9OFhDguVYzqcQy6mL4Ua9RZlUbntHblgmeLeBMIkcrsgVX",
-	"0i7tAFWFT9lcOJsA81tr81TVeqULmW0GlKkaaa1wcAanLA2blYIggtnxAGr/ml9ZzqSdKB/dOkxYOhXW",
-	"HYnZTBuXsoPqrbV0C7ZeeON5ybMF8Hg9mwlDKnmqZ7P0bKIasR+u6o2E73UJ6CsowBXxPulpIZZxrvaL",
-	"ntoY8JzCZrQ7zK/ZohN804rb7TT1G8e4Fz691POYzbkyOhPWo7vhKmFCuoUwbRXXi0jprChmaAEogb7w",
-	"iJq0zONiJtPLJVc5KyTYEjAAN/MS8JqtfETyaSgmVH4bHEs9DUcx6cD+EhRfm4y++vvRV8ujr/Kbr348",
-	"/eqn06+u/3syYgdvb57HzS3xIF0lE3ax+CdELAcNJORsO9aD73zsiqzLhYmoQG+vXoJYA1FgHVc5NzkT",
-	"ILfZgeVLwbKmg57Q9/zN5eAcunT7zUF69sdMsrFOLG/jtuxPwlo+F5YU0QsiAsanQMugBWAwB0zlxQZ2",
-	"1Ou+YEPD3j4FAWP6zmtc0w+yEC9EJuNi+5zl/lmwOFZC5SDBgsrc1SXrkUANA+L3XgOMAOPc76KKtlsM",
-	"WkKr0j2zDF5BbCqkdRR9BuPuqlS0Ehs9gNoH3GN8Z4Gn5WQqAHDsANUyUgfgZJ1esULci+IwCVkR7JuT",
-	"kxOWLbjhGejUY1aHyNHbAJqLZdLtZoy47L1YIq3xCu2ZIQ9ow1fzzLZOjnvwwul5d9ApS8NbKTtAMZTS",
-	"hqWHEwVihvSv5qEHPQkNwBR+sSnsHwyUe/NvuqH/H+BjtAOBl+QTZR2vhjs8Q2PFDwECTTmzqaQZECCY",
-	"cfU6DCPg0JOGhDdRTq+O8HxQ+rFrofLGopJqeFC9tFuQfPxMSItD7+1BiNBbRFA8EV8/F1L2uMNVqS5j",
-	"whE530wK74Dts4A6sjKcRrI/DEjhgzbZazSF5+gmMaWyfWg6STVbYhvNzBunQZ+Mhzi8o0NaDEkvBCt4",
-	"IwEnFmiyg5thKysEvk+YEms0LqWxbm+n9VWprsvlkscCOx12g8AkvU15N7D3US2sKEj/kpbdKaBPklcg",
-	"G6L44FnNNuZua5e01WzGTdjrUjlZVB5qadnz1z+9eXlxczFmP6CxiD65UkxU5W7z+WBFoddHJCiSenRi",
-	"R3y1EtwkZDtwO1EfrHwvEmYX/Ns//TlhPlp/S16G0hSPZxWg3g5DFdw7ymk4PxBayqeBwz0mnkxFDhuE",
-	"iFa9E548jtlr1GIRIQBmtAUmqvZuMyNWGrSplnrfkBZ6CaiychuvvIXf3guja33O1ElUOxAqpFttj5TC",
-	"o4KQZNt4gEfedyF2vXuNLwEec3vXUJtWRmTc1cljndSdciWMFTlpBWn17W1pivSs0qwKwe+RB8Jx7k1f",
-	"HnxVFj6fgyDoMu7WpBG6mVpdlE4wr166ih1img4e+wFwuxtu7+zh/hySxEqcN3q1Vc+GmDWJOV7YLbmh",
-	"mOXk5WGOmr2nUVLyN7VWQeRajenTTGz9y21gRnEnS/+9LWDl0jqpMtfVfCxbltYFgIm7LkSRe81EzLQB",
-	"4xC4ScUXDih06bkJ6SHPGnCjlIV3nU/3WhV6A9bgM8veg95BrGBcfXC4bYEiv51u4pGt2DZXzuzeQsFC",
-	"xTiXtM6npAH3e5plip7rIRGFEYrKkxiYLGxN6fSSO5n1QhO1TCMVkHwWE4VyU6EpvVoVm8Mxe6tyYRjF",
-	"LXFAxukblC9g7VgUK5I0yHBaZxNVNr/0bFiSB8ySN0WiUCHoQ7ZCCAb4JOC9oj6NOE1s7xqSIr6DsJ5n",
-	"li1FLjm6rc+IGitF3DQkhKdWEGD7nLUVIq7PbTOnPEDwAuwod/K+Sg5EN6stuF0cWbHiBhjuU40q9JG3",
-	"F7Tm7QMkcusbLOi5Q7PCM+xn9nBgehrolrth/8Oa1wT+kU4I1Ae2biO9Akbjw+Hvc7I2msjfBEm+x5y3",
-	"6cYJ+5vAtIe7mnScPpw1CuR6rQrNcxCph0kF4UFTweIRJCEiPmwuBWAKdluYACQdDVmZcK2wXL2hUWnt",
-	"w46aBTARrT3stHNVJr4G5W0trdjT3K925902gR7i1l0731t0tcejkxU2kAXyo8/PabDwoNKiVoQP31Pm",
-	"BHDiSr1tFRyQyVI6C5Z+S2ZGcbWh+u9ryXhtJmYYD+uhT9Ms14NZTTctLaCV1wT2R4mcZDBnom9rUd1D",
-	"2IWB425UNsTPOoQcuWW2nC6lc7HAo+OkKn98JmUkD2UwtyRsyboJFKDI9lySaNbXZ4P4SVkx3N4RxPtl",
-	"wWzL82rQlFRw1GeMF2tUjI0A2knYh0dW6z9r4C2YmEaS8OeLa2ZXIsPgJ5onVxd/e3t5dfHiMJpM1EvN",
-	"6fCugLcFV/NyyC8xmL3THuz/++3qaIB7jh3lrTcY46JIHQ0GkivpaSPcOZ4tQMu2u6mte1D7ZxS1gB2g",
-	"0esBcXZeebRQYiIf2uYR+yTOFecvQxB7j1AcZOQlaFZI7xtGAzQiTraHrQIbmIGisPhYPWv7/mwPNAUI",
-	"PjHa9DTPxBM5bR/9YQjPAbgjBorZEBFyH5IqCEXs8K+FuZeZuFQzHae9v55//9cfsTxEZuJIqpmmCjbr",
-	"SyrJiRIYk1bCjlkK06RgiRFnm6gPc6PL1SnTZj6e8+/ni4Rx4+SMZ+6UrYVNAqc9Zd+MvxmfPMY877x0",
-	"i1uprDMlZsMP+U7IyYtmoXhYFVwqyxYgmTXTU8cRiaeCG2EYejS9ySetr4KJnjqolTxzb7fqf+jC6JR9",
-	"HXC2FlPveAYtdcll4TR7e/Wync5RGhmd2AiwrM7dIE57wGUmUMJSjSd5HUB3vvrhOfvuu+/+oz3b1jKF",
-	"kOS1XRQPSs1W3nU74Swhg9sthDRo4ZL14Ce0e7vZdmTD7c6IjqUbN3dSWi/usT5SgOWe4QG6tY7nJOoM",
-	"Q/6YRLYNTXy1lczA/mp9xQp5L+w+SCHUvTRaxVNnXlQOJ9Z4z2fArYzOE+ZARdSG5eJ+IEeAkkVueTNJ",
-	"a4iHba1D62V79XhccLiKBycUMQEMJgItVVkrqPvcic0hIRBnaSPvKKXEsGSiFsHh52PyaIN0crlC6hbD",
-	"bKip2GiVB/ekT4lKJsrxO7AsXWmUZTwz2vrQmPWxAPwHanENnsy0yYUZs+d1ZtpEtVLTGC8sBYwqWJu5",
-	"YEAN1QMwb4ec+N2Qb3VkWTut6lMOrZmh9anHRtXFOMIU3eqYt0hHMlHSsjuxwpT/EMnFulQV+DiNd0qJ",
-	"T9LVWf1YSW2kE5gkCdb1RElXeZMpKueAk1UvULkfpQcJNFGB8Jh0Y/bG6CmGXyheHLKrEAiu7BqPn/t8",
-	"lX2PRm4LjRrSlpusR1nHMWYuc8GLYgMoZgCBrGC5Rm1YaTeUrTqUT/tjueTqCPaMTwuBIfbu1HG73My5",
-	"ku954Jxb1R4a53XzE1CZyhVFpG4xpkZZLiujnc50LJrw9uolwyH9Afrq1IwrOvO6QAEtKMyIeZofu4Zo",
-	"LWzQ72NpgxfXQTWxTR2ByeWqEJW58YSJafGoRFJi/Vb1cA/vWRvgV5jkHkLcgDlIkFThfwCcqFZPpFaY",
-	"+VF9jwS8XmhL8ea4QfmJGu0PpUEaBN3P+nBwQyaisYGfshWXyGwxcduh038BREP10GypcxEH0Bu6eyDq",
-	"Dbz6mIzKVf40JQvD+P6rj1Kx9rWhA5e1eubW3AjPhYZS6QecHPZjJUFbwfKwRQ41MP5uXmXF/xNcTUVK",
-	"VcH7bp/FZ1sDHPYTVhCcFsNryDKxagc9BuywZhWTdzC0uOpgbVO99kGWtZO7bkGKvTT9OM9KBsyx3bbm",
-	"64486cc1TalskydEEnUGK0aa+7qtaGTQ2dQZAGw3K53YrZXHWhPQPFs24ybulMNOMWR6n7+5RAvE6wYt",
-	"sdOxj71FHV/X+ZtLvx8JS9fCpgzMkejeoLHeH+UVXwq74pkIvOn8zWXC0sqmp0pv7zDwubDxNMutrldY",
-	"cPC7VsvdJ2+cwE7qfagnip5A8OPErDTe6I8DsqeQM3E6UW9f/eer1z+/YgfYhQboYykVZuv7UopORArI",
-	"SpjDhF2+ury5PH95+d+Xr/7KDjDwrA0YGBOVSyMypw12LaGCj5URK25w3Ku3r17hN438HmlDjchhwt6c",
-	"v72+eJFUyU4TdRAcbMyWGei4s7LArlfU56JKThKN6t7DhF3818Xztzevr24vrq5eX9GEgS1MFKUTHybs",
-	"+u/XNxc/hZeCeNKkVEs1M5w4QmkEqz56fv7q+cVLXAf35SwgRifKhysE6fEwJVho1UZYp1erxgiw0DdX",
-	"Fxc/vbmBzYb3qy4mWt+R0m6E1aXJhMVnh+Nqa7prbC+mngNhqafhRkzADuIFKfwheuiRYZSM6PBHyah5",
-	"zKNk5A9vlIzolEbJKMAySkZtYEbJqAkNvOrBqf70QwXAogHKG27v9k+D5I2soj9iPmQrr2svxxCuX893",
-	"JjfWI++X4RjGjW4nJmWF7UxCmn9XF6K0vJBVG60t+TcvERnK9IX98x3jUIQIzGt7Whn+71hlsqU4ZFdJ",
-	"x/4H7AQoVHKw4sT5fSMPJUld2DVGzhuQnl7HSIjqJFZB+cqM3dJ0e1OSuF0wZMzYUJneJQkXytiCfoMm",
-	"fiz3cEv09lPKWmK2wf6rqEyE3jrINrBb1tGNpH78KrAtVFYa6TbX5DSBYSjCcV7GUrvOFXt9+eI5Qmkt",
-	"RUHG7JV2TAnMi63q8723AzVycry2jXA9m41Do0iseMdZa+RaOLei7mMyGmIK+gNO0O8SY0mCUCMQKzHg",
-	"i1k+UmFWCSjGGWga3puHClXD6T1mNyBrgpe95X+0VP6MLGrGM3GKCyZCqqLiFTFNlKcmdvDzxfUhhalq",
-	"P4pNUGno+URBtM7nImeTsNTJaDxRE/UcwyItp4bwO6zYazi2b4/xjFqRKt+dLD337exwbtDkeS4Mnhol",
-	"gu88NnXG0qgBl4Y5miE/1KlQnaBOlj6aBlIe62guwHD2zXywcATzxFwoW8AS0CrxI2GlKqgwU2wmipzf",
-	"qp1AhrEJ7vhRo5+M0YUYM4pIe6ewtM6yaemwe6yaY09aq5dCKzFRorCkKvtseOYTC2e6xNauE3WBPnmq",
-	"CFxgkwJs1oIdBIHDblaCter8vW8sbZS4pzC+4I5EPmAUli250pKyWMhMeDXMtzg9X/FsIY6+HZ9485Co",
-	"xJ4eH6/X6zHHx2Nt5sf+W3v88vL5xavrC/wGe465QjSIp4+tgfU3TKDTEaIsenRXQvGVHJ2OvhufjL8b",
-	"UQYoco1jbOsGf81jvbOuhI+HUP886snFltxl2ArTd8dw6CXXRV6Vp1BVLGqd3DHOQEwT2gC5OrNhGTc4",
-	"1pZOfOwgteLXNGHpyoh7+D88Sw9poytSvMxHp6O/lcJssIlZaAPjw5b/+BBte1tFyre0vO0Hmm05pbIq",
-	"bVhKkj4daqwbOrk9ZQLlu+tVtZ0pyEaipDR0wDRiJh+Yz4iUiqVfp/X7lOE3/nobWOR3egJcr4G6sXOg",
-	"xWCaYXzmhI+hw9F2PKKxea1Umfj4aX1m/lNmxHqDJx6Ar5bDaTAiF1D+4BvgNd+cnJycVV2tvzk5GZwc",
-	"45ODzaIHmmsMN34OrfViTZ+HQPAt87ZtwLtOK+VvT04+W0PSujlhpBlpyyZt8hbsj/o9gREbvQL3uNH2",
-	"GT/5Zvcnrbaw+NF3uz+qOyDjF9/v/qLq8fuYjP60z1LaLY3xq+/2Wk3VRRZ1wpDURcyQsuRwb53hsmAH",
-	"7ZTtw+C6Pf1HECyg+XejmY+JlxHH4gHk6qCouKk68tJ03JJ0LaQSPemAnnd4QtpK4PMyr7n9RBG7rxxF",
-	"KbKClIkHnrliAxPAC6BgWM1SEQrkccn3wsjZJkX7gnpDoauI5IqezWBuKoKlZYWGENKGRqcxKXOB7wYx",
-	"8wTSeThSeZ98Ip3NI7Yy7CbJU9xPsgKw0QQu4gv2d7CfDqnRIfrzEIFP/T5utt6MEoLvsUndFLGwnZqM",
-	"ntVNnTaMEhBUlSr/PpQyYQsyzL4c99DvpbSu3cjTjn5DDh5pRDqAo3m15HAm7Y7iQKHGhY34t0PZFvrB",
-	"PjHX3JR+29mnY12rJWEU7S6DGccLkRM+UVADUJBK5Uh7sKJhbsOBOIuct90bDkzDiQLeO5OYd958SGnU",
-	"qU8JRT3UoVO40X4xHbM3dV7gkps7kU9UWi3yyO9PSp1PAXaZk1M1dEHFxicRpI+x5sZrP1d79dsTR6uR",
-	"5AB11Lv9hTxq8uiX0thIj+D9KcUbueMNXxY77VmY6PVKqPM3l7WzqJOx1sj+waw/7zbqs+W/CufHeuGH",
-	"ehriBYifqBh04Ucv99/Pf3o5/pSD8o7F0ek/3jWPreVW2/9QQn+L6GG8RHdOfebPKH2z0+iCUZA+Fwbk",
-	"o8UmoafkZ6pri4I9ioG7cOUNZUcLh5cZ+N6e1I1B+3sM8DWL+uOKz8mjYXQ5X6BaOlH9W3fQ24XaK6Z2",
-	"ensR00sHmNIVddXo+CRi51K/clxdygRG4R7v0s1Bv6k91223ssOqo4Yrf2hj7p+inSL/851WAhFV/jzE",
-	"lXfYczBW8/ccSwNCc3OQzb+WokQnGl0+Q7lilW+NIrLrurHORE0UkFO4MyVdloWTK27c8UybJYrk1Lt3",
-	"6d4iYMMV0WQiYeIhEys3UbUyUFdipYm/84i8sFjHEDyBhkwWbAzGzlWjfuuZnSjswwSKClaRoE9woAT9",
-	"WZVJwepECtgKgBSLNqSaKFtOj8Jj2ImqYB07gBynWLdKHTdQPUpYOh4Ddc8x1ybBTAKsdYdnGMqeqPqp",
-	"91I3GipRVUNJxCVsqwEi7HpbsaImFFNfKRkWiUv2ISfv6GlWuVFowydw4L1NE2zKiByuIURRazJiqamd",
-	"iD31o1S9jC1mHAvehcxrdQlLATHJ8N7WLBgX2bBJLdZNYKsbJx7c2d7j4G5gIxGfCUp3xI2bwMU+4xsK",
-	"PGBqs4v01G+VMRUobmbaUMgkW2grlA9M+qvsutMhNhZihi1hkmaAbCWzO0tdyTCwicOmrWBfekZhtXQg",
-	"lNkZXDo/qKdaYd1E3beTQwOwP1BFVvMin3CN153S6x72ff31dW0WfP01O2htjONzli51Lk699ZAennYs",
-	"gZC94TX0iRoohG4rb9SypquVH56xzkYl3a2rtiiJHEkUnao9hamnAvd1onTp2nlNFM5yC7HEHgGIeBjN",
-	"QBbaN3DwhZl0pFo0Snk7tk5COFiZfKjII6TAizdMaepdgnEXmBkI82wP/Kas/RBda7ZY8cV49QdnE9Vg",
-	"F00cOKOSQswm9hrLtyfMLrRxrOBTUaDOhWjdhA9DnBMFn1E5KMHRZMV0fQI7rzfYB/Ii160AdpYYopuo",
-	"70++Sxr9sts30c2o/873JyfhOj0yYYl/iSIfM4rkNcpwEFJfcwOL5sUOV17jasJR1fvqLzrfdBSmiIRs",
-	"60zxQvvInRDecadngcvdiY31lcENrkd1MaFqLiRHDCd+12e+s/4cmX9MIDcrGqo4xVQqjvGEnakrO3sD",
-	"XPjsD+2DuQ2ChIU2WhcixxwgbjjR6saWJ7YR2Hoevbb5hG+9o3lKBv7gJvjnH9dQoAl4hSK9DgP7Xdmx",
-	"oy+AL8R4/vNLoOnrn/6TqkmakuPwD9Y74KqrSdUqlMgjXQX2aqPWzpPyFV6/pZV1mW+7whNsWl8iXFsA",
-	"+R89bPbNHl9UN07+s0yza3QnkHW1xToLfo3jD5RE8EiIWIhYdvmVWOKdSLzqgjBkxNAVBp4VFXpuqwTu",
-	"kLON+kxV/0Z1XcQKrNNGsAPq5KpNO7fmsNns1YhMm5w68yXey+F7WTtBHA/TGhACynGymkQzlWRVoZRW",
-	"as4i5Nr4RU5UsHCquwy8Oyciil/g3l2V6sluErqT+Ld2e2wlyCBWKb2e0CBnB5hhlLOpEIrxwgiebw7/",
-	"0I7d70/+Y/cH1c3F/ywSJVTpUxP1Wt7LLZls9wyjDkkX/TYb2CJTOPX2er/jUsIqIkrIVqguHvOXBSSY",
-	"tkJELR6kY5nORcIKqe5s0Kmrb7qd5Um7hT0ErRm+aavhmM6fVJHygb65W9ritmYP1xvAfx4AAhMsgWCw",
-	"1imjtfoxUYWehxshKnW+aJsC4Wq2pYc3WCZVI0tcAXEyVWxiDOOvwvkGxH9MhoH1CIMc40vEvk/VFHN5",
-	"uug9JvGCdljUZXpu7xotPktEsKkIdUaVZGQkpZ1uVC55alL1rxcv0AlKEvMXPUWxVw31nCQdcA7eloxe",
-	"ANRMiy5YR/JAToP0bZ0sCirhEnk0xkkz/CsKSq8FUDIy9d4EPcRLynA2IDG7e/VFan46fRHefAR1gRJ4",
-	"/ME6I/jyca+gaqfgIyLLtOlezsItc+LBjdklXXM2xZo+vDWQ+v1WDd7nWqr5WZ0MWlVIApVVt88pL78b",
-	"ERFpJwq9+GO8LQnTDuydXFWXf6kNtUTFWCBvXbqGOQ4gdvWcTTdsxelWd5Ty6X8deVXj6JV4cEev/di+",
-	"G02VpwnLQWZjBQo7AO3t1UuafqJS3yt9TIVF3sfZ+FEYkzIsr2JOd+R4O37e8lI2xTFewEFXpzVvSF2y",
-	"g8aVqKfdvq7ImboNYBOSz6ddRyBzWh+eUctTi9UC3598t1WAXyNqfSw7S+J11ISvvj9XXqXH+vaqIR85",
-	"zNy27ZvZsqHu01d7VRVh75LdmcR/2Ti8owv9oP5KHgQH2b07YyekQFH71KEUXhpgMI0YG4TAcS0B0JNI",
-	"SvFuhg+Ud4xN084wnGWF+7+lmx39n4/ISAB0g/HIPq0IjZxdVLOCUESJZqA6v9pCoDvfp4eKhAiDQ1VK",
-	"scGgiSFWsn3Letv0+CXp+JOFzJWgPsjIDjxbJpb/tHSRWvo0GgTvyB/xN3egmGh09VZ5XdxUZ8U5rOmh",
-	"pv9VG+mJivSRZgdp58qOtNVaGsQB1kNhpYIR87LgxgMTOkr1Wio3bh9B+dLMS1kII84qrRALmvytFCFH",
-	"dDxRV+1O09aHmDhLMVLXbEsN/P2UcQr1HBXyXuTYdVbOlcgbd01MVNORhIUmmP1EPSSq4YwusanQtmvO",
-	"hrNg/D1cf1DdtdFXe6uzp+qt/YX+I4ktvL1Ln0j5x6a60Cxu3YEeVGs/VKzn731Y6hwTqlMaIz3t94tH",
-	"26PtKp2o6hb7is5tQ83p3JCWADGH/oLwRfN+szE7Bz3Wswp8QheieJ6EzKiO8/nrJ5D5cKtVyKXp6FjY",
-	"XbAShHU6TbgaBOdp3V5CuXHcl0HwOZfKp2DS/QQApDfGulf+i/yQlsZt51qV+upsjj2pFdisE3WQ9m9p",
-	"SQ97l8Sc1Xc3qd5FMehYxm3DMtzpBjR6vECKjmPMXmlMYCIYbGVtiw1skXdaO7HmJrfthGL6YqJQXaB2",
-	"9feUNyirsLX1+U/VxXLosaOMKNrabVFlnOAzMbuhkPTH87nWNYG/f2RrN4+tNn3N8YKdQmL2Qpf7+nxP",
-	"6f7dysX+NfwJ5/72pIpFDt0g+an8/wPYbPs5HtB6D9lzncs4xiyFgaosptaloa07Qyeqraz49sVI/ulx",
-	"2rzhPv3q2x9SdoCmE/OpgpRi49vEoTU8poTLhp/g+sfzb//056qGv5mr6e+L6bNj5Dy+fxKtLKTAVLrZ",
-	"dr70wr9W36HxuUzu3iWs8XuDMJfAX7n01bc/eFwaZ/Z+wD73/xq2zj+tllVnTrgj7wRo8bCd+S9xzhXy",
-	"CaJmLp353ncFYSZ/hQW8uhtpvLWY9/ELX/vUOMTgdT4fy8jqm462MrBm+4zOhRFnoLfxFWopXLHKczYe",
-	"cKr5yyj+mEaWB26rgeWvyfhiXnVkbnN7nuTEx+DwHk4U68Qq3shswS115zaNVoT1LQrI4KXqxL2xZCfa",
-	"B2TARYBXW36CXPrXK6np9e7bUVPju/Z9cVZ+XmeF84j3RJI6/oA9BX0CmCeuHkuGM/5syta57wCX16Wx",
-	"N6GTY0SH8vD9hmrUR+D7cG6Ewx6AX1B1IDlC+8aTOzC1maD7tJBtyLz1SUrIyNtN8Kk8k9wldVtslU9U",
-	"jbxJdTlQ9YZ0zK4EDylK1XUX6IEBk6nVtX48UWmkA3XKMn1PlT2NglF/cYRlB7wo6K9Z16s3EMU8PPOX",
-	"dFDuo2xcyIZG33thdN2ywVDgVqG//2fpFrp0E9X0giNcCCqZgUWBQwzEP5sXMf2GJNecZoDsGpfT1M++",
-	"lG5uocRGu7wGMYZ+gbjX7x471dTtBo3/ePeYfABeS4RFQoF6wx1jb+3jtbDH99+g/uEn2H2HkW8Mbysq",
-	"m5Z2Q7dZj2up0IKzL2MoCzpBnwiodXaFDh4sZaI+zoFfUIlvNW6bGfUHjvVK1MgosLs2VqT4nH3fU3wl",
-	"MjnzeH/YmCmYYI/vHv8nAAD//w==",
+	"7H17cxu5se9XQfHeLYtbI0peb1L3SJU/FFub1T1e25Hk65MTujTgDEhiNQS4AEYU7dJ3v9XdwDw4GJLy",
+	"Y7Mn5T9S8YozmAbQ6OevGx8HmV4stRLK2cHJx8GSG74QThj8rzd8Jq7kBwH/zoXNjFw6qdXgZPCzXrEF",
+	"V2smnVhY5jQzwpVGMe7YQls3Yu/mQjE+sUI55uaCWWHuhGGlFZZJZ1kuprwsHFvymWBWfhCnY3XHi1JY",
+	"NhGFXrGnTBvGJ/pONN5/YtmC38tFuWDcCGbEtLQiH7EzGmfB12yui5xNxUoYIm6sxJ1QbAX0LLQRbKqL",
+	"Qq9OmFbFmnHFxGLp1ixV4t7dwCg3Tt8KlbKF4Mrit4XKR2M1SAYS5v5bKcx6kAwUX4jByQBfgQkMkoHN",
+	"5mLBYbmm2iy4G5wMpHJ//nGQDNx6Keg/xUyYwUMyuD+c6UP486G9lctDjWvLi8OlhofM4GTKCyseEtyG",
+	"a6Cpuw/XcxGhXE+R7KURd1KXFtfmNGzGVBv8dSqNpeUfbZsZDtmamp+JdUaq2eDhIRlcluriRZw4U6on",
+	"lsk8Ydx6HhE5m6zZZaneaXM7LfSq+v6Su3n9eVOqG5kPkoERv5XSiHxw4kwptpHyAA/bpVZWIAP/leeX",
+	"4rdSWAf/lWnlhMJ/8uWykBkHQo9+tRpXth72fxsxHZwM/tdRfTiO6Fd7dG6MNpf+I/TJyKzpo0wCuxbA",
+	"CyI/ZenCzlJm+dqy1VxmczaVosgZVzlbzdcj4InnWk0Lmf3e5JYKSJWKcWYdd3DiuGO5FpYp7RiHA8Pc",
+	"XFqWzbkCjnlIBj9pM5F5Tmz5+xGb8aIQBo860JZrJAwpuoBzo3iB4/x+VF3phXBzqWZsBQdsZbSaMa0a",
+	"YusU/62XwnCnjWVz7qVaLhyXBVH/SrufdKny33U5jYCdV5rZMpsjI4B44PaW3UkrJ4UA2e6qZUdCr7V+",
+	"yc1M/GvO1JyDvtGkfpbcOJugpsB/My/cVnNdCDbR+RqmB49P5AyJf6t46ebayA/id1zp50bkQjnJC4uK",
+	"ayGtBYbRBpn4jhcyD+TdcVnwSfE7Lu8Zm/DsVqi8qalzsRQqt8DIGVdA5QQ2gWdzkTMjZ3PHlF6dMmfW",
+	"jM+4VKzgDjnkIYholMFnIDxEfq5mUok3wb5AY8PAiXCSZDVJ/Y5MTwZoFcQVT60Z/knvv68UrZ78KjIH",
+	"75+VuXTnypl1V0WdKcbhZwY2gkNRDMbJsuCZAHkI6zHndg5yTypQVG2i8bVd608E4JMPyQCGi85T5tE/",
+	"gxaP/mDFb3tZGhvrBK/hx/zQnqLEz6V/BcNU2yv4WglaQpEznsEfu6tEf49OgmeORHXnl5w7boWL/4Zi",
+	"E4fOc0l205vWJzuvdCalS5fpHpYzgtsegr1VEv2EpOGqHcm5E4f416T79MpbP7s5249AS5WE1axn0Ltl",
+	"YDh2D5pQzvh/ooG8H/vi+anXkRvD8b/R+MxKY2kb28zxhlsLhl9KD6SV8QlvebOUzG/uKku7u1gb6xEm",
+	"0P54bBWec8cLPXtRs9Km4PNc1lBxaFmUViRgpcq8y82tIfY/xz3ybWNueC57RVl7Pi8l2bUb5NGP++/v",
+	"xiJ19niDwmr8LQS+a/D25oqjruMgLsIJ2Fx8U8ZkCKmRG4F65KbtqHathTB293nG0cyBD1mh8lPGGWoY",
+	"MBSm8h7oAldxJu8EkrHfGYkruch58ctHBPUQ3yAWDXHHb0XFqTK3LbL6JF39xR38KmZG2AglvHSaHejS",
+	"LUtnvbtdCG7DCjnvOYCVMARLBtxNsWIHHGllYLsYjbvKl0uj7wR60wvyPIejmFCks9Om4x0ugcbdAmFS",
+	"bW1piugghZ7Z2DCauEvw3Msa2KwnltEUE6a0Egnj+UKiFaxXCsyZZO+jnFD4xN7UZlmbhP979foVu8If",
+	"wUevJkKvNT5VH6g7YWzfxm3w+D7P3DTG6/IdPcP8M2RIhzMqLVtKBc670wmTU8bVerRNr93QLx93PHHT",
+	"P8Ne0Vgvy+bn+gbf3Jo9ZFdcuobhHy1eK5G4S77WX4gSORfZ7aWwZeHie+iNAuAvrQTLpc0KbUsjWAav",
+	"gjkPfyee74pZfKg78kKqm0wUxU2mS+UStuD3N0avbAIanaIAN5kuyoWyCcuFWt8suQNnHP7TSzx9J0zB",
+	"l+itLbmx4giPYiVLprIQLNNlkbPa28ATz5kDhyjKbrUpuHncwbdFzYLznnJZiByEk9ErpsrFRJiEgZQC",
+	"qhnw1TBhdq5XisKZIMtAAmtVrE+ZEuATBVUxNXpR0Rwla8mtFU1DYKJ1IbjqbDctePVCZ8+Twf2hUFnB",
+	"7wTFvx6SwQuKnQaWirhWXRvdn+1KtcDUCwlOD2lCB+5O2q8205ghhGTcVA5a+6sXdZQ3YSsjnROKdpOW",
+	"aato3aIUn1jcrejrQeZ0KaGNg98TJkazEZPAx7AriacnYUKVC+DOvDQ8eDJdmdQ5k23/OsKJa7A5fPiC",
+	"+LC7mAs761F9jaASV3kCByZwNm1gxhVYLky6hM0pnNp1Fh13pb3JdN6zvD9fX79h9FSIH4dQKgzY9DKf",
+	"/bDby4TptL8ak2bn9yIrnTZnOQZEYnoJedc/9sSidsYnWSEX0tGKgFdB9qNlqzlYCgIceoOmZIIefUnT",
+	"2FhzkGKlUrBGnQ9flsqbX1VWgbNf9YQie9JWVIHvolXWZMhGlH+P8f3YttAYUmEH1nHjkCP928CUEwH/",
+	"yLgCOSzy4eau9GQZVly6Hd+HR9jf356/PX+BS0mk7DX+5q43FnQvSRYY4LlWU6nEIhpi+FmvUGdVC57R",
+	"05YJns1hTyJbK7I5V9IubM+pCq+ymXA2AeG30uaxpvVSFzJb9xhTNdNa4WAPTlgaFisFRQRfxw2o42t+",
+	"ZjmTdqx8dmuYsHQirDsU06k2LmUH1VMr6eZsNffO84Jnc5DxejoVhkzyVE+n6elYNXI/XNULCe/rEthX",
+	"UIIrEn3Sk0Is4lLtVz2xMeI5pc1odZifs8Ug+LqVt9vp6je2cS9+eqlnMZ9zaXQmrGd3w1XChHRzYdom",
+	"rleR0llRTNEDUAJj4REzaZHH1UymFwuuclZI8CVgAG5mJfA1W/qM5ONYTKj8JgSWOhaOYtKB/yUovzYe",
+	"fPePw+8Wh9/l19/9fPLdLyffXf33eMAO3l4/j7tb4l66SifsEvGPyFj2Okgo2XbMB5/51BlZlwsTMYHe",
+	"Xr4EtQaqwDqucm5yJkBvswPLF4JlzQA9se/Zm4veb+jS7fcNsrM/5SNr68TiJu7L/iKs5TNhyRA9p0PA",
+	"+ATOMlgBmMwBV3m+hhX1ti/40LC2j2HAmL3zGuf0kyzEC5HJuNo+Y7n/LXgcS6Fy0GDBZN60JeuRwAyD",
+	"w++jBpgBxm+/jxrabt7rCS1L98QyeAS5qZDWUfYZnLvLUtFMbHQD6hhwR/CdBpmWk6sAxLEDNMvIHICd",
+	"dXrJCnEnimESUBHs6fHxMcvm3PAMbOoRq1PkGG0Ay8Uy6XYLRpz2XiKR5niJ/kxfBLQRq3liWzvHPXlh",
+	"93w46ISl4amUHaAaSmnB0uFYgZoh+6u56cFOQgcwhb/YFNYPBsq9+zdZ0/8f4M/oB4IsycfKOl4NNzxF",
+	"Z8UPAQpNObOutBkcQHDj6nkYRsRhJA0P3lg5vTzE/UHtx66EyhuTSqrhwfTSbk768QsxLQ69dwQhct4i",
+	"iuKR/PqlmLIjHS5LdRFTjij5plL4AGxXBNSZlX4Yyf404Anv9cleoys8wzCJKZXtUrMBqtmS22gib5wG",
+	"ezKe4vCBDmkxJT0XrOANAE4s0WR7F8NWXgi8nzAlVuhcSmPd3kHry1JdlYsFjyV2NsQNEpN0FuV9z9pH",
+	"rbCiIPtLWnar4HySvgLdEOUHL2q2CXdbh6StZlNuwlqXysmiilBLy56//uXNy/Pr8xH7CZ1FjMmVYqyq",
+	"cJvHgxWFXh2Sokjq0Ukc8eVScJOQ78DtWH208oNImJ3zH/7054T5bP0NRRlKUzycVoR6PwxNcB8op+H8",
+	"QOgpnwQJ95D4YypyWCBktOqZ8MvDiL1GKxYZAmhGX2Cs6ug2M2KpwZpqmfcNbaEXwCpLt/bGW/jbB2F0",
+	"bc+ZGkS1g6EC3Gp7phR+KohJto0HfORjF2LXs1f4EPAxt7cNs2lpRMZdDR7bgO6US2GsyMkqSKt3b0pT",
+	"pKeVZVUIfocyELZz7/PlyVdl4fEcRMGm4G59NHJuJlYXpRPMm5euEocI08FtPwBpd83trR3uLyFJrcRl",
+	"ozdb9bRPWJOa44Xdgg1FlJPXhzla9v6MkpG/rq0KOq7VmB5mYuu/3ARhFA+ydJ/bQlYurZMqc5uWj2WL",
+	"0rpAMEnXuShyb5mIqTbgHII0qeTCAaUuvTQhO+RJg27UsvCs83CvZaHX4A0+sewD2B0kCkbVC8NtExT5",
+	"zWQdz2zFlrkKZncmCh4q5rmkdR6SBtLvcZ4pRq77VBRmKKpIYhCysDSl0wvuZNZJTdQ6jUxAilmMFepN",
+	"ha70clmshyP2VuXCMMpb4oCM0zuoX8DbsahWJFmQYbdOx6psvunFsKQImKVoikSlQtQHtEJIBngQ8F5Z",
+	"n0aeJrZ2DU0RX0GYzxPLFiKXHMPWp3QaK0PcNDSEP62gwPbZaytE3J7b5k55guABWFHu5F0FDsQwqy24",
+	"nR9aseQGBO5jnSqMkbcntOLtDaTj1nVYMHKHboUX2E/ssOfzNNANd/3xhxWvD/gnBiHQHti6jPQIOI33",
+	"w99nZ20UyN8kSX5AzNtk7YT9KjTtEa4mG6dLZ80CuV6pQvMcVOowqSg8aBpYPMIkdIiHzakATcFvCx8A",
+	"TUdDVi5cKy1XL2hUW/u0o2aBTGRrTzutXIXE12C8raQVe7r71eq836bQQ95608/3Hl0d8dhAhfWgQH72",
+	"+JyGCA8mLVpF+OMHQk6AJK7M21bBAbkspbPg6bd0ZpRXG6b/vp6Mt2ZijnG/Hfo4y3LVi2q6blkBLVwT",
+	"+B8lSpJezETX16K6h7AKPdvdqGyI73VIOXLLbDlZSOdiiUfHyVT+dCRlBIfSiy0JS7JqEgUssh1LEkV9",
+	"fTGKH4WK4faWKN4PBbMN59U4U1LBVp8yXqzQMDYCzk7CPj6w2v5ZgWxBYBppwnfnV8wuRYbJT3RPLs//",
+	"/vbi8vzFMAom6kBzNmRX4NuCq1nZF5foRe+0B/t/frk2LMA9x47K1mvMcVGmjgYDzZV0rBHuHM/mYGXb",
+	"3adtc6P2RxS1iO05o1c96uysimihxkQ5tC0i9lmSKy5f+ij2EaE4yShL0K2QPjaMDmhEnWxPWwUxMAVD",
+	"Yf6pdtb29dmeaAoUfGa26XGRiUdK2i77wxBeAnBHAhTREJHj3qdVkIrY5l8JcyczcaGmOn72/nb2499+",
+	"xvIQmYlDqaaaKtisL6mkIEoQTFoJO2IpfCYFT4wk21h9nBldLk+YNrPRjP84myeMGyenPHMnbCVsEiTt",
+	"CXs6ejo6fohF3nnp5jdSWWdKRMP3xU4oyItuobhfFlwqy+agmTXTE8eRiSeCG2EYRjS9yyetr4KJ7jqY",
+	"lTxzb7fafxjC2Cj7OuBsJSY+8AxW6oLLwmn29vJlG85RGhn9sBHgWZ25Xp72hMtMoIalGk+KOoDtfPnT",
+	"c/bs2bP/aH9ta5lCAHltV8W9WrOFu24DzhJyuN1cSIMeLnkP/oN27zDbDjTcbkR0DG7cXElpvbrH+kgB",
+	"nnuGG+hWOo5J1Bmm/BFEto1NfLWVzMD/ar3FCnkn7D5MIdSdNFrFoTMvqoATazznEXBLo/OEOTARtWG5",
+	"uOvBCBBY5IY3QVp9MmxrHVoH7dWRcSHgKu6dUCQEMJkIZ6lCraDtcyvWQ2IgztIG7iglYFgyVvMQ8PM5",
+	"efRBNrBcAbrFEA01EWut8hCe9JCoZKwcvwXP0pVGWcYzo61PjVmfC8D/QCuuIZOZNrkwI/a8RqaNVQua",
+	"xnhhKWFU0drEgsFpqH4A97YviL+Z8q22LGvDqj5n05oIrc/dNqouxhEmGFZH3CJtyVhJy27FEiH/IZOL",
+	"dakqyHEa74SAT9LVqH6spDbSCQRJgnc9VtJV0WTKyjmQZNUDVO5H8CCBLiocPCbdiL0xeoLpF8oXB3QV",
+	"EsGVXeH2c49X2Xdr5LbUqCFruSl6lHUcc+YyF7wo1sBiBhjICpZrtIaVdn1o1T487c/lgqtDWDM+KQSm",
+	"2Dc/HffLzYwr+YEHybnV7KFxXjdfAZOpXFJG6gZzaoRyWRrtdKZj2YS3ly8ZDuk30FenZlzRntcFCuhB",
+	"ISLmcXHsmqKVsMG+j8EGz6+CaWKbNgKTi2UhKnfjER+myaMRScD6rebhHtGzNsGvEOQeUtzAOXggqcL/",
+	"ACRRbZ5IrRD5Ub2PB3g115byzXGH8jMt2p9Kg2cQbD/r08ENnYjOBr7KllyisEXgtsOg/xwODdVDs4XO",
+	"RZxA7+juwajX8OhDMiiX+eOMLEzj+7c+ycTa14cOUtbqqVtxI7wU6oPS9wQ57KdqgraB5WmLbGoQ/Ju4",
+	"ykr+Jzib6ihVBe+7YxZfbA6w2Y+YQQha9M8hy8SynfTo8cOaVUw+wNCSqr21TfXce0XWTum6hSn2svTj",
+	"Mivpccd2+5qvN/RJN69pSmWbMiEC1OmtGGmu67aikd5g08YA4LtZ6cRuqzzWmoC+s2UxruNBOewUQ673",
+	"2ZsL9EC8bdBSOxv+sfeo4/M6e3Ph1yNh6UrYlIE7El0bdNa7o7ziC2GXPBNBNp29uUhYWvn0VOntAwYe",
+	"CxuHWW4NvcKEQ9y1mu4+uHEiO6nXof5QdAdCHCfmpfFGfxzQPYWcipOxevvqP1+9fveKHWAXGjgfC6kQ",
+	"re9LKTYyUnCshBkm7OLVxfXF2cuL/7549Td2gIlnbcDBGKtcGpE5bbBrCRV8LI1YcoPjXr599QrfaeB7",
+	"pA01IsOEvTl7e3X+IqnATmN1EAJszJYZ2LjTssCuV9TnogIniUZ17zBh5/91/vzt9evLm/PLy9eX9MEg",
+	"FsaK4MTDhF394+r6/JfwUFBPmoxqqaaGk0QojWDVS8/PXj0/f4nz4L6cBdToWPl0hSA7Hj4JHlq1ENbp",
+	"5bIxAkz0zeX5+S9vrmGx4fmqi4nWt2S0G2F1aTJh8bfhqFqazTm2J1N/A2mpP8ONGIMfxAsy+EP20DPD",
+	"IBnQ5g+SQXObB8nAb94gGdAuDZJBoGWQDNrEDJJBkxp41JNT/dMPFQiLJiivub3dHwbJG6iiPyIesoXr",
+	"2iswhPPXs53gxnrk/RCOYdzociIoKyxnEmD+m7YQwfICqjZaW/JvXiLSh/SF9fMd41CFCMS1Pa4M/3es",
+	"MtlSHLKrpGP/DXYCDCrZW3Hi/LpRhJK0Lqwao+ANaE9vYyR06iRWQfnKjN3adHtTkrhf0OfM2FCZvnkk",
+	"XChjC/YNuvgx7OGW7O3nlLXEfIP9Z1G5CJ15kG9gt8xjM5P66bPAtlBZaaRbX1HQBIahDMdZGYN2nSn2",
+	"+uLFc6TSWsqCjNgr7ZgSiIut6vN9tAMtcgq8tp1wPZ2OQqNIrHjHr9bMNXduSd3HZDTFFOwH/EC3S4wl",
+	"DUKNQKzEhC+ifKRCVAkYxhlYGj6ahwZVI+g9Ytega0KUvRV/tFT+jCJqyjNxghOmg1RlxavDNFb+NLGD",
+	"d+dXQ0pT1XEUm6DR0ImJgmqdzUTOxmGq48ForMbqOaZFWkEN4VdYsdewbT8c4R61MlW+O1l65tvZ4bfB",
+	"kue5MLhrBATfuW3qlKVRBy4N32im/NCmQnOCOln6bBpoeayjOQfH2TfzwcIRxIm5ULaAJaAV8CNhpSqo",
+	"MFOsx4qC36oNIMPcBHf8sNFPxuhCjBhlpH1QWFpn2aR02D1WzbAnrdULoZUYK1FYMpU9Gp55YOFUl9ja",
+	"dazOMSZPFYFzbFKAzVqwgyBI2PVSsFadv4+NpY0S9xTGF9yRygeOwrIlV1oyFguZCW+G+RanZ0uezcXh",
+	"D6Nj7x7SKbEnR0er1WrE8eeRNrMj/649ennx/PzV1Tm+gz3HXCEah6fLrUH0N1ygkwGyLEZ0l0LxpRyc",
+	"DJ6NjkfPBoQARalxhG3d4F+zWO+sS+HzIdQ/j3pysQV3GbbC9N0xHEbJdZFX5SlUFYtWJ3eMM1DTxDZw",
+	"XJ1Zs4wbHGtLJz52kFrxW5qwdGnEHfw//JYOaaGro3iRD04Gfy+FWWMTs9AGxqct//kx2va2ypRvaXnb",
+	"TTTbckJlVdqwlDR92tdYN3Rye8wHlO+uV9V2pqAb6SSloQOmEVN5zzwiUiqWfp/WzxPCb/T9NrIo7vQI",
+	"ul7D6cbOgRaTaYbxqRM+hw5buxERjX3XSpWJT/+sR+Y/5otYb/DIDfDVcvgZzMgFlj94CrLm6fHx8WnV",
+	"1frp8XHvxzE/2dssuqe5Rn/j59BaL9b0uY8E3zJv2wK832il/MPx8RdrSFo3J4w0I235pE3Zgv1RfyQy",
+	"YqNX5B412j7jK093v9JqC4svPdv9Ut0BGd/4cfcbVY/fh2Twp32m0m5pjG8922s2VRdZtAkDqIuEIaHk",
+	"cG2d4bJgB23I9jCEbk/+GRQLWP6b2cyHxOuII3EPerVXVVxXHXnpc9ySdi2kEh3tgJF3+IWslSDnZV5L",
+	"+7EicV8FilIUBSkT9zxzxRo+AA+AgWE1S0UokMcp3wkjp+sU/QvqDYWhItIrejqFb1MRLE0rNISQNjQ6",
+	"jWmZc3w2qJlHHJ37Q5V3j0+ks3nEV4bVJH2K60leADaawEl84/4N7qdNanSI/jKHwEO/j5qtN6MHwffY",
+	"pG6KWNhOTUZP66ZOa0YABFVB5T+EUiZsQYboy1GH/V5K69qNPO3gK0rwSCPSHh7NqymHPWl3FIcTalxY",
+	"iH87lm2xH6wTc81F6badfTzXtVoSRtnuIrhxvBA58RMlNYAFqVSOrAcrGu42bIizKHnbveHANRwrkL1T",
+	"ibjz5o8Eo049JBTtUIdB4Ub7xXTE3tS4wAU3tyIfq7Sa5KFfn5Q6nwLtMqegauiCio1PIkwfE82Nx95V",
+	"a/X1D0erkWTP6ahX+9vxqI9Ht5TGRnoE739SvJM7WvNFsdOfhQ+9Xgp19uaiDhZtINYa6B9E/fmwUVcs",
+	"/004P9YLP9TjGC9Q/EjDYJN+jHL/4+yXl6PP2SgfWByc/PN9c9taYbX9NyX0t4huxksM59R7/sTDNw/2",
+	"KDg8IYClVuKJHYbWGGNFvTEY5fVzYUClWuwrekJj1+VIwYVtXpJDeGrh8PoDVMVj5Rs4aH/1AT5n0eRc",
+	"8hkFQYwuZ3NvyXbu6cH4GNq7CAZ1Y4UuJiJSMSjVDSFSSIXSZdK6Uw8m9X+mygAsY8dAzIilVIz3F1/T",
+	"mCK8sq5pZr+VovThzjpCGOtZwbc0ChqN1ZknQeTRm5h87I8rnx608oNI2QHezKS0EkNfBiOLAsM/a8bH",
+	"qrNgJ604tOC5ZZxNQP7AnrTRbku/H30K4ZI6mmzEg2Jnon7kqLoQCxzyPZ6lW5t6whcBlEfChEB5tSpm",
+	"KYISUmpcauueXqnPJKf98RREM2xx7iPA1H4KAy40Ut+I4AWZ9xJSFUx+Hi1pYF7K8sMa4aIM/R1e2xnX",
+	"d1joIZF+/eKLVVpBgGdpQmRweNrpURpC49IElDMB1AmP639cWFH4UoDYBBB6/sXo9xUZEnMVqDXSW7H+",
+	"Cy53yg4ovo3LakHw8OKU8aJoSJzhiOFoWKi0obNhyiSWBslA3C8LzCpTU5TY1ByftSb2CGStW2NUfKrN",
+	"IgLD/pqxrc3WUzsiXNR86g8d2PqXeOpoC/quU8GgqHIbKLvfY//VWP3zcyyTChc9gGJBLWeZdHQRF+Fm",
+	"qzwDoVNWdZMx0L1gJ4T7o9JFWTi55MYdAUehe5L6VBfd4QbsXVkDmUiYuM/E0o1V7RjVValp4u9/o4wU",
+	"1nSFrIih8A02SWRnqlHL+sSOFfakg9OBFXWYH+lpx/GkQpWxGlQGSwGUYgGbVGNly8lh+BlWomregd2Q",
+	"jlKs4afuQ+gqJiwdjcBumSHuMEFUFfb9gN8Q1jNW9a/eWGg0l6MKr5IOl7CtZrCw6m0nk+TKxFeNh0ni",
+	"lH363evKZsUvpXk9mA3vsBtjg1q03RoOBXqQRiw0tVayJ36Uqq+7xeoLwTcp8x5uwlJgTApCbmucjpNs",
+	"xOcs1pBh2y8n7t3p3uPgamBTJY+KJ9Ng1CQu9hpfkzJBteIi94u0SjoLNL2n2lD6OJtrK5QHafhrPTc/",
+	"h9xYiCm2x0qaRtpSZreWOjQiyAOHTVvAh/SUIAZpD6xjY3Dp/KD+1KJtf9cGygdif6Lq1OalZuFKw1ul",
+	"Vx3u+/77qzpE8v337KC1MI7PWLrQuTjxkZR0eLIRFQlINh+tGKuephBtR5bad21GKIanbGOhks2lq5Yo",
+	"iWxJlJ2qNYVPTwSu61jp0rUxnpTaB+MD+6XU6h1FaDfYgw9MpaNIeqOtwUbcJyEerMJfGNRASsnoV5r6",
+	"OGEOGr4MB/N0D/5uWUytdlO+MLl+4XSsGuKiyQOnZLVgZYXP9v1wzOxcG8cKPhGFTXwQtkUfwj3GCl6j",
+	"0niioymK6SoZdlYvsAc1RK6eAu4sEa4wVj8eP0sadwe0b+WcUi+yH4+Pw9WiFM4j+SWKfMQI1dAoSURK",
+	"ff0hTJoXO9IajWtaB1UfwL/qfL1hMEU0ZNtmijcdidyP45MYehqk3K1YW+8eNqQe1QiGCuIAFOsvgqn3",
+	"fGcvDhT+MYXcrO6qcrYTqTharTut0p19Us49Ek57YEvjQMJEG21cUWL2HG7Y0er2qke2VNm6H50rRIjf",
+	"OlvzmGqk3kXwv39ac5Um4RWLdLqt7Hd90Y4eKb4o7fm7l3Cmr375T6qsa2qO4R+sj8rlpiVVm1Aij3RY",
+	"2aulZBsz6qtdv6aXdZFvu854xS3z7RJqDyD/o0MInu7xRnX77r/KNbvCOCl5V1u8sxDjPfpIgKoHYsRC",
+	"xCptLsUC74fjVUeYPieGrnPxoqjQM1sVs4T6FbRnqlpgqnElUWCdNoIdUFdrbdpx42Gz8bURmTY5dSml",
+	"PhVj5fv6O0ESDyFeSAHhPa0m1UzlqVVauQVTnAfcoZ/kWAUPp7rXxfdwjqjiF7h2l6V6dNiS7mf/2mGP",
+	"rQcyqFUqNSI2yNkBoi1zNhFCMV4YwfP18A+d5Prx+D92v1Dd4v6vOqLEKt3TRH3n90rRJNuzZGhD0qXn",
+	"zWbeKBR8OiHSfS5h1SFKyFeoLmH0F6ckCOGjQy3upWOZzkXCCqlubbCpq3c2b9kg6xbWEKxmeKdthmNp",
+	"U1Khhnp6iG9pEd76erjqBf7nCSAywRMIDmsNn6/Nj7Eq9CzcjlOZ80XbFQjXVC48vcEzqZr64gxIkqli",
+	"HRMYfxPON2P/YwoMrM3qlRjf0EvdU03558er3iNSL+iHRUOmZ/a20e64RAabiFBzWWlGRlra6UYVpz9N",
+	"qv7r+QsMgpLG/FVPUO1VQz0nTQeSg7c1o1cAtdDK5lzN6HigpMHzTUlCLGcVeRTvQV/4n6govRVAhRnU",
+	"hxjsEK8pw96Axtxcq29a8/PPF/HNJ5wuMAKPPlpnBF887AUw2Sh+i+gybTYvquKWOXHvRuyCrnycYH0z",
+	"3qBKvc+ryy5mWqrZaQ2Mr6rF4ZRVN3Eqr78bGRFpxwqj+CO8OQ4hWPZWLquLENWa2kMjyIG3LqBEvBeo",
+	"XT1jkzVbcizBIi2f/tehNzUOX4l7d/jaj+07c1WYdZgOChsrUNkBaW8vX9Lnxyr190aMqMjSxzgbfxTG",
+	"pAxLTZnTG3q8jSVqRSmb6hgvI6IUbfO26AU7aFwPfbLZ4xol0yY2JSH9fLIZCGRO6+EptX+2WDn14/Gz",
+	"rQr8ClnrU8VZEu8pQfzqexXmVX7Zt5qusAT+y23fvpmWDTXwvvK1qo59n+yuqvjr2uF9hRgH9deTITko",
+	"7t0pOyYDilpJ9+bAcYDekgpslgTbtQBCjyPlFbsFPpy8I2wgeYrpLCvcX0o3Pfw/n4DOAnaD8cg/rQ4a",
+	"Bbuofg+piB6ank4l1RLCufM9y6hgkjg4VOgVa0yaGBIl25ess0wP3wowPlvJXArqCY/iwItlEvmPg87V",
+	"2qfRLH0Hls7fYoRqonHDgcrrQs8aIeywvpEuQKnwX2MV6anPDtKN64vSVpt9UAdYG0o4EzErC248MaG7",
+	"Xqe9fOMmJtQvdP82pdjnwojTyirE4k5/Q0/Ay4/G6rLddd8GXBlLMVPXbNEP8v2EcUr1HBbyTuTYgVvO",
+	"lMgb9+6MVTOQhEV3iJWhfjrVcEaX2GBt25WP/ag0fyfhH9R2bdwxsDXYU90z8O38R4AtvL1Kn3nyj0x1",
+	"uWPcuwM7qLZ+qHDZ34Gz0DkWl3icaHrSBXqi79EOlSL01aAvWJ1z2zBzNm6LTBAk5nutwhvNux5H7Azs",
+	"WC8q8Be6HMrLJBRGdZ7PX8WDwodbrQKWZsPGwk6rlSKs4TThmiT8TusmJwL9cl8SxmdcKg9Hp7tagEjv",
+	"jK2aDcSxt8qQpsbtxhVTgVw8/JJ6KtixOki7N1alw86FWaf1PXaqc2kWBpZx2bAlwWQNFj1epkfbMWKv",
+	"NAKYiAZbedtiDUvkg9ZOrLjJbbu4gt4Yqxpdqe8IdCyrtLX1+Kfqkk2M2BEiipZ2W1YZP/CFhF1fSvrT",
+	"5VzrytTfP7O1W8ZWi77ieNlYIRG9sCl9PZBdun+30tn/GfGEM3+TXCUi+27T/Vz5/xF8tv0CD+i9B/Tc",
+	"xsVEI5bCQBWKqXWBcuv+5LFqGyu+lTse//QorWMMlqXf/fBTyg7QdWIeKkgQG98yE73hEQEuG3GCq5/P",
+	"fvjTn6t+Jk2spr87qyuOUfL4XnI0swCBqWyz7XLphX+svk/oS7ncnQup43eoIZbAXz/33Q8/eV4aZfau",
+	"xz/3/9XvnX9eXb/OnHCHPgjQkmE78S9xyRXwBFE3l/Z873vTEJ9ecQGv7okbbW1s8PBNrn1uHqL3arNP",
+	"FWT1rW9bBVizldDG5TmnYLfxJVopXLEqcjbqCar5i3n+mE6WJ26rg+WvDPrmXm3o3ObyPCqIj8nhPYIo",
+	"1ollvKnjnFu6qcA02rLWN8qggJdqI++NtYjRnkg9IQK85vcz9NLXKXH7miei08d0R02N72D6LVj5ZYMV",
+	"zjPeI4/U0Ufsr+oBYP5wdUQy7PEXM7bOfDfMvG4TcB262kZsKE/fVzSjPoHf+7ERDvuhfmPVHnCE9k14",
+	"d3BqE6D7uJRtQN56kBIK8vaFIHAKEh8uqa8IUPlY1cybVBelVU9Ix+xS8ABRqq7+wQgMuEytGzxGY5VG",
+	"uvGnLNN3VNnTKJ6vyksPeFHQv6abUb2eLOYw1JgT9lE2LqdEp++DMLpuX2Mocasw3v9Ourku3Vg1o+BI",
+	"F5JKbmBR4BA9+c/mpXRf8cg1P9Nz7BoXddW/fSvd3HISG61DG4cx9E7FtX7/sNFZot2s9p/vH5KPIGvp",
+	"YJFSoD6ZR3jPwNFK2KO7p2h/+A/svs/NX5Jhq1M2Ke2abvYf1VqhRWdXxxAKOsGYCJh1dokBHixlop72",
+	"QV5QiW81blsYdQeO9Y3VKCjwpgGsSPGYfX+/wlJkcur5ftj4UnDBHt4//P8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -46,24 +46,39 @@ flag, as other users of the machine can see command lines.`,
 
 func newRunListCmd(o *runOptions) *cobra.Command {
 	var size int64
-	var token string
+	var token, state string
 	var all bool
+	var f wesclient.RunFilter
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List runs, newest first",
-		Args:  cobra.NoArgs,
+		Long: `List the runs you may see, newest first: your own, or everyone's for data controllers
+and administrators. The filters narrow the list and combine; --review pending is the
+review queue, the runs with outputs waiting for a data controller's decision. A filtered
+page may be short, or empty, while more pages follow: use --all to follow them.`,
+		Example: `  enclave run list --review pending --all
+  enclave run list --state RUNNING --workflow cohort-count-smk
+  enclave run list --owner alice --tag project=p1`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.State = strings.ToUpper(state)
 			c, err := o.client()
 			if err != nil {
 				return err
 			}
 			return runListing.fetchAndPrint(cmd, o, token, all, func(t string) ([]api.RunSummary, string, error) {
-				page, err := c.ListRuns(cmd.Context(), size, t)
+				page, err := c.ListRunsFiltered(cmd.Context(), size, t, f)
 				return page.Runs, page.NextPageToken, err
 			})
 		},
 	}
 	addPageFlags(cmd, &size, &token, &all, "runs")
+	fl := cmd.Flags()
+	fl.StringVar(&state, "state", "", "only runs in this state (QUEUED, RUNNING, COMPLETE, ...)")
+	fl.StringVar(&f.Workflow, "workflow", "", "only runs of this catalogue workflow id")
+	fl.StringVar(&f.Review, "review", "", "pending: only runs with outputs waiting for review")
+	fl.StringVar(&f.Owner, "owner", "", "only this user's runs (data controllers and administrators)")
+	fl.StringArrayVar(&f.Tags, "tag", nil, "only runs with this tag, KEY=VALUE (repeatable)")
 	return cmd
 }
 

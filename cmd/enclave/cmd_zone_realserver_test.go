@@ -200,6 +200,16 @@ func TestZoneCommandsAgainstRealServer(t *testing.T) {
 	if _, errOut, code := cli(t, env, "run", "review", id, "--approve"); code != 1 || !strings.Contains(errOut, "409") {
 		t.Errorf("review of a run with nothing pending: exit %d, %q", code, errOut)
 	}
+	// The review queue and the other list filters.
+	if out, errOut, code := cli(t, env, "run", "list", "--review", "pending", "--all"); code != 0 || strings.Contains(out, id) {
+		t.Errorf("review queue with nothing pending: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+	if out, errOut, code := cli(t, env, "run", "list", "--state", "complete", "--workflow", "cohort-count-smk", "--all"); code != 0 || !strings.Contains(out, id) {
+		t.Errorf("list --state complete --workflow: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+	if _, errOut, code := cli(t, env, "run", "list", "--state", "done"); code != 1 || !strings.Contains(errOut, "not a WES state") {
+		t.Errorf("list --state done: exit %d, %q", code, errOut)
+	}
 
 	// The audit trail: list, export, verify, tamper.
 	out, errOut, code = cli(t, env, "audit", "list", "--run", id, "--action", "run.*", "--since", "1h")

@@ -319,6 +319,16 @@ func (a *App) start(ctx, bg context.Context, wg *sync.WaitGroup, checked <-chan 
 	if z := a.zone; z.catalog != nil {
 		auditCatalog(ctx, z.catalog, a.cfg.Zone.Catalog, z.audit, a.log)
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Runs stored by an older version join the filtered lists' indexes (once).
+		if n, err := a.store.Reindex(bg); err != nil {
+			a.log.Warn("indexing stored runs for filtered lists failed; it is tried again at the next start", "err", err)
+		} else if n > 0 {
+			a.log.Info("indexed stored runs for filtered lists", "runs", n)
+		}
+	}()
 	if a.worker != nil {
 		if err := a.worker.Start(); err != nil {
 			return fmt.Errorf("worker: %w", err)

@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -37,7 +39,22 @@ func (s *server) ListRuns(ctx context.Context, req api.ListRunsRequestObject) (a
 	if err != nil {
 		return nil, err
 	}
-	list, next, err := s.runs.List(ctx, p, size, req.Params.PageToken)
+	lf := runs.ListFilter{State: req.Params.State, Workflow: req.Params.Workflow, Review: req.Params.Review,
+		Owner: req.Params.Owner}
+	for _, t := range req.Params.Tag {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return nil, wes.Errorf(wes.EINVALID, "tag %q must be key=value", truncate(t, 64))
+		}
+		if _, dup := lf.Tags[k]; dup {
+			return nil, wes.Errorf(wes.EINVALID, "tag %q is given twice", truncate(k, 64))
+		}
+		if lf.Tags == nil {
+			lf.Tags = map[string]string{}
+		}
+		lf.Tags[k] = v
+	}
+	list, next, err := s.runs.List(ctx, p, size, req.Params.PageToken, lf)
 	if err != nil {
 		return nil, err
 	}

@@ -3,17 +3,39 @@ package runs
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// List returns a page of the runs p may see (its own; everyone's for those who see all
-// runs), newest first, each with the tags p may see.
-func (s *Service) List(ctx context.Context, p *wes.Principal, size int, token string) ([]RunSummary, string, error) {
+// ListFilter narrows a run list; every field set must match. The faces pass what the
+// caller asked for; List checks it.
+type ListFilter struct {
+	State    string            // a WES state
+	Workflow string            // a catalogue workflow id
+	Review   string            // "pending": the review queue
+	Owner    string            // a user's subject; others' only for callers who see all runs
+	Tags     map[string]string // tags the run carries and the caller may see
+}
+
+// ReviewPending is ListFilter.Review's one value.
+const ReviewPending = "pending"
+
+// maxFilterTags bounds the tags one list may filter by.
+const maxFilterTags = 10
+
+// List returns a page of the runs p may see (their own, or everyone's for those who see
+// all runs) that match lf, newest first, with the token of the next page.
+func (s *Service) List(ctx context.Context, p *wes.Principal, size int, token string, lf ListFilter) ([]RunSummary, string, error) {
 	if p == nil {
 		return nil, "", errUnauthenticated
 	}
-	page, err := s.deps.Store.List(ctx, wes.RunFilter{Owner: OwnerFilter(p), PageSize: size, PageToken: token})
+	f, err := s.runFilter(p, lf)
+	if err != nil {
+		return nil, "", err
+	}
+	f.PageSize, f.PageToken = size, token
+	page, err := s.deps.Store.List(ctx, f)
 	if err != nil {
 		return nil, "", err
 	}
@@ -22,6 +44,54 @@ func (s *Service) List(ctx context.Context, p *wes.Principal, size int, token st
 		out = append(out, RunSummary{Run: r, Tags: s.tagsFor(p, r)})
 	}
 	return out, page.NextPageToken, nil
+}
+
+// runFilter checks lf and turns it into the store's filter for p.
+func (s *Service) runFilter(p *wes.Principal, lf ListFilter) (wes.RunFilter, error) {
+	f := wes.RunFilter{Owner: OwnerFilter(p), State: wes.State(lf.State), Workflow: lf.Workflow}
+	if lf.State != "" && !f.State.Valid() {
+		return f, wes.Errorf(wes.EINVALID, "state %q is not a WES state; use one of %s", truncate(lf.State, 32), stateNames())
+	}
+	switch lf.Review {
+	case "":
+	case ReviewPending:
+		f.ReviewPending = true
+	default:
+		return f, wes.Errorf(wes.EINVALID, "review %q is not a review status; the one filter is review=pending", truncate(lf.Review, 32))
+	}
+	if len(lf.Workflow) > 200 {
+		return f, wes.Errorf(wes.EINVALID, "workflow is longer than 200 bytes")
+	}
+	if lf.Owner != "" {
+		if f.Owner != "" && lf.Owner != p.Subject {
+			return f, wes.Errorf(wes.EFORBIDDEN, "only %ss and %ss may list other users' runs; leave owner out to list your own", wes.RoleDataController, wes.RoleAdmin)
+		}
+		f.Owner = lf.Owner
+	}
+	if len(lf.Tags) > maxFilterTags {
+		return f, wes.Errorf(wes.EINVALID, "at most %d tag filters", maxFilterTags)
+	}
+	if len(lf.Tags) > 0 {
+		tags := lf.Tags
+		f.Match = func(r *wes.Run) bool {
+			seen := s.tagsFor(p, r)
+			for k, v := range tags {
+				if got, ok := seen[k]; !ok || got != v {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return f, nil
+}
+
+func stateNames() string {
+	names := make([]string, len(wes.AllStates))
+	for i, st := range wes.AllStates {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
 }
 
 // RunSummary is a run in a list, with the tags its caller may see.

@@ -68,6 +68,16 @@ type Run struct {
 	Version int64 `json:"version"`
 }
 
+// ReviewPending reports whether any of the run's outputs waits for a reviewer's decision.
+func (r *Run) ReviewPending() bool {
+	for _, o := range r.Released {
+		if o.Status == OutputPending {
+			return true
+		}
+	}
+	return false
+}
+
 // AddSystemLog appends an Enclave message to the run's log, bounded so a run that loops
 // cannot grow without limit.
 func (r *Run) AddSystemLog(msg string) {

@@ -5,14 +5,34 @@ import (
 	"time"
 )
 
-// RunFilter selects runs for List.
+// RunFilter selects runs for List. Every field set must match.
 type RunFilter struct {
 	Owner     string // "" = all owners
 	PageSize  int    // > 0; the store does not apply defaults
 	PageToken string // opaque token from a previous page; "" = first page
+	State     State  // "" = any state
+	Workflow  string // the catalogue workflow id; "" = any
+	// ReviewPending keeps only runs with outputs waiting for a reviewer's decision.
+	ReviewPending bool
+	// Match, when set, is a further test of each run the others let through (tags).
+	Match func(*Run) bool
 }
 
-// RunPage is one page of runs, newest first.
+// Filtered reports whether f selects by more than the owner.
+func (f RunFilter) Filtered() bool {
+	return f.State != "" || f.Workflow != "" || f.ReviewPending || f.Match != nil
+}
+
+// Matches reports whether r passes every test of f.
+func (f RunFilter) Matches(r *Run) bool {
+	return (f.Owner == "" || r.Owner == f.Owner) && (f.State == "" || r.State == f.State) &&
+		(f.Workflow == "" || r.Workflow == f.Workflow) && (!f.ReviewPending || r.ReviewPending()) &&
+		(f.Match == nil || f.Match(r))
+}
+
+// RunPage is one page of runs, newest first. A filtered list may return fewer runs than
+// the page size, even none, with a NextPageToken: the store looks at a bounded number of
+// runs per page, and the token goes on from the last one it looked at.
 type RunPage struct {
 	Runs          []*Run
 	NextPageToken string // "" when there are no more runs

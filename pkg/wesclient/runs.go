@@ -24,7 +24,26 @@ func pageSize(size int64) *api.PageSize {
 // ListRuns returns one page of the caller's runs, newest first: size runs (<= 0: the
 // server's default) from the page token ("" for the first page).
 func (c *Client) ListRuns(ctx context.Context, size int64, token string) (api.RunListResponse, error) {
-	return decode[api.RunListResponse](c.api.ListRuns(ctx, &api.ListRunsParams{PageSize: pageSize(size), PageToken: token}))
+	return c.ListRunsFiltered(ctx, size, token, RunFilter{})
+}
+
+// RunFilter narrows ListRunsFiltered (Enclave extensions); zero fields filter nothing.
+type RunFilter struct {
+	State    string
+	Workflow string
+	// Review "pending" lists the review queue: runs with outputs waiting for a decision.
+	Review string
+	// Owner lists one user's runs (data controllers and administrators).
+	Owner string
+	// Tags are key=value pairs every run listed carries.
+	Tags []string
+}
+
+// ListRunsFiltered is ListRuns narrowed by f. A filtered page may hold fewer runs than
+// size, even none, and still have a next page token.
+func (c *Client) ListRunsFiltered(ctx context.Context, size int64, token string, f RunFilter) (api.RunListResponse, error) {
+	return decode[api.RunListResponse](c.api.ListRuns(ctx, &api.ListRunsParams{PageSize: pageSize(size), PageToken: token,
+		State: f.State, Workflow: f.Workflow, Review: f.Review, Owner: f.Owner, Tag: f.Tags}))
 }
 
 // AllRuns returns every run the caller may see, following the pages.

@@ -13,12 +13,17 @@
 //	{p}counts:owner:{owner}      hash    the same, per owner
 //	{p}active                    set     ids of runs in a non-terminal state
 //	{p}effects                   set     ids of runs whose outbox (Run.Effects) is not empty
+//	{p}runs:state:{state}        zset    ids of the runs in that state, score 0
+//	{p}runs:workflow:{id}        zset    ids of the runs of that catalogue workflow, score 0
+//	{p}runs:review               zset    ids of the runs with outputs waiting for review
+//	{p}index-version             string  which indexes the database has (Store.Reindex)
 //	{p}lease:{name}              string  the holder of a lease (Store.Lease), expiring with it
 //
 // Run ids are UUIDv7 strings, which sort by creation time, so the sorted sets hold all
 // members at score 0 and are read newest first with ZREVRANGEBYLEX: a page token is the
 // last id of a page, and the next page starts strictly below it. Tokens therefore stay
-// valid while runs are added; new runs only ever appear on page one.
+// valid while runs are added; new runs only ever appear on page one. A filtered list
+// (wes.RunFilter) walks the narrowest of these sets and tests each run it reads.
 //
 // The layout is AOF friendly: every write of a run is a plain command inside MULTI/EXEC
 // (no Lua, no key expiry), so an append-only file replays to exactly the same indexes and

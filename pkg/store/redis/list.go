@@ -17,7 +17,14 @@ import (
 const tokenVersion = 1
 
 // List returns a page of runs, newest first (by id, which is time ordered), of one owner
-// or of everyone. EINVALID for a page size below 1 or a bad page token.
+// or of everyone, filtered by f. EINVALID for a page size below 1 or a bad page token.
+//
+// An unfiltered list reads one page of the owner's (or everyone's) index. A filtered one
+// walks the narrowest index that answers part of the filter (runs waiting for review, a
+// workflow's runs, a state's runs) and tests every run it reads against the whole filter,
+// so an index entry that is out of date never lets a wrong run through. It reads at most
+// scanBudget runs a page: past that it returns what it found with a token that goes on
+// from the last run read.
 func (s *Store) List(ctx context.Context, f wes.RunFilter) (wes.RunPage, error) {
 	if f.PageSize < 1 {
 		return wes.RunPage{}, wes.Errorf(wes.EINVALID, "page_size must be at least 1")
@@ -30,21 +37,85 @@ func (s *Store) List(ctx context.Context, f wes.RunFilter) (wes.RunPage, error) 
 		}
 		upper = "(" + last
 	}
+	if !f.Filtered() {
+		return s.listIndex(ctx, s.indexKey(f.Owner), upper, f.PageSize)
+	}
+	return s.listFiltered(ctx, f, upper)
+}
+
+// listIndex is one page of the runs in index key below upper.
+func (s *Store) listIndex(ctx context.Context, key, upper string, size int) (wes.RunPage, error) {
 	// One more than a page tells whether another page follows, so the last page never
 	// carries a token that leads to an empty page.
-	ids, err := s.c.ZRevRangeByLex(ctx, s.indexKey(f.Owner), &redis.ZRangeBy{
-		Max: upper, Min: "-", Count: int64(f.PageSize) + 1,
-	}).Result()
+	ids, err := s.c.ZRevRangeByLex(ctx, key, &redis.ZRangeBy{Max: upper, Min: "-", Count: int64(size) + 1}).Result()
 	if err != nil {
 		return wes.RunPage{}, storeErr(err, "list runs")
 	}
 	var page wes.RunPage
-	if len(ids) > f.PageSize {
-		ids = ids[:f.PageSize]
+	if len(ids) > size {
+		ids = ids[:size]
 		page.NextPageToken = encodeToken(ids[len(ids)-1])
 	}
+	page.Runs, err = s.load(ctx, ids)
+	return page, err
+}
+
+// scanBudget bounds how many runs one filtered page reads.
+const scanBudget = 2000
+
+// listFiltered walks the narrowest index for f from upper down, in batches, keeping the
+// runs that match f, until it has a page and one more, the index ends, or it has read
+// scanBudget runs.
+func (s *Store) listFiltered(ctx context.Context, f wes.RunFilter, upper string) (wes.RunPage, error) {
+	key := s.indexKey(f.Owner)
+	switch {
+	case f.ReviewPending:
+		key = s.reviewKey()
+	case f.Workflow != "":
+		key = s.workflowKey(f.Workflow)
+	case f.State != "":
+		key = s.stateKey(f.State)
+	}
+	batch := int64(max(f.PageSize+1, 100))
+	var page wes.RunPage
+	var found []*wes.Run
+	read := 0
+	for {
+		ids, err := s.c.ZRevRangeByLex(ctx, key, &redis.ZRangeBy{Max: upper, Min: "-", Count: batch}).Result()
+		if err != nil {
+			return wes.RunPage{}, storeErr(err, "list runs")
+		}
+		runs, err := s.load(ctx, ids)
+		if err != nil {
+			return wes.RunPage{}, err
+		}
+		for _, r := range runs {
+			if f.Matches(r) {
+				found = append(found, r)
+			}
+		}
+		read += len(ids)
+		switch {
+		case len(found) > f.PageSize:
+			page.Runs = found[:f.PageSize]
+			page.NextPageToken = encodeToken(found[f.PageSize-1].ID)
+			return page, nil
+		case int64(len(ids)) < batch:
+			page.Runs = found
+			return page, nil
+		case read >= scanBudget:
+			page.Runs = found
+			page.NextPageToken = encodeToken(ids[len(ids)-1])
+			return page, nil
+		}
+		upper = "(" + ids[len(ids)-1]
+	}
+}
+
+// load reads the runs ids, in order, skipping any that are gone.
+func (s *Store) load(ctx context.Context, ids []string) ([]*wes.Run, error) {
 	if len(ids) == 0 {
-		return page, nil
+		return nil, nil
 	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
@@ -52,9 +123,9 @@ func (s *Store) List(ctx context.Context, f wes.RunFilter) (wes.RunPage, error) 
 	}
 	vals, err := s.c.MGet(ctx, keys...).Result()
 	if err != nil {
-		return wes.RunPage{}, storeErr(err, "list runs")
+		return nil, storeErr(err, "list runs")
 	}
-	page.Runs = make([]*wes.Run, 0, len(vals))
+	out := make([]*wes.Run, 0, len(vals))
 	for _, v := range vals {
 		str, ok := v.(string)
 		if !ok {
@@ -62,11 +133,11 @@ func (s *Store) List(ctx context.Context, f wes.RunFilter) (wes.RunPage, error) 
 		}
 		r, err := decode([]byte(str))
 		if err != nil {
-			return wes.RunPage{}, err
+			return nil, err
 		}
-		page.Runs = append(page.Runs, r)
+		out = append(out, r)
 	}
-	return page, nil
+	return out, nil
 }
 
 func encodeToken(lastID string) string {

@@ -52,6 +52,13 @@ func (s *Store) indexKey(owner string) string {
 	return s.p + "runs:owner:" + owner
 }
 
+// stateKey, workflowKey and reviewKey are the sorted sets (score 0, ordered by id) of
+// the runs in one state, of one catalogue workflow, and with outputs waiting for
+// review: the indexes a filtered List walks instead of every run.
+func (s *Store) stateKey(st wes.State) string { return s.p + "runs:state:" + string(st) }
+func (s *Store) workflowKey(wf string) string { return s.p + "runs:workflow:" + wf }
+func (s *Store) reviewKey() string            { return s.p + "runs:review" }
+
 // countsKey is the state-count hash, of one owner or (owner "") of all runs.
 func (s *Store) countsKey(owner string) string {
 	if owner == "" {
@@ -129,7 +136,12 @@ func (s *Store) index(ctx context.Context, p redis.Pipeliner, r *wes.Run) {
 	if !r.State.Terminal() {
 		p.SAdd(ctx, s.activeKey(), r.ID)
 	}
+	p.ZAdd(ctx, s.stateKey(r.State), z)
+	if r.Workflow != "" {
+		p.ZAdd(ctx, s.workflowKey(r.Workflow), z)
+	}
 	s.markEffects(ctx, p, r, false)
+	s.markReview(ctx, p, r, false)
 }
 
 // Get returns the run with the given id. ENOTFOUND if there is none.

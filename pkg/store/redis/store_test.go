@@ -76,6 +76,7 @@ func TestKeyLayout(t *testing.T) {
 		p + "counts":             "hash",
 		p + "counts:owner:alice": "hash",
 		p + "active":             "set",
+		p + "runs:state:RUNNING": "zset",
 	}
 	keys, err := c.Keys(ctx, p+"*").Result()
 	if err != nil {

@@ -65,6 +65,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*wes.Run) error) 
 			p.Set(ctx, key, out, 0)
 			s.moveState(ctx, p, cur, old.State)
 			s.markEffects(ctx, p, cur, len(old.Effects) > 0)
+			s.markReview(ctx, p, cur, old.ReviewPending())
 			return nil
 		})
 		if err == nil {
@@ -98,6 +99,8 @@ func (s *Store) moveState(ctx context.Context, p redis.Pipeliner, r *wes.Run, fr
 		p.HIncrBy(ctx, k, string(from), -1)
 		p.HIncrBy(ctx, k, string(r.State), 1)
 	}
+	p.ZRem(ctx, s.stateKey(from), r.ID)
+	p.ZAdd(ctx, s.stateKey(r.State), redis.Z{Member: r.ID})
 	switch {
 	case r.State.Terminal():
 		p.SRem(ctx, s.activeKey(), r.ID)
@@ -117,6 +120,17 @@ func (s *Store) markEffects(ctx context.Context, p redis.Pipeliner, r *wes.Run, 
 		p.SAdd(ctx, s.effectsKey(), r.ID)
 	case !has && had:
 		p.SRem(ctx, s.effectsKey(), r.ID)
+	}
+}
+
+// markReview queues the change of r's membership in the review index, in the same
+// transaction as the run: it holds exactly the runs with outputs waiting for review.
+func (s *Store) markReview(ctx context.Context, p redis.Pipeliner, r *wes.Run, had bool) {
+	switch has := r.ReviewPending(); {
+	case has && !had:
+		p.ZAdd(ctx, s.reviewKey(), redis.Z{Member: r.ID})
+	case !has && had:
+		p.ZRem(ctx, s.reviewKey(), r.ID)
 	}
 }
 

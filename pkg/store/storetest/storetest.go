@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) wes.RunStore) {
 		{"ListEdges", testListEdges},
 		{"ListStableWhileInserting", testListStableWhileInserting},
 		{"ListBadToken", testListBadToken},
+		{"ListFilters", testListFilters},
 		{"StateCounts", testStateCounts},
 		{"Active", testActive},
 		{"Live", testLive},
