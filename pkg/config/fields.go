@@ -128,6 +128,11 @@ func (c *Config) fields() []field {
 		{"zone.results.s3.region", &c.Zone.Results.S3.Region, "Region of the bucket.", false},
 		{"zone.results.s3.use_ssl", &c.Zone.Results.S3.UseSSL, "Use https to reach the endpoint.", false},
 
+		{path: "audit", help: "The audit trail (kept in Redis)."},
+		{path: "audit.checkpoint", help: "Signed checkpoints of the trail's head in the result store, so that a rewrite of the whole trail in Redis is detected (enclave audit verify --checkpoints)."},
+		{"audit.checkpoint.key_file", &c.Audit.Checkpoint.KeyFile, `Ed25519 private key that signs the checkpoints: PEM PKCS#8 (openssl genpkey -algorithm ed25519), mode 0600, on the workers only, never on a Redis host. "" writes no checkpoints.`, false},
+		{"audit.checkpoint.interval", &c.Audit.Checkpoint.Interval, "How often one worker (the holder of the checkpoint lease) signs the trail's head, when it moved since the last checkpoint. 0 writes none.", false},
+
 		{path: "service_info", help: "What GET /service-info reports about this deployment."},
 		{"service_info.id", &c.ServiceInfo.ID, "Reverse-domain id of the service.", false},
 		{"service_info.name", &c.ServiceInfo.Name, "Display name.", false},
