@@ -819,6 +819,17 @@ type ClientInterface interface {
 	// Corresponds with GET /audit (the `QueryAudit` operationId).
 	QueryAudit(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+	//
+	// Every checkpoint of the audit chain's head the workers stored in the result store
+	// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+	// with each object as stored. The server does not check them: `enclave audit verify
+	// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+	// key and the trail against them. 404 when the result store cannot list them.
+	//
+	// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+	ListAuditCheckpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExportAudit Export the whole audit trail (administrators)
 	//
 	// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
@@ -1024,6 +1035,27 @@ type ClientInterface interface {
 // Corresponds with GET /audit (the `QueryAudit` operationId).
 func (c *Client) QueryAudit(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewQueryAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+//
+// Every checkpoint of the audit chain's head the workers stored in the result store
+// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+// with each object as stored. The server does not check them: `enclave audit verify
+// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+// key and the trail against them. 404 when the result store cannot list them.
+//
+// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+func (c *Client) ListAuditCheckpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditCheckpointsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1498,6 +1530,33 @@ func NewQueryAuditRequest(server string, params *QueryAuditParams) (*http.Reques
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAuditCheckpointsRequest constructs an http.Request for the ListAuditCheckpoints method
+func NewListAuditCheckpointsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/checkpoints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2220,6 +2279,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /audit (the `QueryAudit` operationId).
 	QueryAuditWithResponse(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*QueryAuditResponse, error)
 
+	// ListAuditCheckpointsWithResponse List the signed checkpoints of the audit chain (administrators)
+	//
+	// Every checkpoint of the audit chain's head the workers stored in the result store
+	// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+	// with each object as stored. The server does not check them: `enclave audit verify
+	// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+	// key and the trail against them. 404 when the result store cannot list them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+	ListAuditCheckpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAuditCheckpointsResponse, error)
+
 	// ExportAuditWithResponse Export the whole audit trail (administrators)
 	//
 	// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
@@ -2524,6 +2596,75 @@ func (r QueryAuditResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r QueryAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAuditCheckpointsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditCheckpointsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditCheckpointsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditCheckpointsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditCheckpointsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3845,6 +3986,25 @@ func (c *ClientWithResponses) QueryAuditWithResponse(ctx context.Context, params
 	return ParseQueryAuditResponse(rsp)
 }
 
+// ListAuditCheckpointsWithResponse List the signed checkpoints of the audit chain (administrators)
+//
+// Every checkpoint of the audit chain's head the workers stored in the result store
+// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+// with each object as stored. The server does not check them: `enclave audit verify
+// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+// key and the trail against them. 404 when the result store cannot list them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+func (c *ClientWithResponses) ListAuditCheckpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAuditCheckpointsResponse, error) {
+	rsp, err := c.ListAuditCheckpoints(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditCheckpointsResponse(rsp)
+}
+
 // ExportAuditWithResponse Export the whole audit trail (administrators)
 //
 // The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
@@ -4207,6 +4367,60 @@ func ParseQueryAuditResponse(rsp *http.Response) (*QueryAuditResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAuditCheckpointsResponse parses an HTTP response from a ListAuditCheckpointsWithResponse call
+func ParseListAuditCheckpointsResponse(rsp *http.Response) (*ListAuditCheckpointsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditCheckpointsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5308,6 +5522,9 @@ type ServerInterface interface {
 	// QueryAudit Query the audit trail (administrators)
 	// (GET /audit)
 	QueryAudit(c *gin.Context, params QueryAuditParams)
+	// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+	// (GET /audit/checkpoints)
+	ListAuditCheckpoints(c *gin.Context)
 	// ExportAudit Export the whole audit trail (administrators)
 	// (GET /audit/export)
 	ExportAudit(c *gin.Context)
@@ -5443,6 +5660,19 @@ func (siw *ServerInterfaceWrapper) QueryAudit(c *gin.Context) {
 	}
 
 	siw.Handler.QueryAudit(c, params)
+}
+
+// ListAuditCheckpoints operation middleware
+func (siw *ServerInterfaceWrapper) ListAuditCheckpoints(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListAuditCheckpoints(c)
 }
 
 // ExportAudit operation middleware
@@ -5910,6 +6140,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/catalog/datasets", wrapper.ListCatalogDatasets)
 	router.GET(options.BaseURL+"/audit", wrapper.QueryAudit)
 	router.GET(options.BaseURL+"/audit/export", wrapper.ExportAudit)
+	router.GET(options.BaseURL+"/audit/checkpoints", wrapper.ListAuditCheckpoints)
 }
 
 type BadRequestJSONResponse ErrorResponse
@@ -6023,6 +6254,126 @@ func (response QueryAudit500JSONResponse) VisitQueryAuditResponse(w http.Respons
 type QueryAudit503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response QueryAudit503JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpointsRequestObject struct {
+}
+
+type ListAuditCheckpointsResponseObject interface {
+	VisitListAuditCheckpointsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditCheckpoints200ApplicationxNdjsonResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ListAuditCheckpoints200ApplicationxNdjsonResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type ListAuditCheckpoints401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAuditCheckpoints401JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAuditCheckpoints403JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListAuditCheckpoints404JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAuditCheckpoints500JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListAuditCheckpoints503JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7691,6 +8042,9 @@ type StrictServerInterface interface {
 	// QueryAudit Query the audit trail (administrators)
 	// (GET /audit)
 	QueryAudit(ctx context.Context, request QueryAuditRequestObject) (QueryAuditResponseObject, error)
+	// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+	// (GET /audit/checkpoints)
+	ListAuditCheckpoints(ctx context.Context, request ListAuditCheckpointsRequestObject) (ListAuditCheckpointsResponseObject, error)
 	// ExportAudit Export the whole audit trail (administrators)
 	// (GET /audit/export)
 	ExportAudit(ctx context.Context, request ExportAuditRequestObject) (ExportAuditResponseObject, error)
@@ -7820,6 +8174,30 @@ func (sh *strictHandler) QueryAudit(ctx *gin.Context, params QueryAuditParams) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(QueryAuditResponseObject); ok {
 		if err := validResponse.VisitQueryAuditResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAuditCheckpoints operation middleware
+func (sh *strictHandler) ListAuditCheckpoints(ctx *gin.Context) {
+	var request ListAuditCheckpointsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditCheckpoints(ctx, request.(ListAuditCheckpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditCheckpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListAuditCheckpointsResponseObject); ok {
+		if err := validResponse.VisitListAuditCheckpointsResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -8292,163 +8670,166 @@ func (sh *strictHandler) GetServiceInfo(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxs3tuBfQXE3ZSnVopTHTO2Vaj9obGWivY7tkeT1nTt0iWD3IYmoCTAAWhTt0n+/dc4B+sVukrKT",
-	"TGbKH1KR2d3AAXDeL3wcpGaxNBq0d4PTj4OltHIBHiz9642cwbX6APh3Bi61aumV0YPTwY9mJRZSr4Xy",
-	"sHDCG2HBF1YL6cXCOD8U7+aghZw40F74OQgH9h6sKBw4obwTGUxlkXuxlDMQTn2As5G+l3kBTkwgNyvx",
-	"jTBWyIm5h9r3z5xYyAe1KBZCWhAWpoWDbCjOeZyFXIu5yTMxhRVYBm6k4R60WCE8C2NBTE2em9WpMDpf",
-	"C6kFLJZ+LcYaHvwtjnLrzR3osViA1I7mBp0NR3qQDBSu/ZcC7HqQDLRcwOB0QJ/gAgbJwKVzWEjcrqmx",
-	"C+kHpwOl/Z+/HyQDv14C/xNmYAePyeDhaGaO8Ocjd6eWR4b2VuZHS4Mv2cHpVOYOHhM6hhuEafMcbubQ",
-	"AbmZEthLC/fKFI725iwextRYejpV1vH2D7etjIZsLC2sxHmr9Gzw+JgMrgp9+aIbOFvoZ06oLBHSBRyB",
-	"TEzW4qrQ74y9m+ZmVc6/lH5eTW8LfauyQTKw8EuhLGSDU28L2AbKI77slkY7IAT+i8yu4JcCnMd/pUZ7",
-	"0PSnXC5zlUoE9PhnZ2hnq2H/t4Xp4HTwv44r4jjmp+74wlpjr8IkPGXHqnlSoRBdc8QFyM7EeOFmY+Hk",
-	"2onVXKVzMVWQZ0LqTKzm6yHixHOjp7lKf29wC42gKi2kcF56pDjpRWbACW28kEgwws+VE+lcasSYx2Tw",
-	"g7ETlWWMlr8fsKnMc7BE6ghbZggwgugS6UbLnMb5/aC6Ngvwc6VnYoUEtrJGz4TRNbZ1Rn+bJVjpjXVi",
-	"LgNXy8BLlTP0r4z/wRQ6+1230wKevDbCFemcEAHZg3R34l45NckBebsvt50AvTHmpbQz+OfQ1FyivDEs",
-	"fpbSepeQpKC/RWBuq7nJQUxMtsbl4esTNSPg32pZ+Lmx6gP8jjv93EIG2iuZOxJcC+UcIoyxhMT3MldZ",
-	"BO9eqlxO8t9xe8/FRKZ3oLO6pM5gCTpziMip1AjlBA9BpnPIhFWzuRfarM6Et2shZ1JpkUtPGPIYWTTx",
-	"4HNkHpBd6JnS8CbqF6RsWKQIr5hXM9ff4OnJgLSCbsFTSYZ/8PfvS0FrJj9D6vH78yJT/kJ7u94UUeda",
-	"SHwsUEfwxIpROVnmMgXkh7gfc+nmyPeURkHVBJo+27X/DAC9+ZgMcLjOdaqs82eU4p0PHPyyl6bR2if8",
-	"jCYLQweIkrCW/h2MS23u4GsNvIWQCZnij5u7xL93LkKmnln1xpNMeunAdz8jtklDZ5livelNY8qNTzYW",
-	"ZQqfmh6UsyBdD8BBK+mcQvFw5Ylk0sMR/Zpsvr0K2s9uzA4j8FYlcTerFfQeGSqOm4QG2tvwJynI+6Ev",
-	"0U+1j9JaSf8m5TMtrONjbCLHG+kcKn5jfmFcKp/4VVBLWf2WvtS0NzertR9xAc3Ju3bhufQyN7MXFSq1",
-	"GV/AspqII82icJCglqqyTWxuDLE/Hffwt9baiC57WVlzPS8V67Ut8Pjh/ufb2qSNM25BWI6/BcB3Ndxu",
-	"7zjJOonsIlJAe/Nt0cVDWIzcAsmR26ahuqktxLE33xeS1BycyIHOzoQUJGFQUZiqB4QLTcWZugcCYz8a",
-	"6RZyHfQSto8B6gG+Biwp4l7eQYmpKnMNsPo4XTXjDnyFmQXXAYksvBEHpvDLwrtgbucgXdwhHywH1BIO",
-	"UZNBcxNW4kASrAJ1F2voVOVyac09kDW9YMvzcNjFFJl2mnC8oy0wdFrITMqjLWzeOUhuZq5rGMPYBTIL",
-	"vAYP65kTvMREaKMhETJbKNKCzUqjOpPsTcoJu0/cbaWWNUH4f9evX4lreog2erkQ/qw2VUVQ92Bd38G1",
-	"cHyfd25r423iHb8jwjusSEcaVU4slUbj3ZtEqKmQej3cJtdu+cnHHW/c9q+wlzVW29Kerm/w9tHswbu6",
-	"uWsc/snstWSJu/hrNUMnkHNI767AFbnvPsOgFCB+GQ0iUy7NjSssiBQ/RXUef2ec32Sz9NLmyAulb1PI",
-	"89vUFNonYiEfbq1ZuQQlOnsBblOTFwvtEpGBXt8upUdjHP8ZOJ65B5vLJVlrS2kdHBMplrxkqnIQqSny",
-	"TFTWBlG8FB4Nok50q1TBNrmjbUuShdY9lSqHDJmTNSuhi8UEbCKQSyHUAvHqMBFublaa3ZnIy5ADG52v",
-	"z4QGtImiqJhasyhh7gRrKZ2DuiIwMSYHqTeOmze8/GDjzJPBwxHoNJf3wP6vx2Twgn2nEaU6TKtNHT3Q",
-	"dilacOm5QqOHJaFHc2fcLzbHXYoQgXFbGmjNWS8rL28iVlZ5D5pPk7dpK2vdIhSfOTqtzs8jz9mEhA8O",
-	"nycChrOhUIjHeCpJgCcRoIsFYmdWWBktmU2etEGTTfu6AxPXqHME9wXj4eZmLtysR/TVnEpSZwkSTMRs",
-	"PsBUatRchPKJmLM7ddNY9NIX7jY1Wc/2/nhz80bwW9F/HF2pOGDdyvzu291WJi6nOWsXN7t4gLTwxp5n",
-	"5BDpkkuEu+G1Z46kM70pcrVQnncErQrWH51YzVFTADToLamSCVn0BS+jtefIxQqtcY82Jr4qdFC/yqiC",
-	"FD+bCXv2lCuhQtvF6LSOkDUv/x7jh7FdbsilIg6cl9YTRoavESkngH+kUiMfhuywfSo9UYaVVH7H/PiK",
-	"+Nvbi7cXL2grGZS9xm+fem1D9+JkEQGeGz1VGhadLoYfzYpkVrnhKb/tBMh0jmfScbSQzqVWbuF6qCp+",
-	"KmbgXYLMb2XsU1XrpclVuu5RpiqkdeDxDE7FOG7WGAURzk4HUPnXwsoyodxIh+jWYSLGE3D+CKZTY/1Y",
-	"HJRvrZSfi9U8GM8Lmc6Rx5vpFCyr5GMznY7PRroW+5G62kj83hSIvsABrg7vk5nksOjmaj+biesCXnLY",
-	"jHdHhDU7coKvG3G7naZ+7Rj3wqeXZtZlcy6tScEFdLdSJwKUn4NtqrhBRCrvIJ+SBaCBfOEdatIi6xYz",
-	"qVkspM5ErtCWwAGknRWI12IZIpJPQzHQ2W10LG1oOFooj/YXcHxtNPjq70dfLY6+ym6++vH0q59Ov7r+",
-	"79FAHLy9ed5tbsGD8qVM2MXinxCx7DWQiLPtWA+986krcj4D26ECvb16iWINRYHzUmfSZgJQbosDJxcg",
-	"0rqDntH3/M1l7xym8PvNwXr2p0yydh4Wt9227E/gnJyBY0X0golAyAnSMmoBFMxBU3m+xh0Nui/a0Li3",
-	"T0HALn3nNa3pijTkPp9azfp/hmpgqkhoG83ul2dOLEFnJNrYwdClXvJH7LMsFsgPgiOBgsIEzvtkm/d2",
-	"g2WdRW6UsZKPYyQxaUF8c3JyItK5tDJFlXcoqgg2OQNQsXBC+d18q4S9S+u5KvRlF/sg3JgqCC6qzR2p",
-	"fM/9gfY9ddarQqOB26+1viZjYUaGpC10x/m00g62eH/ruQneoMTtdgIHU1A5CtrNQeSylqLQ5Yp3vZvh",
-	"Sj0Nv0+EhhWp38o6v7db76rQ18ViIbtc360TJ2CSjU3pOf9uOZXnLKGUE3caDVGmaJQinfgQSKfXEUCO",
-	"u9Jp54yYShv3utBe5aUPTznx/PVPb15e3FwMxQ+kTpPXooCRLh0SIWMmz83qKFeOeHQ5OlrCTsjlEqRN",
-	"WLuSbqQ/OvUB0K6W3/7pz4kI8cxbtsMKmz+elYAGTZWUlOBK5OHCQGRLnEa+8ZgE8oUMN4gQrXwnPnkc",
-	"itck5wkhEGbSlka68v8JC0uD8qahANVUDLNAVFn6dRBv8bcPYE0l8WyVZrIDoWJCyvZYEj7KGUm2jYd4",
-	"FKw72PXuNb2EeCzdXU2wLC2k0lfpNa3khmIJ1kHGWTvj8tvbwubjs1L25CDviTfice5NXwF8XeQh4s0Q",
-	"tHWgxqQddDNxJi88iCCAfckOKZGBjv0Aud2NdHfucH8OyYKumzcGwW6mfcyaHDt9/IkceKWhHSkM7dvC",
-	"m4X0Kt3w3FUMjRxlB6zSjzQxTU2a5nKZrw+H4q3OwAp269OAQvI3xFxQGXDEUxRn90QSPhvpov5loEHF",
-	"BqJjY0MRR2HoYzAv+spCjtxeTtGaG7ND6a2zie4dxPU8c2IBmZLk1Tnjoyi1CltjD+GokHu1dBNHIX9y",
-	"+SvnQ3aOA+gW8glnqG0DCF/AHZVe3Ze5M+SFcLl08yMHS2mR2rolWr/mQi6k5oJWsnmA4oBSija0LzJs",
-	"ye0aqPWZO+yZnge6lb5fPV/JSqZ8oo5OwmDrNvIr4mAOD4e/z8m6zjzXOkjqA6WETNYebdnfAKY9vDks",
-	"4DbhrFAgMyudG5khPz1MSggP6tJVdiAJE/FhfSkIU1S84wTI5njIUgdveK2rDe1k1cErb0QEk9A6wM47",
-	"VyaqGpTcK+Vgt7odEkfD7rzfxs1jWKdttAQ1v88Y6QuS/hjC1zUWHvUZEon08AMHFpETl7pNIx+X9dXC",
-	"O5UFz25Uvzpxtab37avGBlHWwWu3KCFPUytWvUH/m/qKmmF/VD4L4iS9IcVNRZvTguMu9Bx3LfG3+6yj",
-	"R1464YrJQnnf5Zf3kvWkT0806gjT9oZe45as6kAhimwPtXYmRfxqED8paCzdHUO8X5B4WxpEjaaUxqM+",
-	"EzJfybUTSwtIO4n4+Cgq/WeFvIXyNlgSvru4Fm4JKcUGSDe9uvjb28urixeHnbH2jch1i3dFvM2lnhV9",
-	"RmlvcLs52P8P29XSAPccu5O33pALmB3ZPBhKrmRDG5Hey3S+QCLeTW3tg9o/4N4AtodGr3vE2XnpziCJ",
-	"SXxomzvkszhXN3/pgzi4A7pBJl5CIWQVHF1kfXSIk+1e3cgGpqgozD9Vz9q+P9v9sBGCz3TGPs0sfSKn",
-	"3UR/HCJwAOmZgVKwsIPc+6QKQdF1+Ndg71UKl3pqumnvr+ff//VHyp5WKRwpPTVc4OFCxRFb0JExGQ1u",
-	"KMY4zRgtMeZsI/1xZk2xPBXGzoYz+f1snghpvZrK1J+KFbgkctpT8c3wm+HJI1tdrWS5ws9vlXbeFpQs",
-	"2mc4s4ePzEJ4WOZSaSfmKJmNMBMvCYknIC1YQe6sYPIpF5LEO08d1UqZ+rdb9T9KJG9VRRxIsYJJ8Dqi",
-	"lrqQKvcGzfpmtLOwqnNiC2hZnftenA6AqxRIwnIJVAbL3KxRd7764bn47rvv/qM529Ys3pgDsV0U90rN",
-	"RlpiMx8jYYPbz0FZsnDZeggTur19LDuSRXYnDHZl49V3Urkg7ql8CNByT+kA/cp0p+yYlCJilGOxDU1C",
-	"MYJK0f5qfCVydQ9uH6QAfa+s0d2R5Rd09BSdq70XEkSW1mSJ8KgiGisyuO8JoXEs9VbWcxj6eNjWMo2N",
-	"ZIgNHhe9bfDgQTMTQIokWiqDuqT73MH6kBFIinEtLD/mvIlkpOexhDOErMgGaaU6xMwGQckCE1gbKpBA",
-	"qbAOGQPJSHt5h5alL6x2QqbWuBAvccERTP8gLa7Gk4WxGdiheF4lbox0I3NDyNxxtKCEtZ4qgdRQPkDz",
-	"ts+D2w4Sl0eWNrMOPufQ6gkMn3tsXHxHI0zIp0ppPXwkI62cuIMlZcTisaGyQWVbOvJxHu+U8wKUr5Je",
-	"qdDQKg+UQ4TW9UgrH2p6XAjJeORk5QtcDcPRcyATFQlPKD8Ub6yZkO8dPxzpmHxAQEjtVnT8MoRz9z0a",
-	"tS0uZllbrrMe7bzUKSRCZSDzfI0oZhGBHIjMkDasje9L5upLN/uxWEh9hHsmJzlQtll76m673M6kVh9k",
-	"5Jxb1R4e53X9E1SZiiWHI24poMJB4KU13qQmd90xZxoyHGAo3kql5jOv8nfJgqKA8dMSECqIVuCift+V",
-	"VXNxHVUTV9cRhFoscyjNjSdMzIsnJZLzTreqh3t4z5oAv6Ic0BjfRMwhguQC2APkRJV6ooymMHb5PRHw",
-	"am4cBxu7DcrP1Gh/KCzRIOp+LsQCazKRjA36VCylImZLeY2enP5zJBouFxQLk0E3gMHQ3QNRb/DVx2RQ",
-	"LLOnKVkUww1ffZKKta8NHbmsM1O/khYCF+rLNO1xcrhPlQRNBSvA1nGokfG3045K/p/QakpSKutBd/ss",
-	"frU14GE/YQXRadG/hjSFZTPo0WOH1ZP8g4OhwVV7U/+rtfeyrJ3cdQtS7KXpd/OspMcc221rvm7Jk82C",
-	"FltoV+cJHVkavQnV9X3dllPd62xqDYC2m1MedmvlXZW7PM+WzbjpdspRIwU2vc/fXJIFEnSDhthp2cfB",
-	"ou5e1/mby7AfiRivwI0FmiOde0PG+uYor+QC3FKmEHnT+ZvLRIxLm54LIYPDIKSKueGTmF8AtPS7lsvd",
-	"J62SwU6qfagm6jyB6MfpstJkrX0Eyp5cTeF0pN+++s9Xr9+9EgfUpAHpY6E0JbOGTONWRArJCuxhIi5f",
-	"Xd5cnr+8/O/LV38VBxR4NhYNjJHOlIXUG0tF/ZwPvbSwlJbGvXr76hV9U0vuUC6mUB8m4s352+uLF0mZ",
-	"6TLSB9HBJlyRoo47LXJqCsNl4GVmCtSK3w4TcfFfF8/f3ry+ur24unp9xRNGtjDSnG13mIjrv1/fXPwU",
-	"X4riybBSrfTUSuYIhQVRfvT8/NXzi5e0DhmyvVGMjnQIVwDr8TglWmjlRjhvlsvaCLjQN1cXFz+9ucHN",
-	"xvfLIn9j7lhpt+BMYVNw9OxwWG5Ne43NxVRzECzVNNLCCO0gmbPCH6OHARkGyYAPf5AM6sc8SAbh8AbJ",
-	"gE9pkAwiLINk0ARmkAzq0OCrAZzyzzBUBKwzQHkj3d3+OXCyllLyR0yGayT17OUYovWb2c7Mtmrk/dLb",
-	"4rid20kZOXE7k5gF29aFOCcrplp2pl7/m2dQ96V54v6FhkokQoCSmp5Wpfo7JmFvyZ3elfG8/wF7QIVK",
-	"9SZk+7Bv7KFkqYu7Jth5g9Iz6BgJU52iIoFQKrlbmm6v2e+2C/qMGRcLN9sk4WOVR9RvyMTvSjzbEr39",
-	"nKzvLttg/1WUJsLGOtg2cFvW0Y6kfvoqqGtKWljl19fsNMFhOMJxXnSldp1r8fryxXOC0jmOggzFK+OF",
-	"BkqKLMtXg7eDNHJ2vDaNcDOdDmMfNSoIpVkr5Jp7v+TmPKozxBT1B5pgs4mCYwnCdfJOUcCXsnyUpqwS",
-	"VIxT1DSCN48UqprTeyhuUNZEL3vD/+i4OpBY1FSmcEoLZkIqo+IlMY10oCZx8O7i+pDDVJUfxSWkNGz4",
-	"RFG0zmaQiVFc6mgwHOmRfk5hkYZTA8IOa/Eaj+3bYzqjRqQqNO8Zn4duTzQ3avIyA0unxlnAO49Nn4lx",
-	"pwE3jnPUQ36kU5E6wY3eQjQNpTzyEnGBhnPodUHVBJQn5mPOOlVIlYkfiSh0znVLsB5pdn7rZgIZxSak",
-	"l0e1dgvW5DAUHJEOTmHlvBOTwlNzRT2jlo3OLMBoGGnIHavKIRVahMTCqSmo8+FIX5BPngtm5lTDS70M",
-	"qMEWctj1EkSjDDb4xsa1CtAxjg/Ss8hHjBppfszKYq5SCGpY6AB4vpTpHI6+HZ4E85CpxJ0eH69Wq6Gk",
-	"x0NjZ8fhW3f88vL5xavrC/qGWvL4HGrEs4mtkfXXTKDTAaEseXSXoOVSDU4H3w1Pht8NOAOUuMYxdT3C",
-	"v2ZdrWWuIMRDuL0Ut6wRC+lT6hQXisc9eclNnpW1CVw0Rlqn9EIKFNOMNkiu3q5FKi2NtaVRlTgYO/hl",
-	"nIjx0sI9/h+fjQ95o0tSvMwGp4O/FWDX1OMndkkIYct/fOzsCllGyrd0hNwMNLtiwrU2xooxS/pxX9/J",
-	"2OjoKRPo0HyqLH0ao2xkShrHBnEWpupBhIxIpcX463H1Pmf4Db/eBhb7nZ4A12ukbmqs5SiYZoWceggx",
-	"dDzalke0a16ndAqfPu0EpoaCqfvPSLUhTzyAUEJF01BELqL8wTfIa745OTk5K5u+fnNy0js5xSd7e6n2",
-	"1J7390WNnae6eqL2gRA6Sm3bgPetTqPfnpz8av36qt5dHb36GjZpnbdQ+8DvGYyu0Utwj2tdUemTb3Z/",
-	"0uiaSB99t/ujqkEoffH97i/KFpiPyeBP+yyl2fGTvvpur9WUTRZJJ4xJXcwMOUuO9tZbqXJx0EzZPoyu",
-	"29N/RMGCmn87mvmYBBlxDA8oV3tFxU3ZsJKnk46la640bEgH8rzjE9ZWIp9XWcXtR5rZfekoGhMrGAt4",
-	"kKnP1zgBvoAKhjNiDLF+lJZ8D1ZN12OyL7h1CrmKWK6Y6RTn5spIXlasl1Yu9gHskjIX9G4UM08gnYcj",
-	"nW2ST0fj3w5bGXeT5SntJ1sBVIdNi/iC/S3s50OqNVD9dYggpH4f1zvTdRJCaEHHzcaQF2fcg++s6nmy",
-	"FpyAoMtU+Q+xlIk69FD25XAD/V4q55t97tzgN+TgHX36enA0K5ccz6TZcBcplFTy0Izw3wxlG+iH+yR8",
-	"fVM2uzI+HesaHbs60e4ymnEyh4zxiYMaiIJcKsfag4OauY0H4h1x3mbrJDQNRxp571RR3nn9IadRj0NK",
-	"KOmhnpzCte5k46F4U+UFLqS9g2ykx+Uij8L+jLkxIMKuMnaqxiaB1BegA+m7WHPttXflXv32xNHos9ZD",
-	"HdVufyGPijw2S2lcRwvN/SklGLnDtVzkO+1ZnOj1EvT5m8vKWdTKWKtl/1DWX3AbbbLlv4IPY70IQz0N",
-	"8SLET1QM2vCTl/vv5z+9HH7OQQXH4uD0H+/rx9Zwq+1/KLG5QedhvCR3TnXmzzh9s9XlQHCQPgOL8tFR",
-	"D71T9jNVtUXRHqXAXbwRgrOjwVOv79D6jkvxTWjzTa850h+XcsYeDWuK2ZzU0pHevJSCvF2kvVJqZ7AX",
-	"Kb20hyldcUuFlk+i61yqV47LO0vQKNzjXb5Y4ze159q9NnZYddxt4w9tzP1TtFPif6HNRiSi0p9HuPKe",
-	"WnJ11fw9p9KA2PsXZfMvBRTkROO7GThXrPStcUR2VXVVGemRRnKKVwqMF0Xu1VJafzw1dkEieRzcu3yt",
-	"B7LhkmhSSAQ8pLD0I10pA1Ul1jgJV4KwF5bqGKIn0LLJQq0mxbmu1W89cyM9xt9RUaEqEvIJ9pSgPysz",
-	"KUSVSIFbgZBS0YbSI+2KyVF8jDtRFqxT+4fjMdWtcrsFUo8SMR4OkbpnlGuTUCYB1brjMwplj3T1NHip",
-	"a112uKqhYOIC1+gPhrveVKzEonDUbIwbD4RF0pJDyCk4eupVbhzaCAkcdK3JiHqWEYerCVHSmiwsDPeS",
-	"cKdhlLLVp6OMY5BtyIJWl4gxIiYb3tt6adIiazapo7oJ6nPi4cGf7T0O7QbdJhIyQfkKpWEduK7P5JoD",
-	"D5Ta7DtaTjfKmHISN1NjOWSSzo0DHQKT4aan9nSEjTlMqR9IUg+QLVV656gLHQc2adhxI9g3PuOw2rgn",
-	"lNkaXPkwaKBacH6k75vJoRHYH7giq37PRbzl5k6b1Qb2ff31dWUWfP21OGhsjJczMV6YDE6D9TA+PG1Z",
-	"AjF7I2joI91TCN1U3rhfSVsrPzwTrY1K2ltXblHScSSd6FTuKU49AdrXkTaFb+Y1cTjLz2FBPQII8Sia",
-	"QSx008ChF6bKs2pRK+Vt2ToJ42Bp8pEiT5AiL14Lbbh3CcVdcGYkzLM98Juz9mN0rd5iJRTjVR+cjXSN",
-	"XdRx4IxLCimbOGgs354INzfWi1xOICedi9C6Dh+FOEcaP+NyUIajzoq5u7g4rzY4BPI6biNA7CwoRDfS",
-	"3598l9TayTYvasL9Vk58f3ISb5tiE5b5F+TZUHAkr1aGQ5CGmhtctMx3uPJqN3cNysZHfzHZuqUwdUjI",
-	"ps7UXWjf0TI9OO7MNHK5O1i7UBlc43pcFxOr5mJyRH/id3XmO+vPifl3CeR6RUMZp5goLSmesDN1ZWdv",
-	"gIuQ/WFCMLdGkLjQWj874pg9xI0nWl5o8MQ2AlvPY6OrNOPbxtE8JQO/dxPC809rKFAHvESRjQ4D+3W0",
-	"39EXIBRiPH/3Emn6+qf/5GqSuuQ4/IP1Drhqa1KVCgVZR1eBvXpoNfOkQoXXb2llXWbbbrhDmzaUCFcW",
-	"QPZHD5t9s8cX5YVs/yzT7JrcCWxdbbHOol/j+CMnETwyIubQlV1+BQu6MkSWXRD6jBju8B1YUW5mrkzg",
-	"jjnbpM+U9W9c18WswHljQRxwe09jm7k1h/UOoBZSY6kXxdolwcsRWr16YI5HaQ0EAec4OcOimUuyylBK",
-	"IzVnHnNtwiJHOlo4Zavv4M7pEMUvaO+uCv1kNwlf2flbuz22EmQUq5xez2iQiQPKMMrEBEALmVuQ2frw",
-	"D+3Y/f7kP3Z/UF7s+c8iUUaVTWqiI9jPLZls9wyTDsn3YNa7lxJTOA32+mbHpUSURJSwrVDeyxN6aSeU",
-	"tsJEDQ/Ki9RkkIhc6TsXderym3bjZdZucQ9Ra8Zvmmo4pfMnZaS8p2nqlp6ojdlj92/8LwDAYKIlEA3W",
-	"KmW0Uj9GOjez2DC9VOfzpikQby5aBHijZVJeWkIrYE6m83UXw/gr+NB99o/JMKgeoZdjfInYb1I1x1ye",
-	"LnqPWbyQHdbpMj13d7UWnwUh2ARinVEpGQVLaW9qlUuBmnT168ULcoKyxPzZTEjslUM9Z0mHnEM2JWMQ",
-	"ABXT4vuHiTyI0xB9O6/ynEu4IOuMcfIM/4qCMmgBnIzMvTdRDwmSMp4NSsz2Xn2Rmp9PX4w3n0BdqAQe",
-	"f3Teglw87hVUbRV8dMgyY9t3F0gnPDz4objkW4AmVNNHl2pxv9+yu/fMKD07q5JBywpJpLLyciYd5Hct",
-	"IqLcSJMXf0iXiVDagbtTy/JuHL3mlqgUC5SNO4koxwHFrpmJyVosJV96TFJ+/F9HQdU4egUP/uh1GDt0",
-	"oynzNHE5xGwckLBD0N5eveTpR3ocGmUPubAo+DhrP4K1Y0HlVcKblhxvxs8bXsq6OIZUZcA3C9UvEFyI",
-	"g9qNgaftvq7EmdoNYBOWz6dtR6DwxhyecctTR9UC3598t1WAXxNqfSo7S7rrqBlfQ3+urOdefhdn7r+X",
-	"P9Z9hmqvsiLsfbI7k/gva09X2JAfNNxYQeAQu/dn4oQVKG6f2pfCywP0phFTgxA8rgUCetKRUryb4SPl",
-	"HVPTtDMKZznw/7fw06P/8wkZCYhuOB7bpyWhsbOLa1YIik6i6anOL7cQ6S7eR09FQozBsSolX1PQxDIr",
-	"2b5lG9v0+CXp+LOFzBVwH2RiB4EtM8t/WrpIJX1qDYJ35I+EaxtITNS6euusKm6qsuI81fTMIc9qbaRH",
-	"uqOPtDgYt+5rGDdaS6M4oHooqlSwMCtyaQMwsaPURkvl2tUTJF/qeSlzsHBWaoVU0BSuJIg5osORvmp2",
-	"mnYhxCTFmCJ19bbUyN9PheRQz1Gu7iGjrrNqpiGrXTQw0nVHEhWaUPYT95Aoh7OmoKZC224B6s+CeR2O",
-	"84+pu9b6am919pS9tb/Qf0dii2zu0mdS/rEtb2fqtu5QD6q0Hy7WC/c+LExGCdVjHmN8utkvnmyPpqt0",
-	"pOuXPHff8RSTXIIeF+oLIBNyJpUO2Y3c+h/12GDntC+bDu77iluVfCXcLx3aHvJlCnFO7nexcZeTrimL",
-	"Vf15zOQp760i3xPn9uSwKz5K2/YrkW1fcPXTKbZxe9fvH6PZzS3KTUdrl+aiOHybj4TMReX/3Qqf/jUs",
-	"43Om9or4+i52+1xO9hGtj/1MaLJDYx5Y61qJoRjjQGU+Dv8ab2yRfDsUKSYj3RS7oREvkf/4eFy/ynj8",
-	"1bc/jMUBGQEiJL1xskhoeEZ23ZBTB2sW7/WP59/+6c9lNXo96zDcfLLJ/YjzhE5AvLKYzFFqGdv50ovw",
-	"WnUbxK9lPN5s7GfnDTgUFQ+XB3317Q8Bl4apu++xNMO/+u3Mz6vKNKkHfxTM2QYP25nJ0c25YmS802Dj",
-	"M9/71hvKSS+xQJa3/Ay3lqU+fuFrn+tR772Y5lMZWXVnz1YGVm8E0br64AwVJbmkPH2pRekDGva4h8K1",
-	"Cn9McyEAt9VUCBc+fDEUWjK3vj1PckdTmHMPd4DzsOxuyTWXjvtM21pTveo+AL5oXbciuFR80tnRosfY",
-	"pRv6PkMu/esVh2x0odtRHRL6z31xu/26ZrcPiPdEkjr+SN3xQipTIK4Nloxn/KspW+ehl1lWFXnexJ6E",
-	"HTpUgO83VKM+Ad/7o/x83foXVO0J88cb6Xdgaj3V9GnBx5hDGtJtiJE327lzoSFfS1I1eNbZSFfIm5TX",
-	"3JRvKC/cEmRMtikvbqByRDSZGv3XhyM97uilPBapuecalVrpY7gCwYkDmef817Ttn+qJxx2ehesmOItP",
-	"1a4WI6PvA1hTNR+wHILU5Ll+p/zcFH6k6/5cgotAZTMwz2mInkhe/Uqh35Dk6tP0kF3tmpXq2ZcixC2U",
-	"WGv8ViPG2PmO9vr9Y6suuNlq8B/vH5OPyGuZsFgocJezY+oSfbwCd3z/DekfYYLdt/GEFueupLJJ4daC",
-	"6kKGlVRowLkpYzifNyGfCKp1bkkOHirK4Y7EkV/Eq+HDuE1mtDlwV9c/Q4yC+kRTbUXIPg/dsZeQqmnA",
-	"+8PaTNEEe3z/+D8BAAD//w==",
+	"7H1rcxs3tuBfQXE3ZSnVopTEM7VXqv2gsZWJ9jq2R5I3d+4wpQa7D0lETYAB0KJol/77rXMO0A+ym6Ts",
+	"xJOZ8odUZHY3cACc9wsfBpmZL4wG7d3g9MNgIa2cgwdL/3orp3Ct3gP+nYPLrFp4ZfTgdPCDWYq51Cuh",
+	"PMyd8EZY8KXVQnoxN84PxU8z0EKOHWgv/AyEA3sPVpQOnFDeiRwmsiy8WMgpCKfew9lI38uiBCfGUJil",
+	"+EYYK+TY3EPj+2dOzOWDmpdzIS0IC5PSQT4U5zzOXK7EzBS5mMASLAM30nAPWiwRnrmxICamKMzyVBhd",
+	"rITUAuYLvxKphgd/i6PcenMHOhVzkNrR3KDz4UgPkoHCtf9agl0NkoGWcxicDugTXMAgGbhsBnOJ2zUx",
+	"di794HSgtP/z80Ey8KsF8D9hCnbwmAwejqbmCH8+cndqcWRob2VxtDD4kh2cTmTh4DGhY7hBmDbP4WYG",
+	"HZCbCYG9sHCvTOlob87iYUyMpacTZR1v/3DbymjI1tLCSpy3Sk8Hj4/J4KrUly+7gbOlfuaEyhMhXcAR",
+	"yMV4Ja5K/ZOxd5PCLKv5F9LP6ultqW9VPkgGFn4tlYV8cOptCdtAecSX3cJoB4TAf5H5FfxagvP4r8xo",
+	"D5r+lItFoTKJgB7/4gztbD3s/7YwGZwO/tdxTRzH/NQdX1hr7FWYhKfsWDVPKhSia4G4APmZSOdumgon",
+	"V04sZyqbiYmCIhdS52I5Ww0RJ14YPSlU9rnBLTWCqrSQwnnpkeKkF7kBJ7TxQiLBCD9TTmQzqRFjHpPB",
+	"98aOVZ4zWn4+YDNZFGCJ1BG23BBgBNEl0o2WBY3z+aC6NnPwM6WnYokEtrRGT4XRDbZ1Rn+bBVjpjXVi",
+	"JgNXy8FLVTD0r43/3pQ6/6zbaQFPXhvhymxGiIDsQbo7ca+cGheAvN1X206A3hjzStop/HNoaiZR3hgW",
+	"PwtpvUtIUtDfIjC35cwUIMYmX+Hy8PWxmhLw77Qs/cxY9R4+406/sJCD9koWjgTXXDmHCGMsIfG9LFQe",
+	"wbuXqpDj4jNu77kYy+wOdN6U1DksQOcOETmTGqEc4yHIbAa5sGo680Kb5ZnwdiXkVCotCukJQx4jiyYe",
+	"fI7MA/ILPVUa3kb9gpQNixThFfNq5vobPD0ZkFbQLXhqyfAP/v7nStCa8S+Qefz+vMyVv9DerjZF1LkW",
+	"Eh8L1BE8sWJUThaFzAD5Ie7HTLoZ8j2lUVC1gabPdu0/A0BvPiYDHK5znSrv/BmleOcDB7/upWms7RN+",
+	"RpOFoQNESVhL/w7GpbZ38I0G3kLIhczwx81d4t87FyEzz6x640kuvXTgu58R26Sh81yx3vS2NeXGJxuL",
+	"MqXPTA/KWZCuB+CglXROoXi46kRy6eGIfk02314G7Wc3ZocReKuSuJv1CnqPDBXHTUID7W34kxTk/dCX",
+	"6KfeR2mtpH+T8pmV1vExtpHjrXQOFb+UX0gr5RO/Cmopq9/SV5r25mat7UdcQHvyrl14Ib0szPRljUrr",
+	"jC9gWUPEkWZROkhQS1X5Jja3htifjnv429raiC57WVl7Pa8U67Vr4PHD/c93bZM2zngNwmr8LQD+1MDt",
+	"9R0nWSeRXUQKWN98W3bxEBYjt0By5LZtqG5qC3HszfeFJDUHJ3Kg8zMhBUkYVBQm6gHhQlNxqu6BwNiP",
+	"RrqFXAe9hO1jgHqAbwBLiriXd1BhqspdC6w+TlfPuANfYWrBdUAiS2/EgSn9ovQumNsFSBd3yAfLAbWE",
+	"Q9Rk0NyEpTiQBKtA3cUaOlW5WFhzD2RNz9nyPBx2MUWmnTYcP9EWGDotZCbV0Za26BykMFPXNYxh7AKZ",
+	"B16Dh/XMCV5iIrTRkAiZzxVpwWapUZ1J9iblhN0n7rZWy9og/L/rN6/FNT1EG71aCH/WmKomqHuwru/g",
+	"1nB8n3duG+Nt4h2/I8I7rEhHGlVOLJRG492bRKiJkHo13CbXbvnJhx1v3PavsJc11tuyPl3f4OtHswfv",
+	"6uaucfgns9eKJe7ir/UMnUDOILu7AlcWvvsMg1KA+GU0iFy5rDCutCAy/BTVefydcX6TzdJLmyPPlb7N",
+	"oChuM1Nqn4i5fLi1ZukSlOjsBbjNTFHOtUtEDnp1u5AejXH8Z+B45h5sIRdkrS2kdXBMpFjxkokqQGSm",
+	"LHJRWxtE8VJ4NIg60a1WBdfJHW1bkiy07olUBeTInKxZCl3Ox2ATgVwKoRaIV4eJcDOz1OzORF6GHNjo",
+	"YnUmNKBNFEXFxJp5BXMnWAvpHDQVgbExBUi9cdy84dUHG2eeDB6OQGeFvAf2fz0mg5fsO40o1WFabero",
+	"gbYr0YJLLxQaPSwJPZo7ab/YTLsUIQLjtjLQ2rNe1l7eRCyt8h40nyZv01bWukUoPnN0Wp2fR56zCQkf",
+	"HD5PBAynQ6EQj/FUkgBPIkCXc8TOvLQyWjKbPGmDJtv2dQcmrlDnCO4LxsPNzZy7aY/oaziVpM4TJJiI",
+	"2XyAmdSouQjlEzFjd+qmseilL91tZvKe7f3h5uat4Lei/zi6UnHAppX53be7rUxcTnvWLm528QBZ6Y09",
+	"z8kh0iWXCHfDa88cSWd6UxRqrjzvCFoVrD86sZyhpgBo0FtSJROy6EtextqeIxcrtcY92pj4qtRB/aqi",
+	"ClL8Ysbs2VOuggptF6OzJkI2vPx7jB/GdoUhl4o4cF5aTxgZvkakHAP+kUmNfBjyw/VT6YkyLKXyO+bH",
+	"V8Tf3l28u3hJW8mg7DX++qk3NnQvThYR4IXRE6Vh3uli+MEsSWZVG57x206AzGZ4Jh1HC9lMauXmroeq",
+	"4qdiCt4lyPyWxj5VtV6YQmWrHmWqRloHHs/gVKRxs1IURDg7HUDtXwsry4VyIx2iW4eJSMfg/BFMJsb6",
+	"VBxUby2Vn4nlLBjPc5nNkMebyQQsq+SpmUzSs5FuxH6krjcSvzcloi9wgKvD+2TGBcy7udovZuy6gJcc",
+	"NuPdEWHNjpzgq1bcbqep3zjGvfDplZl22ZwLazJwAd2t1IkA5Wdg2ypuEJHKOygmZAFoIF94h5o0z7vF",
+	"TGbmc6lzUSi0JXAAaacl4rVYhIjk01AMdH4bHUsbGo4WyqP9BRxfGw2++vvRV/Ojr/Kbr344/erH06+u",
+	"/3s0EAfvbl50m1vwoHwlE3ax+CdELHsNJOJsO9ZD73zsipzPwXaoQO+uXqFYQ1HgvNS5tLkAlNviwMk5",
+	"iKzpoGf0PX972TuHKf1+c7Ce/TGTrJyH+W23LfsjOCen4FgRvWAiEHKMtIxaAAVz0FSerXBHg+6LNjTu",
+	"7VMQsEvfeUNruiINuc+n1rD+n6EamCkS2kaz++WZEwvQOYk2djB0qZf8Efssyznyg+BIoKAwgfNzss17",
+	"u8GyziI3ylnJxzGSmLQgvjk5ORHZTFqZoco7FHUEm5wBqFg4ofxuvlXB3qX1XJX6sot9EG5MFAQX1eaO",
+	"1L7n/kD7njrrVanRwO3XWt+QsTAlQ9KWuuN81tIOtnh/m7kJ3qDE7XYCB1NQOQrazUAUspGi0OWKd72b",
+	"4So9Db9PhIYlqd/KOr+3W++q1NflfC67XN9rJ07AJBub0nP+3XKqKFhCKSfuNBqiTNEoRTrxIZBOryOA",
+	"HHeV084ZMZE27nWpvSoqH55y4sWbH9++uri5GIrvSZ0mr0UJI105JELGTFGY5VGhHPHoanS0hJ2QiwVI",
+	"m7B2Jd1If3DqPaBdLb/9058TEeKZt2yHlbZ4PKsADZoqKSnBlcjDhYHIljiNfOMxCeQLOW4QIVr1Tnzy",
+	"OBRvSM4TQiDMpC2NdO3/ExYWBuVNSwFqqBhmjqiy8Ksg3uJv78GaWuLZOs1kB0LFhJTtsSR8VDCSbBsP",
+	"8ShYd7Dr3Wt6CfFYuruGYFlYyKSv02vWkhvKBVgHOWftpNW3t6Ut0rNK9hQg74k34nHuTV8BfF0WIeLN",
+	"EKzrQK1JO+hm7ExRehBBAPuKHVIiAx37AXK7G+nu3OH+HJIFXTdvDILdTPqYNTl2+vgTOfAqQztSGNq3",
+	"pTdz6VW24bmrGRo5yg5YpR9pYpqaNM3FolgdDsU7nYMV7NanAYXkb4i5oDLgiKcozu6JJHw20mXzy0CD",
+	"ig1Ex8aGIo7C0MdgXvSVhRy5vZyiDTdmh9LbZBPdO4jreebEHHIlyatzxkdRaRW2wR7CUSH3WtNNHIX8",
+	"yeWvnA/ZOQ6gW8gnnKG2DSB8AXdUenVf5c6QF8IV0s2OHCykRWrrlmj9mgu5kNoLWsr2AYoDSina0L7I",
+	"sCW3a6DWZ+6wZ3oe6Fb6fvV8KWuZ8pE6OgmDrdvIr4iDGTwcfp6TdZ15rk2Q1HtKCRmvPNqyvwNMe3hz",
+	"WMBtwlmjQG6WujAyR356mFQQHjSlq+xAEibiw+ZSEKaoeMcJkM3xkJUO3vJa1xvayaqDV96ICCahdYCd",
+	"d65KVDUouZfKwW51OySOht35eRs3j2GddaMlqPl9xkhfkPSHEL5usPCoz5BIpIfvObCInLjSbVr5uKyv",
+	"lt6pPHh2o/rViasNvW9fNTaIsg5eu0UJeZpasewN+t80V9QO+6PyWRIn6Q0pbiranBYcd6HnuBuJv91n",
+	"HT3y0glXjufK+y6/vJesJ318olFHmLY39Bq3ZNkEClFke6i1MyniN4P4SUFj6e4Y4v2CxNvSIBo0pTQe",
+	"9ZmQxVKunFhYQNpJxIdHUes/S+QtlLfBkvCni2vhFpBRbIB006uLv727vLp4edgZa9+IXK/xroi3hdTT",
+	"ss8o7Q1utwf7/2G71jTAPcfu5K035AJmRzYPhpIr2dBGpPcym82RiHdT2/pB7R9wbwHbQ6PXPeLsvHJn",
+	"kMQkPrTNHfJJnKubv/RBHNwB3SATL6EQsgqOLrI+OsTJdq9uZAMTVBRmH6tnbd+f7X7YCMEnOmOfZpY+",
+	"kdNuoj8OETiA9MxAKVjYQe59UoWg6Dr8a7D3KoNLPTHdtPfX8+d//YGyp1UGR0pPDBd4uFBxxBZ0ZExG",
+	"gxuKFKdJ0RJjzjbSH6bWlItTYex0OJXPp7NESOvVRGb+VCzBJZHTnopvht8MTx7Z6lpLliv97FZp521J",
+	"yaJ9hjN7+MgshIdFIZV2YoaS2Qgz9pKQeAzSghXkzgomn3IhSbzz1FGtlJl/t1X/o0TytaqIAymWMA5e",
+	"R9RS51IV3qBZ3452llZ1TmwBLatz34vTAXCVAUlYLoHKYVGYFerOV9+/EN99991/tGfbmsUbcyC2i+Je",
+	"qdlKS2znYyRscPsZKEsWLlsPYUK3t49lR7LI7oTBrmy85k4qF8Q9lQ8BWu4ZHaBfmu6UHZNRRIxyLLah",
+	"SShGUBnaX62vRKHuwe2DFKDvlTW6O7L8ko6eonON90KCyMKaPBEeVURjRQ73PSE0jqXeymYOQx8P21qm",
+	"sZEMscHjorcNHjxoZgJIkURLVVCXdJ87WB0yAkmRNsLyKedNJCM9iyWcIWRFNshaqkPMbBCULDCGlaEC",
+	"CZQKq5AxkIy0l3doWfrSaidkZo0L8RIXHMH0D9LiGjxZGJuDHYoXdeLGSLcyN4QsHEcLKlibqRJIDdUD",
+	"NG/7PLjrQeLqyLJ21sGnHFozgeFTj42L72iEMflUKa2Hj2SklRN3sKCMWDw2VDaobEtHPs7jnXJegPJ1",
+	"0isVGlrlgXKI0LoeaeVDTY8LIRmPnKx6gathOHoOZKIi4Qnlh+KtNWPyveOHIx2TDwgIqd2Sjl+GcO6+",
+	"R6O2xcUsa8tN1qOdlzqDRKgcZFGsEMUsIpADkRvShrXxfclcfelmP5RzqY9wz+S4AMo2W5+62y63U6nV",
+	"exk551a1h8d50/wEVaZyweGIWwqocBB4YY03mSlcd8yZhgwHGIq3Mqn5zOv8XbKgKGD8tASEGqIluKjf",
+	"d2XVXFxH1cQ1dQSh5osCKnPjCRPz4kmJ5LzTrerhHt6zNsCvKQc0xjcRc4gguQD2ADlRrZ4ooymMXX1P",
+	"BLycGcfBxm6D8hM12u9LSzSIup8LscCGTCRjgz4VC6mI2VJeoyen/wyJhssFxdzk0A1gMHT3QNQbfPUx",
+	"GZSL/GlKFsVww1cfpWLta0NHLuvMxC+lhcCF+jJNe5wc7mMlQVvBCrB1HGpk/OtpRxX/T2g1FSlV9aC7",
+	"fRa/2RrwsJ+wgui06F9DlsGiHfToscOaSf7BwdDiqr2p//Xae1nWTu66BSn20vS7eVbSY47ttjXfrMmT",
+	"zYIWW2rX5AkdWRq9CdXNfd2WU93rbFobAG03pzzs1sq7Knd5ni2bcdPtlKNGCmx6n7+9JAsk6AYtsbNm",
+	"HweLuntd528vw34kIl2CSwWaI517Q8b65iiv5RzcQmYQedP528tEpJVNz4WQwWEQUsXc8EnMLwBa+V2r",
+	"5e6TVslgJ/U+1BN1nkD043RZabLRPgJlT6EmcDrS717/5+s3P70WB9SkAeljrjQls4ZM47WIFJIV2MNE",
+	"XL6+vLk8f3X535ev/yoOKPBsLBoYI50rC5k3lor6OR96YWEhLY179e71a/qmkdyhXEyhPkzE2/N31xcv",
+	"kyrTZaQPooNNuDJDHXdSFtQUhsvAq8wUaBS/HSbi4r8uXry7eXN1e3F19eaKJ4xsYaQ52+4wEdd/v765",
+	"+DG+FMWTYaVa6YmVzBFKC6L66MX56xcXr2gdMmR7oxgd6RCuANbjcUq00KqNcN4sFo0RcKFvry4ufnx7",
+	"g5uN71dF/sbcsdJuwZnSZuDo2eGw2pr1NbYXU89BsNTTSAsjtINkwQp/jB4GZBgkAz78QTJoHvMgGYTD",
+	"GyQDPqVBMoiwDJJBG5hBMmhCg68GcKo/w1ARsM4A5Y10d/vnwMlGSskfMRmuldSzl2OI1m+mOzPb6pH3",
+	"S2+L43ZuJ2XkxO1MYhbsui7EOVkx1bIz9frfPIO6L80T9y80VCIRApTU9LQq1c+YhL0ld3pXxvP+B+wB",
+	"FSrVm5Dtw76xh5KlLu6aYOcNSs+gYyRMdYqKBEKp5G5pur1mv9su6DNmXCzcXCcJH6s8on5DJn5X4tmW",
+	"6O2nZH132Qb7r6IyETbWwbaB27KO9Ujqx6+CuqZkpVV+dc1OExyGIxznZVdq17kWby5fviAoneMoyFC8",
+	"Nl5ooKTIqnw1eDtII2fHa9sIN5PJMPZRo4JQmrVGrpn3C27OozpDTFF/oAk2myg4liBcJ+8UBXwpy0dp",
+	"yipBxThDTSN480ihaji9h+IGZU30srf8j46rA4lFTWQGp7RgJqQqKl4R00gHahIHP11cH3KYqvajuISU",
+	"hg2fKIrW6RRyMYpLHQ2GIz3SLygs0nJqQNhhLd7gsX17TGfUilSF5j3peej2RHOjJi9zsHRqnAW889j0",
+	"mUg7Dbg0ztEM+ZFOReoEN3oL0TSU8shLxAUazqHXBVUTUJ6YjznrVCFVJX4kotQF1y3BaqTZ+a3bCWQU",
+	"m5BeHjXaLVhTwFBwRDo4hZXzToxLT80V9ZRaNjozB6NhpKFwrCqHVGgREgsnpqTOhyN9QT55LpiZUQ0v",
+	"9TKgBlvIYVcLEK0y2OAbSxsVoCmOD9KzyEeMGml+zMpioTIIaljoAHi+kNkMjr4dngTzkKnEnR4fL5fL",
+	"oaTHQ2Onx+Fbd/zq8sXF6+sL+oZa8vgCGsSzia2R9TdMoNMBoSx5dBeg5UINTgffDU+G3w04A5S4xjF1",
+	"PcK/pl2tZa4gxEO4vRS3rBFz6TPqFBeKxz15yU2RV7UJXDRGWqf0QgoU04w2SK7erkQmLY21pVGVOEgd",
+	"/JomIl1YuMf/47P0kDe6IsXLfHA6+FsJdkU9fmKXhBC2/MeHzq6QVaR8S0fIzUCzK8dca2OsSFnSp319",
+	"J2Ojo6dMoEPzqar0KUXZyJSUxgZxFibqQYSMSKVF+nVav88ZfsOvt4HFfqcnwPUGqZsaazkKplkhJx5C",
+	"DB2Pds0j2jWvUzqDj592DBNDwdT9Z6TakCceQCihomkoIhdR/uAb5DXfnJycnFVNX785OemdnOKTvb1U",
+	"e2rP+/uixs5TXT1R+0AIHaW2bcDPa51Gvz05+c369dW9uzp69bVs0iZvofaBzxmMrtErcI8bXVHpk292",
+	"f9Lqmkgffbf7o7pBKH3xfPcXVQvMx2Twp32W0u74SV99t9dqqiaLpBPGpC5mhpwlR3vrrVSFOGinbB9G",
+	"1+3pP6JgQc1/PZr5mAQZcUz1G2TiuV55wRK2fjMiLMNBXP2ZI/WlspjBOuG8sZBHCcCVGfzjSB+k9PGw",
+	"HnR4BytyfaeH61JHOhbpBRXWm4lIP4wGd7AaDRIxCgr0aPCYjjRpSRzXp185DoVgcMFk7B8Zu8dy/xU/",
+	"g/mpSCHWqtKy7sGqyWqkj44aW3Q0sWZ+FEY5OlqU40JlR3ewEt9fvrpIYzUMJ8Y4NdXSlxZclS4j+IuR",
+	"xk+ir4wPkvpUEpeC+VA8P3ne6GTV2LpY006VQ/Ruh9x8pZwnSn3RON0ncYWHI51vcoaOnsYd2dT1nKww",
+	"0NmF81iApWMcfiHvNfJ+FQ6U0Aby5jZ20Nsn0z08oD7dS/I3VaPagJ1NElynTyI4fMJ4HvU7ldda3kiz",
+	"mlchfUoqQCrgQWa+WOEE+AIaFs5002JKfoWKZEead8JMJoRRgjtb4LJinwTlYv/PLiq5oHejevl5iIN2",
+	"8wtZ7E8WfEiNxsm/jfALJR/HzY6UnYQQWk9yk0HUwXLuvXlW9zpaCU480lWJzPtYwkiduSjretjJpNv9",
+	"LZ/Io5+muXX05+zB0bxacjyTdqNtpFAyxUMT0n8zlO3mytWmbHZjfTrWtTr1daLdZXTfyAJyxicOZiIK",
+	"coksCwUHDTcbHoh3xHnbLdNKW6Qjjbx3oqjepPmQyyfSkApO9qenYFCjK2E6FG/rfOC5tHeQj3RaLfIo",
+	"7E/KDUERdpVzMCU2B6V+IB1I36fArDUn/BzE0eqv2EMd9W5/IY+aPDZL6FxH69z9KSU4t4YrOS92+rFw",
+	"ojcL0OdvL2sn8VqmaiPrj7J9g7t4ky3/FXwY62UY6mmIFyF+omKwDj9ZPX8///HV8FMOKgQUBqf/+Ll5",
+	"bC13+v6HEpuadB7GK3Lj1mf+jNO217qbCE7OycGifHTUO/OU/ct1TWH0Q1HAPt4Ew1UR4KnHf2h5yS04",
+	"TGjvT6850h8XcsqeTGvK6YzU0pHevIyGvNykvVJKd/ATUVp5D1O64lYqa77IrnOpXzmu7ip6TPZ6ly/U",
+	"+V39OOs9dnZ4c7jLzh/aifPPM9pCe51IRJUfn3DlZ2rF11Xr+4JKgmLPb5TNv5ZQkvOc72ThHNHKp86Z",
+	"GMu6m9JIjzSSU7xKJJ2XhVcLaf3xxNg5ieQ0hHX4Oh9kwxXRZJAIeMhg4Ue6VgbqCsw0CVcBcfSF6pdi",
+	"BMCyyUItZsW5btRtPnMjneLvqKhQ9RjFAnpaTzyrMqhEnUCFW4GQUrGW0iPtyvFRfIw7UTWqoLYvxynV",
+	"q3ObFVKPEpEOh0jdU8qxSyiDiHpc4DNKYRnp+mmITjW6a3E1U8nEBa7VFxB3va1YiXnpqMkg+2rCImnJ",
+	"IdQc7fdGdSuHNEPiFjmkRuTXIQ7XEKKkNVmYG+4h407DKFWLX0eVBiDXIQtaXSJSREw2vLf10KVFNmxS",
+	"R/VS1N/Iw4M/23sc2g26RShkgPPVacMmcF2fyRUHHKmkwXe0mm+VLxYkbibGcqg0mxkHOiQkhBve1qcj",
+	"bCxgQn2AkmZgfKGyO0fdJzmhgYZNW0H+9Iz9cWlPCsPa4MqHQQPVgvMjfd9OCo/Afs+VmL7DP3mnzXID",
+	"+77++ro2C77+Why0NsbLqUjnJofTYD2kh6drlkDM2goa+kj3NEBoK2/cp2hdKz88E2sblaxvXbVFSceR",
+	"dKJTtac49RhoX0falL6dz8hhbD+DOfUGIcSjKCax0E0Dh16YKM+qRaOEf83WSRgHK5OPFHmCFHnxSmjD",
+	"PYso3oozI2Ge7YHfXK0To+rN1kqhCLf+4GykG+yiiQNnXEpMVQRBY/n2RLiZsV4UcgwF6VyE1k34KLVh",
+	"pPEzLgNnOJqsmG8VEOf1BocAfsctJIidJYXmR/r5yXdJo410+4I23G/lxPOTk3jLHJuwzL+gyIeC4wuN",
+	"8juCNNTa4aJlscOV17ixb1A1PPuLyVdrClOHhGzrTN0NNjquSgiOOzOJXO4OVi50BGhwPa6Hq9z/ISmq",
+	"v+CjPvOdfSeI+XcJ5GYlUxWfHCstKY64M2VtZ0+Qi5D1ZUISR4MgcaGNPpbEMXuIG0+0usjkie1Dtp7H",
+	"Rjd5xreNo3lK5U3vJoTnH9dIpAl4hSIbnUX2u8liRz+QUID14qdXSNPXP/4nV5E1JcfhH6xnyNW6JlWr",
+	"UJB3dBPZq3deOz8yVHb+nlbWZb7tZku0aUNrgNoCyP/o4fJv9viiuojxn2WaXZM7ga2rLdZZ9Gscf+Dk",
+	"oUdGxAK6qkquYE5XBcmq+0mfEcOd/QMrKszUVYUbsVaD9Jmq7pXrOZkVcJz3gNv6GtvOqTtsdv61kBlL",
+	"PWhWLglejtDi2QNzPEpnIgg4t9EZFs1cilmFUlopebOYYxcWOdLRwqla/Ad3Tocofkl7d1XqJ7tJ+Kre",
+	"39vtsZUgo1jlshpGg1wcUGZhLsYAWsjCgsxXh39ox+7zk//Y/UF1oe8/i0QZVTapiY5gP7dkst0zTDok",
+	"33/b7FpMTOE02OubndYSURFRwrZCdR9X6KGfULoaEzU8KC8yk0MiCqXvXNSpq2/WG66zdot7iFozftNW",
+	"w6mMJ6ki5T3Nkrf0Qm7NHrv+438BAAYTLYFosNa5JrX6MdKFmcaLEip1vmibAvHGsnmAN1om1WVFtALm",
+	"ZLpYdTGMv4IPXaf/mAyD6pB6OcaXiP0mVXPM5emi95jFC9lhnS7Tc3fXaO1bEoKNIdYXVpJRsJT2plGx",
+	"GKhJ179evCQnKEvMX8yYxF411AuWdMg5ZFsyBgFQMy2+d5zIgzgN0bfzqii4dBPyzhgnz/CvKCiDFsBF",
+	"CNxzF/WQICnj2aDEXN+rL1Lz0+mL8eYjqAuVwOMPzluQ88e9gqprhV4dsszY9TtLpBMeHvxQXPLtX2Oq",
+	"5aXL9LjPd9XVf2qUnp7VSeBVZTRSWXUpmw7yuxERUW6kyYs/pEuEKO3A3alFdSeWXnErZIoFytZdZJTj",
+	"gGLXTMV4JRaSLzsnKZ/+11FQNY5ew4M/ehPGDl2oqvxsXA4xGwck7BC0d1evePqRTkOD/CEXFAYfZ+NH",
+	"sDYVnEnrzZocb8fPW17KpjiGTOXAN4o1Lw6di4PGTaGn6/2ciTOtN35OWD6frjsChTfm8IxbHTuqEnp+",
+	"8t1WAX5NqPWx7Czp7p/A+Br68uVVWnxoqxzrEOLMbdu+mSUf671DlWdVCfpzsruC4C8rT1dXkR803FRD",
+	"4BC792fihBUobpvcl7rPA/SWD1BjIDyuOQJ60lFKsJvhI+UdU7PEMwpnOfD/t/STo//zERkJiG44Htun",
+	"FaGxs4tr1QiKTqLp6cpRbSHSXejPxcWBjMGxGq1YUdDEMivZvmUb2/T4pdjgk4XMFXD/c2IHgS0zy39a",
+	"ukgtfRqNwXfkj4TrWkhMNLr567wuaqyz4jzV8s2gyBvt40e6o3+8OEjX7mlJWy3lURxQHSRVKFmYloW0",
+	"AZjYSW6jlXrjyhmSL828lBlYOKu0QipkDFeRxBzR4UhftTvMuxBikiKlSF2zHT2XKUgO9RwV6h5y6jbN",
+	"+eJ1QflINx1JVGBG2U/cO6YazpqSmoltu/2rPwvmTTjOP6bu2uinv9XZU/XU/0L/HYktsr1Ln0j5x7a6",
+	"la3bukM9qNZ+uEg33PcyNzklVKc8Rnq6eU8E2R5tV+lINy93777bLSa5BD0u1BdA3qzHCVd+oB4b7Jz1",
+	"S+aD+77mVhVfCffKh3anfIlKnJP73Gzc4aYbymLddyJm8lT31ZHviXN7CtgVH6Vt+43Iti+4+vEU27q1",
+	"7/PHaHZzi2rT0dqluSgOv85HQuai8v9uBY//GpbxOVN7TXx9Fzp+Kif7gNbHfiY02aExD2ztOpmhSHGg",
+	"Kh+Hf403NUm+FY4Uk5Fui93QgJvIPz1Om1eYp199+30qDsgIECHpjZNFQqNDsuuGnDrYsHivfzj/9k9/",
+	"rrpQNLMOw41Hm9yPOE/oAMYri8kclZaxnS+9DK/Vt8D8VsbjzcZ+dt58RVHxcGnYV99+H3BpmLn7Hksz",
+	"/Kvfzvy0amyTefBHwZxt8bCdmRzdnCtGxjsNNj7zvW+7opz0CgtkdbvXcGs5+uMXvvapHvXeC6k+lpHV",
+	"d3VtZWDNBjBrV56coaIkF5SnL7WofEDDHvdQuE7lj2kuBOC2mgrhopcvhsKazG1uz5Pc0RTm3MMd4Dws",
+	"ulvxzaTj/vK20UyzvgeEGLzSaxFcKj7p7GTTY+zSzZyfIJf+9YpDNrpP7qgOCX0nv7jdfluz2wfEeyJJ",
+	"HX+grpghlSkQ1wZLxjP+zZSt89DDMK+LPG9iL9IOHSrA9zuqUR+B7/1Rfk9dLL+gak+Y34TWqTswtZlq",
+	"+rTgY8whDek2xMjb1zhwoSF3Xakbu+t8pGvkTarrrao3lBduATIm21QXtlA5IppMrXsXhiOddvRQT0Vm",
+	"7rlGpVH6GK4+ceJAFgX/NVn3T/XE4w7PwjUznMWnGlcKktH3Hqypmw9YDkFq8lz/pPzMlH6km/5cgotA",
+	"ZTOwKGiInkhe8yqx35HkmtP0kF3jeqX62ZcixC2U2Gj42CDG2PGS9vrnx7W64HaL0X/8/Jh8QF7LhMVC",
+	"gbsbHlN3+OMluOP7b0j/CBPsvoUrXG3gKiobl24lqC5kWEuFFpybMobzeRPyiaBa5xbk4KGiHO5EHvkF",
+	"F6tW47aZ0ebAXd0+DTEK6g9PtRUh+zx0xV9ApiYB7w8bM0UT7PHnx/8JAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

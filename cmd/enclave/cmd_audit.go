@@ -156,6 +156,7 @@ by you only). Check it with enclave audit verify FILE. The export is itself audi
 
 func newAuditVerifyCmd(o *runOptions) *cobra.Command {
 	var ckptDir string
+	var fromServer bool
 	var pubFiles []string
 	cmd := &cobra.Command{
 		Use:   "verify [FILE]",
@@ -172,23 +173,36 @@ each one's signature, and that the export's entry at its seq has its hash. That 
 a rewrite of the whole chain with recomputed hashes, which the chain alone cannot show.
 Copy the checkpoints out of the store first, e.g.
   mc mirror ALIAS/BUCKET/_audit/checkpoints/ DIR
-(with the local store they are files under <results dir>/objects/_audit/checkpoints/).`,
+(with the local store they are files under <results dir>/objects/_audit/checkpoints/),
+or let the server list them with --checkpoints-from-server (administrators). The server
+cannot forge a checkpoint, but it could withhold some: the newest one's seq and time
+are printed; a copy of your own is the independent check.`,
 		Example: `  enclave audit verify audit.jsonl
-  enclave audit verify --checkpoints ./checkpoints --public-key checkpoint.pub.pem audit.jsonl`,
+  enclave audit verify --checkpoints ./checkpoints --public-key checkpoint.pub.pem audit.jsonl
+  enclave audit verify --checkpoints-from-server --public-key checkpoint.pub.pem`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var cps []audit.NamedCheckpoint
 			var keys []ed25519.PublicKey
+			var err error
 			switch {
-			case ckptDir == "" && len(pubFiles) > 0:
-				return fmt.Errorf("--public-key needs --checkpoints DIR: the key checks the checkpoints")
+			case ckptDir != "" && fromServer:
+				return fmt.Errorf("--checkpoints DIR or --checkpoints-from-server, not both")
+			case ckptDir == "" && !fromServer && len(pubFiles) > 0:
+				return fmt.Errorf("--public-key needs --checkpoints DIR or --checkpoints-from-server: the key checks the checkpoints")
 			case ckptDir != "":
-				var err error
 				if keys, err = readPublicKeys(pubFiles); err != nil {
 					return err
 				}
 				if cps, err = audit.LoadCheckpoints(ckptDir); err != nil {
 					return fmt.Errorf("--checkpoints: %w", err)
+				}
+			case fromServer:
+				if keys, err = readPublicKeys(pubFiles); err != nil {
+					return err
+				}
+				if cps, err = serverCheckpoints(cmd, o); err != nil {
+					return fmt.Errorf("--checkpoints-from-server: %w", err)
 				}
 			}
 			r, closeFn, err := auditSource(cmd, o, args)
@@ -210,14 +224,29 @@ Copy the checkpoints out of the store first, e.g.
 	}
 	f := cmd.Flags()
 	f.StringVar(&ckptDir, "checkpoints", "", "also check the export against the signed checkpoints (*.json) under this directory")
+	f.BoolVar(&fromServer, "checkpoints-from-server", false, "also check the export against the signed checkpoints the server lists from its result store")
 	f.StringArrayVar(&pubFiles, "public-key", nil, "PEM public key the checkpoints are signed with (openssl pkey -in KEY -pubout); repeat for rotated keys")
 	return cmd
+}
+
+// serverCheckpoints reads the checkpoints the server lists.
+func serverCheckpoints(cmd *cobra.Command, o *runOptions) ([]audit.NamedCheckpoint, error) {
+	c, err := o.client()
+	if err != nil {
+		return nil, err
+	}
+	body, err := c.ListAuditCheckpoints(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	return audit.ReadCheckpoints(body)
 }
 
 // readPublicKeys reads the --public-key files.
 func readPublicKeys(files []string) ([]ed25519.PublicKey, error) {
 	if len(files) == 0 {
-		return nil, fmt.Errorf("--checkpoints needs --public-key FILE: the public half of audit.checkpoint.key_file (openssl pkey -in KEY -pubout -out FILE)")
+		return nil, fmt.Errorf("checking checkpoints needs --public-key FILE: the public half of audit.checkpoint.key_file (openssl pkey -in KEY -pubout -out FILE)")
 	}
 	var keys []ed25519.PublicKey
 	for _, p := range files {

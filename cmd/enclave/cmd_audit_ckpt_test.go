@@ -122,6 +122,10 @@ func TestAuditVerifyCheckpointsAgainstRealServer(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "audit chain ok: 3 entries") || !strings.Contains(out, "checkpoints ok: ") {
 		t.Fatalf("verify --checkpoints of the intact trail: exit %d, out %q, stderr %q", code, out, errOut)
 	}
+	out, errOut, code = cli(t, env, "audit", "verify", "--checkpoints-from-server", "--public-key", pub, export)
+	if code != 0 || !strings.Contains(out, "checkpoints ok: ") {
+		t.Fatalf("verify --checkpoints-from-server of the intact trail: exit %d, out %q, stderr %q", code, out, errOut)
+	}
 	if out, _, code := cli(t, env, "audit", "verify", "--checkpoints", ckpts, "--public-key", otherPub, export); code != 1 || !strings.Contains(out, audit.ProblemSignature) {
 		t.Errorf("verify with another public key: exit %d, out %q, want bad_checkpoint", code, out)
 	}
@@ -140,5 +144,10 @@ func TestAuditVerifyCheckpointsAgainstRealServer(t *testing.T) {
 	out, errOut, code = cli(t, env, "audit", "verify", "--checkpoints", ckpts, "--public-key", pub, export)
 	if code != 1 || !strings.Contains(out, audit.ProblemCheckpoint) || !strings.Contains(errOut, "audit chain broken") {
 		t.Errorf("verify --checkpoints of the rewritten trail: exit %d, out %q, stderr %q; want checkpoint_mismatch", code, out, errOut)
+	}
+	// The same with the checkpoints from the server and a fresh export from it.
+	out, errOut, code = cli(t, env, "audit", "verify", "--checkpoints-from-server", "--public-key", pub)
+	if code != 1 || !strings.Contains(out, audit.ProblemCheckpoint) {
+		t.Errorf("verify --checkpoints-from-server of the rewritten trail: exit %d, out %q, stderr %q; want checkpoint_mismatch", code, out, errOut)
 	}
 }

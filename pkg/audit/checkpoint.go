@@ -114,8 +114,12 @@ func ParseCheckpoint(b []byte) (SignedCheckpoint, error) {
 // (a hash of its name, which may hold characters object stores dislike), then the seq
 // and the time, so that keys sort by seq and two checkpoints never share a key.
 func (c Checkpoint) Key() string {
-	h := sha256.Sum256([]byte(c.Chain))
 	t, _ := time.Parse(time.RFC3339Nano, c.Time)
-	return fmt.Sprintf("%s%s/%020d-%s.json", CheckpointPrefix, hex.EncodeToString(h[:8]), c.Seq,
-		t.UTC().Format("20060102T150405.000000000Z"))
+	return fmt.Sprintf("%s%020d-%s.json", checkpointDir(c.Chain), c.Seq, t.UTC().Format("20060102T150405.000000000Z"))
+}
+
+// checkpointDir is the key prefix of the checkpoints of chain.
+func checkpointDir(chain string) string {
+	h := sha256.Sum256([]byte(chain))
+	return CheckpointPrefix + hex.EncodeToString(h[:8]) + "/"
 }

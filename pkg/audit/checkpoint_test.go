@@ -141,6 +141,15 @@ func TestCheckpointWrittenToMinIO(t *testing.T) {
 	if _, _, err := st.Get(ctx(t), sc.Key()); err != nil {
 		t.Errorf("the first checkpoint is gone after the second: %v", err)
 	}
+	// What GET /audit/checkpoints serves: both, in seq order, as stored.
+	var b2 strings.Builder
+	if err := l.ExportCheckpoints(ctx(t), st, &b2); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := audit.ReadCheckpoints(strings.NewReader(b2.String()))
+	if err != nil || len(listed) != 2 || listed[0].SignedCheckpoint != sc || listed[1].SignedCheckpoint != sc2 || listed[1].Name != sc2.Key() {
+		t.Errorf("ExportCheckpoints listed %+v (%v), want the two written", listed, err)
+	}
 }
 
 // The attack: the whole stream rewritten with recomputed hashes passes the chain checks
