@@ -879,6 +879,17 @@ type ClientInterface interface {
 	// Corresponds with GET /audit (the `QueryAudit` operationId).
 	QueryAudit(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+	//
+	// Every checkpoint of the audit chain's head the workers stored in the result store
+	// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+	// with each object as stored. The server does not check them: `enclave audit verify
+	// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+	// key and the trail against them. 404 when the result store cannot list them.
+	//
+	// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+	ListAuditCheckpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExportAudit Export the whole audit trail (administrators)
 	//
 	// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
@@ -1098,6 +1109,27 @@ type ClientInterface interface {
 // Corresponds with GET /audit (the `QueryAudit` operationId).
 func (c *Client) QueryAudit(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewQueryAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+//
+// Every checkpoint of the audit chain's head the workers stored in the result store
+// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+// with each object as stored. The server does not check them: `enclave audit verify
+// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+// key and the trail against them. 404 when the result store cannot list them.
+//
+// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+func (c *Client) ListAuditCheckpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditCheckpointsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1586,6 +1618,33 @@ func NewQueryAuditRequest(server string, params *QueryAuditParams) (*http.Reques
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAuditCheckpointsRequest constructs an http.Request for the ListAuditCheckpoints method
+func NewListAuditCheckpointsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/checkpoints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2352,6 +2411,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /audit (the `QueryAudit` operationId).
 	QueryAuditWithResponse(ctx context.Context, params *QueryAuditParams, reqEditors ...RequestEditorFn) (*QueryAuditResponse, error)
 
+	// ListAuditCheckpointsWithResponse List the signed checkpoints of the audit chain (administrators)
+	//
+	// Every checkpoint of the audit chain's head the workers stored in the result store
+	// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+	// with each object as stored. The server does not check them: `enclave audit verify
+	// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+	// key and the trail against them. 404 when the result store cannot list them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+	ListAuditCheckpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAuditCheckpointsResponse, error)
+
 	// ExportAuditWithResponse Export the whole audit trail (administrators)
 	//
 	// The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
@@ -2670,6 +2742,75 @@ func (r QueryAuditResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r QueryAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAuditCheckpointsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListAuditCheckpointsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditCheckpointsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditCheckpointsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditCheckpointsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditCheckpointsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3991,6 +4132,25 @@ func (c *ClientWithResponses) QueryAuditWithResponse(ctx context.Context, params
 	return ParseQueryAuditResponse(rsp)
 }
 
+// ListAuditCheckpointsWithResponse List the signed checkpoints of the audit chain (administrators)
+//
+// Every checkpoint of the audit chain's head the workers stored in the result store
+// (`audit.checkpoint.key_file`), oldest first, as JSON lines of `{"key", "object"}`
+// with each object as stored. The server does not check them: `enclave audit verify
+// --checkpoints-from-server --public-key FILE` checks their signatures with the public
+// key and the trail against them. 404 when the result store cannot list them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/checkpoints (the `ListAuditCheckpoints` operationId).
+func (c *ClientWithResponses) ListAuditCheckpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAuditCheckpointsResponse, error) {
+	rsp, err := c.ListAuditCheckpoints(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditCheckpointsResponse(rsp)
+}
+
 // ExportAuditWithResponse Export the whole audit trail (administrators)
 //
 // The whole trail as JSON lines, oldest first, each line with `seq`, `id`, `prev`,
@@ -4367,6 +4527,60 @@ func ParseQueryAuditResponse(rsp *http.Response) (*QueryAuditResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAuditCheckpointsResponse parses an HTTP response from a ListAuditCheckpointsWithResponse call
+func ParseListAuditCheckpointsResponse(rsp *http.Response) (*ListAuditCheckpointsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditCheckpointsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5468,6 +5682,9 @@ type ServerInterface interface {
 	// QueryAudit Query the audit trail (administrators)
 	// (GET /audit)
 	QueryAudit(c *gin.Context, params QueryAuditParams)
+	// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+	// (GET /audit/checkpoints)
+	ListAuditCheckpoints(c *gin.Context)
 	// ExportAudit Export the whole audit trail (administrators)
 	// (GET /audit/export)
 	ExportAudit(c *gin.Context)
@@ -5603,6 +5820,19 @@ func (siw *ServerInterfaceWrapper) QueryAudit(c *gin.Context) {
 	}
 
 	siw.Handler.QueryAudit(c, params)
+}
+
+// ListAuditCheckpoints operation middleware
+func (siw *ServerInterfaceWrapper) ListAuditCheckpoints(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListAuditCheckpoints(c)
 }
 
 // ExportAudit operation middleware
@@ -6110,6 +6340,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/catalog/datasets", wrapper.ListCatalogDatasets)
 	router.GET(options.BaseURL+"/audit", wrapper.QueryAudit)
 	router.GET(options.BaseURL+"/audit/export", wrapper.ExportAudit)
+	router.GET(options.BaseURL+"/audit/checkpoints", wrapper.ListAuditCheckpoints)
 }
 
 type BadRequestJSONResponse ErrorResponse
@@ -6223,6 +6454,126 @@ func (response QueryAudit500JSONResponse) VisitQueryAuditResponse(w http.Respons
 type QueryAudit503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response QueryAudit503JSONResponse) VisitQueryAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpointsRequestObject struct {
+}
+
+type ListAuditCheckpointsResponseObject interface {
+	VisitListAuditCheckpointsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditCheckpoints200ApplicationxNdjsonResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ListAuditCheckpoints200ApplicationxNdjsonResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type ListAuditCheckpoints401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAuditCheckpoints401JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAuditCheckpoints403JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListAuditCheckpoints404JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAuditCheckpoints500JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListAuditCheckpoints503JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7891,6 +8242,9 @@ type StrictServerInterface interface {
 	// QueryAudit Query the audit trail (administrators)
 	// (GET /audit)
 	QueryAudit(ctx context.Context, request QueryAuditRequestObject) (QueryAuditResponseObject, error)
+	// ListAuditCheckpoints List the signed checkpoints of the audit chain (administrators)
+	// (GET /audit/checkpoints)
+	ListAuditCheckpoints(ctx context.Context, request ListAuditCheckpointsRequestObject) (ListAuditCheckpointsResponseObject, error)
 	// ExportAudit Export the whole audit trail (administrators)
 	// (GET /audit/export)
 	ExportAudit(ctx context.Context, request ExportAuditRequestObject) (ExportAuditResponseObject, error)
@@ -8020,6 +8374,30 @@ func (sh *strictHandler) QueryAudit(ctx *gin.Context, params QueryAuditParams) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(QueryAuditResponseObject); ok {
 		if err := validResponse.VisitQueryAuditResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAuditCheckpoints operation middleware
+func (sh *strictHandler) ListAuditCheckpoints(ctx *gin.Context) {
+	var request ListAuditCheckpointsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditCheckpoints(ctx, request.(ListAuditCheckpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditCheckpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListAuditCheckpointsResponseObject); ok {
+		if err := validResponse.VisitListAuditCheckpointsResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -8492,175 +8870,179 @@ func (sh *strictHandler) GetServiceInfo(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17cxu5se9XQfHeLYtbI0peb1L3SJU/FFub1T1e25Hk65MTujTgDEhiNQS4AEYU7dJ3v9XdwDw4GJLy",
-	"Y7Mn5T9S8YozmAbQ6OevGx8HmV4stRLK2cHJx8GSG74QThj8rzd8Jq7kBwH/zoXNjFw6qdXgZPCzXrEF",
-	"V2smnVhY5jQzwpVGMe7YQls3Yu/mQjE+sUI55uaCWWHuhGGlFZZJZ1kuprwsHFvymWBWfhCnY3XHi1JY",
-	"NhGFXrGnTBvGJ/pONN5/YtmC38tFuWDcCGbEtLQiH7EzGmfB12yui5xNxUoYIm6sxJ1QbAX0LLQRbKqL",
-	"Qq9OmFbFmnHFxGLp1ixV4t7dwCg3Tt8KlbKF4Mrit4XKR2M1SAYS5v5bKcx6kAwUX4jByQBfgQkMkoHN",
-	"5mLBYbmm2iy4G5wMpHJ//nGQDNx6Keg/xUyYwUMyuD+c6UP486G9lctDjWvLi8OlhofM4GTKCyseEtyG",
-	"a6Cpuw/XcxGhXE+R7KURd1KXFtfmNGzGVBv8dSqNpeUfbZsZDtmamp+JdUaq2eDhIRlcluriRZw4U6on",
-	"lsk8Ydx6HhE5m6zZZaneaXM7LfSq+v6Su3n9eVOqG5kPkoERv5XSiHxw4kwptpHyAA/bpVZWIAP/leeX",
-	"4rdSWAf/lWnlhMJ/8uWykBkHQo9+tRpXth72fxsxHZwM/tdRfTiO6Fd7dG6MNpf+I/TJyKzpo0wCuxbA",
-	"CyI/ZenCzlJm+dqy1VxmczaVosgZVzlbzdcj4InnWk0Lmf3e5JYKSJWKcWYdd3DiuGO5FpYp7RiHA8Pc",
-	"XFqWzbkCjnlIBj9pM5F5Tmz5+xGb8aIQBo860JZrJAwpuoBzo3iB4/x+VF3phXBzqWZsBQdsZbSaMa0a",
-	"YusU/62XwnCnjWVz7qVaLhyXBVH/SrufdKny33U5jYCdV5rZMpsjI4B44PaW3UkrJ4UA2e6qZUdCr7V+",
-	"yc1M/GvO1JyDvtGkfpbcOJugpsB/My/cVnNdCDbR+RqmB49P5AyJf6t46ebayA/id1zp50bkQjnJC4uK",
-	"ayGtBYbRBpn4jhcyD+TdcVnwSfE7Lu8Zm/DsVqi8qalzsRQqt8DIGVdA5QQ2gWdzkTMjZ3PHlF6dMmfW",
-	"jM+4VKzgDjnkIYholMFnIDxEfq5mUok3wb5AY8PAiXCSZDVJ/Y5MTwZoFcQVT60Z/knvv68UrZ78KjIH",
-	"75+VuXTnypl1V0WdKcbhZwY2gkNRDMbJsuCZAHkI6zHndg5yTypQVG2i8bVd608E4JMPyQCGi85T5tE/",
-	"gxaP/mDFb3tZGhvrBK/hx/zQnqLEz6V/BcNU2yv4WglaQpEznsEfu6tEf49OgmeORHXnl5w7boWL/4Zi",
-	"E4fOc0l205vWJzuvdCalS5fpHpYzgtsegr1VEv2EpOGqHcm5E4f416T79MpbP7s5249AS5WE1axn0Ltl",
-	"YDh2D5pQzvh/ooG8H/vi+anXkRvD8b/R+MxKY2kb28zxhlsLhl9KD6SV8QlvebOUzG/uKku7u1gb6xEm",
-	"0P54bBWec8cLPXtRs9Km4PNc1lBxaFmUViRgpcq8y82tIfY/xz3ybWNueC57RVl7Pi8l2bUb5NGP++/v",
-	"xiJ19niDwmr8LQS+a/D25oqjruMgLsIJ2Fx8U8ZkCKmRG4F65KbtqHathTB293nG0cyBD1mh8lPGGWoY",
-	"MBSm8h7oAldxJu8EkrHfGYkruch58ctHBPUQ3yAWDXHHb0XFqTK3LbL6JF39xR38KmZG2AglvHSaHejS",
-	"LUtnvbtdCG7DCjnvOYCVMARLBtxNsWIHHGllYLsYjbvKl0uj7wR60wvyPIejmFCks9Om4x0ugcbdAmFS",
-	"bW1piugghZ7Z2DCauEvw3Msa2KwnltEUE6a0Egnj+UKiFaxXCsyZZO+jnFD4xN7UZlmbhP979foVu8If",
-	"wUevJkKvNT5VH6g7YWzfxm3w+D7P3DTG6/IdPcP8M2RIhzMqLVtKBc670wmTU8bVerRNr93QLx93PHHT",
-	"P8Ne0Vgvy+bn+gbf3Jo9ZFdcuobhHy1eK5G4S77WX4gSORfZ7aWwZeHie+iNAuAvrQTLpc0KbUsjWAav",
-	"gjkPfyee74pZfKg78kKqm0wUxU2mS+UStuD3N0avbAIanaIAN5kuyoWyCcuFWt8suQNnHP7TSzx9J0zB",
-	"l+itLbmx4giPYiVLprIQLNNlkbPa28ATz5kDhyjKbrUpuHncwbdFzYLznnJZiByEk9ErpsrFRJiEgZQC",
-	"qhnw1TBhdq5XisKZIMtAAmtVrE+ZEuATBVUxNXpR0Rwla8mtFU1DYKJ1IbjqbDctePVCZ8+Twf2hUFnB",
-	"7wTFvx6SwQuKnQaWirhWXRvdn+1KtcDUCwlOD2lCB+5O2q8205ghhGTcVA5a+6sXdZQ3YSsjnROKdpOW",
-	"aato3aIUn1jcrejrQeZ0KaGNg98TJkazEZPAx7AriacnYUKVC+DOvDQ8eDJdmdQ5k23/OsKJa7A5fPiC",
-	"+LC7mAs761F9jaASV3kCByZwNm1gxhVYLky6hM0pnNp1Fh13pb3JdN6zvD9fX79h9FSIH4dQKgzY9DKf",
-	"/bDby4TptL8ak2bn9yIrnTZnOQZEYnoJedc/9sSidsYnWSEX0tGKgFdB9qNlqzlYCgIceoOmZIIefUnT",
-	"2FhzkGKlUrBGnQ9flsqbX1VWgbNf9YQie9JWVIHvolXWZMhGlH+P8f3YttAYUmEH1nHjkCP928CUEwH/",
-	"yLgCOSzy4eau9GQZVly6Hd+HR9jf356/PX+BS0mk7DX+5q43FnQvSRYY4LlWU6nEIhpi+FmvUGdVC57R",
-	"05YJns1hTyJbK7I5V9IubM+pCq+ymXA2AeG30uaxpvVSFzJb9xhTNdNa4WAPTlgaFisFRQRfxw2o42t+",
-	"ZjmTdqx8dmuYsHQirDsU06k2LmUH1VMr6eZsNffO84Jnc5DxejoVhkzyVE+n6elYNXI/XNULCe/rEthX",
-	"UIIrEn3Sk0Is4lLtVz2xMeI5pc1odZifs8Ug+LqVt9vp6je2cS9+eqlnMZ9zaXQmrGd3w1XChHRzYdom",
-	"rleR0llRTNEDUAJj4REzaZHH1UymFwuuclZI8CVgAG5mJfA1W/qM5ONYTKj8JgSWOhaOYtKB/yUovzYe",
-	"fPePw+8Wh9/l19/9fPLdLyffXf33eMAO3l4/j7tb4l66SifsEvGPyFj2Okgo2XbMB5/51BlZlwsTMYHe",
-	"Xr4EtQaqwDqucm5yJkBvswPLF4JlzQA9se/Zm4veb+jS7fcNsrM/5SNr68TiJu7L/iKs5TNhyRA9p0PA",
-	"+ATOMlgBmMwBV3m+hhX1ti/40LC2j2HAmL3zGuf0kyzEC5HJuNo+Y7n/LXgcS6Fy0GDBZN60JeuRwAyD",
-	"w++jBpgBxm+/jxrabt7rCS1L98QyeAS5qZDWUfYZnLvLUtFMbHQD6hhwR/CdBpmWk6sAxLEDNMvIHICd",
-	"dXrJCnEnimESUBHs6fHxMcvm3PAMbOoRq1PkGG0Ay8Uy6XYLRpz2XiKR5niJ/kxfBLQRq3liWzvHPXlh",
-	"93w46ISl4amUHaAaSmnB0uFYgZoh+6u56cFOQgcwhb/YFNYPBsq9+zdZ0/8f4M/oB4IsycfKOl4NNzxF",
-	"Z8UPAQpNObOutBkcQHDj6nkYRsRhJA0P3lg5vTzE/UHtx66EyhuTSqrhwfTSbk768QsxLQ69dwQhct4i",
-	"iuKR/PqlmLIjHS5LdRFTjij5plL4AGxXBNSZlX4Yyf404Anv9cleoys8wzCJKZXtUrMBqtmS22gib5wG",
-	"ezKe4vCBDmkxJT0XrOANAE4s0WR7F8NWXgi8nzAlVuhcSmPd3kHry1JdlYsFjyV2NsQNEpN0FuV9z9pH",
-	"rbCiIPtLWnar4HySvgLdEOUHL2q2CXdbh6StZlNuwlqXysmiilBLy56//uXNy/Pr8xH7CZ1FjMmVYqyq",
-	"cJvHgxWFXh2Sokjq0Ukc8eVScJOQ78DtWH208oNImJ3zH/7054T5bP0NRRlKUzycVoR6PwxNcB8op+H8",
-	"QOgpnwQJ95D4YypyWCBktOqZ8MvDiL1GKxYZAmhGX2Cs6ug2M2KpwZpqmfcNbaEXwCpLt/bGW/jbB2F0",
-	"bc+ZGkS1g6EC3Gp7phR+KohJto0HfORjF2LXs1f4EPAxt7cNs2lpRMZdDR7bgO6US2GsyMkqSKt3b0pT",
-	"pKeVZVUIfocyELZz7/PlyVdl4fEcRMGm4G59NHJuJlYXpRPMm5euEocI08FtPwBpd83trR3uLyFJrcRl",
-	"ozdb9bRPWJOa44Xdgg1FlJPXhzla9v6MkpG/rq0KOq7VmB5mYuu/3ARhFA+ydJ/bQlYurZMqc5uWj2WL",
-	"0rpAMEnXuShyb5mIqTbgHII0qeTCAaUuvTQhO+RJg27UsvCs83CvZaHX4A0+sewD2B0kCkbVC8NtExT5",
-	"zWQdz2zFlrkKZncmCh4q5rmkdR6SBtLvcZ4pRq77VBRmKKpIYhCysDSl0wvuZNZJTdQ6jUxAilmMFepN",
-	"ha70clmshyP2VuXCMMpb4oCM0zuoX8DbsahWJFmQYbdOx6psvunFsKQImKVoikSlQtQHtEJIBngQ8F5Z",
-	"n0aeJrZ2DU0RX0GYzxPLFiKXHMPWp3QaK0PcNDSEP62gwPbZaytE3J7b5k55guABWFHu5F0FDsQwqy24",
-	"nR9aseQGBO5jnSqMkbcntOLtDaTj1nVYMHKHboUX2E/ssOfzNNANd/3xhxWvD/gnBiHQHti6jPQIOI33",
-	"w99nZ20UyN8kSX5AzNtk7YT9KjTtEa4mG6dLZ80CuV6pQvMcVOowqSg8aBpYPMIkdIiHzakATcFvCx8A",
-	"TUdDVi5cKy1XL2hUW/u0o2aBTGRrTzutXIXE12C8raQVe7r71eq836bQQ95608/3Hl0d8dhAhfWgQH72",
-	"+JyGCA8mLVpF+OMHQk6AJK7M21bBAbkspbPg6bd0ZpRXG6b/vp6Mt2ZijnG/Hfo4y3LVi2q6blkBLVwT",
-	"+B8lSpJezETX16K6h7AKPdvdqGyI73VIOXLLbDlZSOdiiUfHyVT+dCRlBIfSiy0JS7JqEgUssh1LEkV9",
-	"fTGKH4WK4faWKN4PBbMN59U4U1LBVp8yXqzQMDYCzk7CPj6w2v5ZgWxBYBppwnfnV8wuRYbJT3RPLs//",
-	"/vbi8vzFMAom6kBzNmRX4NuCq1nZF5foRe+0B/t/frk2LMA9x47K1mvMcVGmjgYDzZV0rBHuHM/mYGXb",
-	"3adtc6P2RxS1iO05o1c96uysimihxkQ5tC0i9lmSKy5f+ij2EaE4yShL0K2QPjaMDmhEnWxPWwUxMAVD",
-	"Yf6pdtb29dmeaAoUfGa26XGRiUdK2i77wxBeAnBHAhTREJHj3qdVkIrY5l8JcyczcaGmOn72/nb2499+",
-	"xvIQmYlDqaaaKtisL6mkIEoQTFoJO2IpfCYFT4wk21h9nBldLk+YNrPRjP84myeMGyenPHMnbCVsEiTt",
-	"CXs6ejo6fohF3nnp5jdSWWdKRMP3xU4oyItuobhfFlwqy+agmTXTE8eRiSeCG2EYRjS9yyetr4KJ7jqY",
-	"lTxzb7fafxjC2Cj7OuBsJSY+8AxW6oLLwmn29vJlG85RGhn9sBHgWZ25Xp72hMtMoIalGk+KOoDtfPnT",
-	"c/bs2bP/aH9ta5lCAHltV8W9WrOFu24DzhJyuN1cSIMeLnkP/oN27zDbDjTcbkR0DG7cXElpvbrH+kgB",
-	"nnuGG+hWOo5J1Bmm/BFEto1NfLWVzMD/ar3FCnkn7D5MIdSdNFrFoTMvqoATazznEXBLo/OEOTARtWG5",
-	"uOvBCBBY5IY3QVp9MmxrHVoH7dWRcSHgKu6dUCQEMJkIZ6lCraDtcyvWQ2IgztIG7iglYFgyVvMQ8PM5",
-	"efRBNrBcAbrFEA01EWut8hCe9JCoZKwcvwXP0pVGWcYzo61PjVmfC8D/QCuuIZOZNrkwI/a8RqaNVQua",
-	"xnhhKWFU0drEgsFpqH4A97YviL+Z8q22LGvDqj5n05oIrc/dNqouxhEmGFZH3CJtyVhJy27FEiH/IZOL",
-	"dakqyHEa74SAT9LVqH6spDbSCQRJgnc9VtJV0WTKyjmQZNUDVO5H8CCBLiocPCbdiL0xeoLpF8oXB3QV",
-	"EsGVXeH2c49X2Xdr5LbUqCFruSl6lHUcc+YyF7wo1sBiBhjICpZrtIaVdn1o1T487c/lgqtDWDM+KQSm",
-	"2Dc/HffLzYwr+YEHybnV7KFxXjdfAZOpXFJG6gZzaoRyWRrtdKZj2YS3ly8ZDuk30FenZlzRntcFCuhB",
-	"ISLmcXHsmqKVsMG+j8EGz6+CaWKbNgKTi2UhKnfjER+myaMRScD6rebhHtGzNsGvEOQeUtzAOXggqcL/",
-	"ACRRbZ5IrRD5Ub2PB3g115byzXGH8jMt2p9Kg2cQbD/r08ENnYjOBr7KllyisEXgtsOg/xwODdVDs4XO",
-	"RZxA7+juwajX8OhDMiiX+eOMLEzj+7c+ycTa14cOUtbqqVtxI7wU6oPS9wQ57KdqgraB5WmLbGoQ/Ju4",
-	"ykr+Jzib6ihVBe+7YxZfbA6w2Y+YQQha9M8hy8SynfTo8cOaVUw+wNCSqr21TfXce0XWTum6hSn2svTj",
-	"Mivpccd2+5qvN/RJN69pSmWbMiEC1OmtGGmu67aikd5g08YA4LtZ6cRuqzzWmoC+s2UxruNBOewUQ673",
-	"2ZsL9EC8bdBSOxv+sfeo4/M6e3Ph1yNh6UrYlIE7El0bdNa7o7ziC2GXPBNBNp29uUhYWvn0VOntAwYe",
-	"CxuHWW4NvcKEQ9y1mu4+uHEiO6nXof5QdAdCHCfmpfFGfxzQPYWcipOxevvqP1+9fveKHWAXGjgfC6kQ",
-	"re9LKTYyUnCshBkm7OLVxfXF2cuL/7549Td2gIlnbcDBGKtcGpE5bbBrCRV8LI1YcoPjXr599QrfaeB7",
-	"pA01IsOEvTl7e3X+IqnATmN1EAJszJYZ2LjTssCuV9TnogIniUZ17zBh5/91/vzt9evLm/PLy9eX9MEg",
-	"FsaK4MTDhF394+r6/JfwUFBPmoxqqaaGk0QojWDVS8/PXj0/f4nz4L6cBdToWPl0hSA7Hj4JHlq1ENbp",
-	"5bIxAkz0zeX5+S9vrmGx4fmqi4nWt2S0G2F1aTJh8bfhqFqazTm2J1N/A2mpP8ONGIMfxAsy+EP20DPD",
-	"IBnQ5g+SQXObB8nAb94gGdAuDZJBoGWQDNrEDJJBkxp41JNT/dMPFQiLJiivub3dHwbJG6iiPyIesoXr",
-	"2iswhPPXs53gxnrk/RCOYdzociIoKyxnEmD+m7YQwfICqjZaW/JvXiLSh/SF9fMd41CFCMS1Pa4M/3es",
-	"MtlSHLKrpGP/DXYCDCrZW3Hi/LpRhJK0Lqwao+ANaE9vYyR06iRWQfnKjN3adHtTkrhf0OfM2FCZvnkk",
-	"XChjC/YNuvgx7OGW7O3nlLXEfIP9Z1G5CJ15kG9gt8xjM5P66bPAtlBZaaRbX1HQBIahDMdZGYN2nSn2",
-	"+uLFc6TSWsqCjNgr7ZgSiIut6vN9tAMtcgq8tp1wPZ2OQqNIrHjHr9bMNXduSd3HZDTFFOwH/EC3S4wl",
-	"DUKNQKzEhC+ifKRCVAkYxhlYGj6ahwZVI+g9Ytega0KUvRV/tFT+jCJqyjNxghOmg1RlxavDNFb+NLGD",
-	"d+dXQ0pT1XEUm6DR0ImJgmqdzUTOxmGq48ForMbqOaZFWkEN4VdYsdewbT8c4R61MlW+O1l65tvZ4bfB",
-	"kue5MLhrBATfuW3qlKVRBy4N32im/NCmQnOCOln6bBpoeayjOQfH2TfzwcIRxIm5ULaAJaAV8CNhpSqo",
-	"MFOsx4qC36oNIMPcBHf8sNFPxuhCjBhlpH1QWFpn2aR02D1WzbAnrdULoZUYK1FYMpU9Gp55YOFUl9ja",
-	"dazOMSZPFYFzbFKAzVqwgyBI2PVSsFadv4+NpY0S9xTGF9yRygeOwrIlV1oyFguZCW+G+RanZ0uezcXh",
-	"D6Nj7x7SKbEnR0er1WrE8eeRNrMj/649ennx/PzV1Tm+gz3HXCEah6fLrUH0N1ygkwGyLEZ0l0LxpRyc",
-	"DJ6NjkfPBoQARalxhG3d4F+zWO+sS+HzIdQ/j3pysQV3GbbC9N0xHEbJdZFX5SlUFYtWJ3eMM1DTxDZw",
-	"XJ1Zs4wbHGtLJz52kFrxW5qwdGnEHfw//JYOaaGro3iRD04Gfy+FWWMTs9AGxqct//kx2va2ypRvaXnb",
-	"TTTbckJlVdqwlDR92tdYN3Rye8wHlO+uV9V2pqAb6SSloQOmEVN5zzwiUiqWfp/WzxPCb/T9NrIo7vQI",
-	"ul7D6cbOgRaTaYbxqRM+hw5buxERjX3XSpWJT/+sR+Y/5otYb/DIDfDVcvgZzMgFlj94CrLm6fHx8WnV",
-	"1frp8XHvxzE/2dssuqe5Rn/j59BaL9b0uY8E3zJv2wK832il/MPx8RdrSFo3J4w0I235pE3Zgv1RfyQy",
-	"YqNX5B412j7jK093v9JqC4svPdv9Ut0BGd/4cfcbVY/fh2Twp32m0m5pjG8922s2VRdZtAkDqIuEIaHk",
-	"cG2d4bJgB23I9jCEbk/+GRQLWP6b2cyHxOuII3EPerVXVVxXHXnpc9ySdi2kEh3tgJF3+IWslSDnZV5L",
-	"+7EicV8FilIUBSkT9zxzxRo+AA+AgWE1S0UokMcp3wkjp+sU/QvqDYWhItIrejqFb1MRLE0rNISQNjQ6",
-	"jWmZc3w2qJlHHJ37Q5V3j0+ks3nEV4bVJH2K60leADaawEl84/4N7qdNanSI/jKHwEO/j5qtN6MHwffY",
-	"pG6KWNhOTUZP66ZOa0YABFVB5T+EUiZsQYboy1GH/V5K69qNPO3gK0rwSCPSHh7NqymHPWl3FIcTalxY",
-	"iH87lm2xH6wTc81F6badfTzXtVoSRtnuIrhxvBA58RMlNYAFqVSOrAcrGu42bIizKHnbveHANRwrkL1T",
-	"ibjz5o8Eo049JBTtUIdB4Ub7xXTE3tS4wAU3tyIfq7Sa5KFfn5Q6nwLtMqegauiCio1PIkwfE82Nx95V",
-	"a/X1D0erkWTP6ahX+9vxqI9Ht5TGRnoE739SvJM7WvNFsdOfhQ+9Xgp19uaiDhZtINYa6B9E/fmwUVcs",
-	"/004P9YLP9TjGC9Q/EjDYJN+jHL/4+yXl6PP2SgfWByc/PN9c9taYbX9NyX0t4huxksM59R7/sTDNw/2",
-	"KDg8IYClVuKJHYbWGGNFvTEY5fVzYUClWuwrekJj1+VIwYVtXpJDeGrh8PoDVMVj5Rs4aH/1AT5n0eRc",
-	"8hkFQYwuZ3NvyXbu6cH4GNq7CAZ1Y4UuJiJSMSjVDSFSSIXSZdK6Uw8m9X+mygAsY8dAzIilVIz3F1/T",
-	"mCK8sq5pZr+VovThzjpCGOtZwbc0ChqN1ZknQeTRm5h87I8rnx608oNI2QHezKS0EkNfBiOLAsM/a8bH",
-	"qrNgJ604tOC5ZZxNQP7AnrTRbku/H30K4ZI6mmzEg2Jnon7kqLoQCxzyPZ6lW5t6whcBlEfChEB5tSpm",
-	"KYISUmpcauueXqnPJKf98RREM2xx7iPA1H4KAy40Ut+I4AWZ9xJSFUx+Hi1pYF7K8sMa4aIM/R1e2xnX",
-	"d1joIZF+/eKLVVpBgGdpQmRweNrpURpC49IElDMB1AmP639cWFH4UoDYBBB6/sXo9xUZEnMVqDXSW7H+",
-	"Cy53yg4ovo3LakHw8OKU8aJoSJzhiOFoWKi0obNhyiSWBslA3C8LzCpTU5TY1ByftSb2CGStW2NUfKrN",
-	"IgLD/pqxrc3WUzsiXNR86g8d2PqXeOpoC/quU8GgqHIbKLvfY//VWP3zcyyTChc9gGJBLWeZdHQRF+Fm",
-	"qzwDoVNWdZMx0L1gJ4T7o9JFWTi55MYdAUehe5L6VBfd4QbsXVkDmUiYuM/E0o1V7RjVValp4u9/o4wU",
-	"1nSFrIih8A02SWRnqlHL+sSOFfakg9OBFXWYH+lpx/GkQpWxGlQGSwGUYgGbVGNly8lh+BlWomregd2Q",
-	"jlKs4afuQ+gqJiwdjcBumSHuMEFUFfb9gN8Q1jNW9a/eWGg0l6MKr5IOl7CtZrCw6m0nk+TKxFeNh0ni",
-	"lH363evKZsUvpXk9mA3vsBtjg1q03RoOBXqQRiw0tVayJ36Uqq+7xeoLwTcp8x5uwlJgTApCbmucjpNs",
-	"xOcs1pBh2y8n7t3p3uPgamBTJY+KJ9Ng1CQu9hpfkzJBteIi94u0SjoLNL2n2lD6OJtrK5QHafhrPTc/",
-	"h9xYiCm2x0qaRtpSZreWOjQiyAOHTVvAh/SUIAZpD6xjY3Dp/KD+1KJtf9cGygdif6Lq1OalZuFKw1ul",
-	"Vx3u+/77qzpE8v337KC1MI7PWLrQuTjxkZR0eLIRFQlINh+tGKuephBtR5bad21GKIanbGOhks2lq5Yo",
-	"iWxJlJ2qNYVPTwSu61jp0rUxnpTaB+MD+6XU6h1FaDfYgw9MpaNIeqOtwUbcJyEerMJfGNRASsnoV5r6",
-	"OGEOGr4MB/N0D/5uWUytdlO+MLl+4XSsGuKiyQOnZLVgZYXP9v1wzOxcG8cKPhGFTXwQtkUfwj3GCl6j",
-	"0niioymK6SoZdlYvsAc1RK6eAu4sEa4wVj8eP0sadwe0b+WcUi+yH4+Pw9WiFM4j+SWKfMQI1dAoSURK",
-	"ff0hTJoXO9IajWtaB1UfwL/qfL1hMEU0ZNtmijcdidyP45MYehqk3K1YW+8eNqQe1QiGCuIAFOsvgqn3",
-	"fGcvDhT+MYXcrO6qcrYTqTharTut0p19Us49Ek57YEvjQMJEG21cUWL2HG7Y0er2qke2VNm6H50rRIjf",
-	"OlvzmGqk3kXwv39ac5Um4RWLdLqt7Hd90Y4eKb4o7fm7l3Cmr375T6qsa2qO4R+sj8rlpiVVm1Aij3RY",
-	"2aulZBsz6qtdv6aXdZFvu854xS3z7RJqDyD/o0MInu7xRnX77r/KNbvCOCl5V1u8sxDjPfpIgKoHYsRC",
-	"xCptLsUC74fjVUeYPieGrnPxoqjQM1sVs4T6FbRnqlpgqnElUWCdNoIdUFdrbdpx42Gz8bURmTY5dSml",
-	"PhVj5fv6O0ESDyFeSAHhPa0m1UzlqVVauQVTnAfcoZ/kWAUPp7rXxfdwjqjiF7h2l6V6dNiS7mf/2mGP",
-	"rQcyqFUqNSI2yNkBoi1zNhFCMV4YwfP18A+d5Prx+D92v1Dd4v6vOqLEKt3TRH3n90rRJNuzZGhD0qXn",
-	"zWbeKBR8OiHSfS5h1SFKyFeoLmH0F6ckCOGjQy3upWOZzkXCCqlubbCpq3c2b9kg6xbWEKxmeKdthmNp",
-	"U1Khhnp6iG9pEd76erjqBf7nCSAywRMIDmsNn6/Nj7Eq9CzcjlOZ80XbFQjXVC48vcEzqZr64gxIkqli",
-	"HRMYfxPON2P/YwoMrM3qlRjf0EvdU03558er3iNSL+iHRUOmZ/a20e64RAabiFBzWWlGRlra6UYVpz9N",
-	"qv7r+QsMgpLG/FVPUO1VQz0nTQeSg7c1o1cAtdDK5lzN6HigpMHzTUlCLGcVeRTvQV/4n6govRVAhRnU",
-	"hxjsEK8pw96Axtxcq29a8/PPF/HNJ5wuMAKPPlpnBF887AUw2Sh+i+gybTYvquKWOXHvRuyCrnycYH0z",
-	"3qBKvc+ryy5mWqrZaQ2Mr6rF4ZRVN3Eqr78bGRFpxwqj+CO8OQ4hWPZWLquLENWa2kMjyIG3LqBEvBeo",
-	"XT1jkzVbcizBIi2f/tehNzUOX4l7d/jaj+07c1WYdZgOChsrUNkBaW8vX9Lnxyr190aMqMjSxzgbfxTG",
-	"pAxLTZnTG3q8jSVqRSmb6hgvI6IUbfO26AU7aFwPfbLZ4xol0yY2JSH9fLIZCGRO6+EptX+2WDn14/Gz",
-	"rQr8ClnrU8VZEu8pQfzqexXmVX7Zt5qusAT+y23fvpmWDTXwvvK1qo59n+yuqvjr2uF9hRgH9deTITko",
-	"7t0pOyYDilpJ9+bAcYDekgpslgTbtQBCjyPlFbsFPpy8I2wgeYrpLCvcX0o3Pfw/n4DOAnaD8cg/rQ4a",
-	"Bbuofg+piB6ank4l1RLCufM9y6hgkjg4VOgVa0yaGBIl25ess0wP3wowPlvJXArqCY/iwItlEvmPg87V",
-	"2qfRLH0Hls7fYoRqonHDgcrrQs8aIeywvpEuQKnwX2MV6anPDtKN64vSVpt9UAdYG0o4EzErC248MaG7",
-	"Xqe9fOMmJtQvdP82pdjnwojTyirE4k5/Q0/Ay4/G6rLddd8GXBlLMVPXbNEP8v2EcUr1HBbyTuTYgVvO",
-	"lMgb9+6MVTOQhEV3iJWhfjrVcEaX2GBt25WP/ag0fyfhH9R2bdwxsDXYU90z8O38R4AtvL1Kn3nyj0x1",
-	"uWPcuwM7qLZ+qHDZ34Gz0DkWl3icaHrSBXqi79EOlSL01aAvWJ1z2zBzNm6LTBAk5nutwhvNux5H7Azs",
-	"WC8q8Be6HMrLJBRGdZ7PX8WDwodbrQKWZsPGwk6rlSKs4TThmiT8TusmJwL9cl8SxmdcKg9Hp7tagEjv",
-	"jK2aDcSxt8qQpsbtxhVTgVw8/JJ6KtixOki7N1alw86FWaf1PXaqc2kWBpZx2bAlwWQNFj1epkfbMWKv",
-	"NAKYiAZbedtiDUvkg9ZOrLjJbbu4gt4Yqxpdqe8IdCyrtLX1+Kfqkk2M2BEiipZ2W1YZP/CFhF1fSvrT",
-	"5VzrytTfP7O1W8ZWi77ieNlYIRG9sCl9PZBdun+30tn/GfGEM3+TXCUi+27T/Vz5/xF8tv0CD+i9B/Tc",
-	"xsVEI5bCQBWKqXWBcuv+5LFqGyu+lTse//QorWMMlqXf/fBTyg7QdWIeKkgQG98yE73hEQEuG3GCq5/P",
-	"fvjTn6t+Jk2spr87qyuOUfL4XnI0swCBqWyz7XLphX+svk/oS7ncnQup43eoIZbAXz/33Q8/eV4aZfau",
-	"xz/3/9XvnX9eXb/OnHCHPgjQkmE78S9xyRXwBFE3l/Z873vTEJ9ecQGv7okbbW1s8PBNrn1uHqL3arNP",
-	"FWT1rW9bBVizldDG5TmnYLfxJVopXLEqcjbqCar5i3n+mE6WJ26rg+WvDPrmXm3o3ObyPCqIj8nhPYIo",
-	"1ollvKnjnFu6qcA02rLWN8qggJdqI++NtYjRnkg9IQK85vcz9NLXKXH7miei08d0R02N72D6LVj5ZYMV",
-	"zjPeI4/U0Ufsr+oBYP5wdUQy7PEXM7bOfDfMvG4TcB262kZsKE/fVzSjPoHf+7ERDvuhfmPVHnCE9k14",
-	"d3BqE6D7uJRtQN56kBIK8vaFIHAKEh8uqa8IUPlY1cybVBelVU9Ix+xS8ABRqq7+wQgMuEytGzxGY5VG",
-	"uvGnLNN3VNnTKJ6vyksPeFHQv6abUb2eLOYw1JgT9lE2LqdEp++DMLpuX2Mocasw3v9Ourku3Vg1o+BI",
-	"F5JKbmBR4BA9+c/mpXRf8cg1P9Nz7BoXddW/fSvd3HISG61DG4cx9E7FtX7/sNFZot2s9p/vH5KPIGvp",
-	"YJFSoD6ZR3jPwNFK2KO7p2h/+A/svs/NX5Jhq1M2Ke2abvYf1VqhRWdXxxAKOsGYCJh1dokBHixlop72",
-	"QV5QiW81blsYdQeO9Y3VKCjwpgGsSPGYfX+/wlJkcur5ftj4UnDBHt4//P8AAAD//w==",
+	"7H1rcxu5teBfQXF3yuJUi9KMndReqfJBseWM9npsR5J3bm7oUoPdIIlRE+AAaFG0S/9965wD9ItokrI9",
+	"ztyUP6TiEbvRB8B5Pz8OMr1YaiWUs4OTj4MlN3whnDD4X2/5TFzJDwL+nQubGbl0UqvByeAnvWILrtZM",
+	"OrGwzGlmhCuNYtyxhbZuxH6ZC8X4xArlmJsLZoW5E4aVVlgmnWW5mPKycGzJZ4JZ+UGcjtUdL0ph2UQU",
+	"esV+YNowPtF3ovH+E8sW/F4uygXjRjAjpqUV+Yid0ToLvmZzXeRsKlbCEHBjJe6EYiuAZ6GNYFNdFHp1",
+	"wrQq1owrJhZLt2apEvfuBla5cfpWqJQtBFcWvy1UPhqrQTKQsPffSmHWg2Sg+EIMTgb4CmxgkAxsNhcL",
+	"Dsc11WbB3eBkIJX787NBMnDrpaD/FDNhBg/J4P5wpg/hz4f2Vi4PNZ4tLw6XGh4yg5MpL6x4SPAargGm",
+	"zXu4nosI5HqKYC+NuJO6tHg2p+Eyptrgr1NpLB3/aNvOcMnW1vxOrDNSzQYPD8ngslQXL+LAmVI9sUzm",
+	"CePW44jI2WTNLkv1iza300Kvqu8vuZvXnzelupH5IBkY8VspjcgHJ86UYhsoD/CwXWplBSLwX3l+KX4r",
+	"hXXwX5lWTij8J18uC5lxAPToV6vxZOtl/7cR08HJ4H8d1cRxRL/ao3NjtLn0H6FPRnZNH2US0LUAXBD5",
+	"KUsXdpYyy9eWreYym7OpFEXOuMrZar4eAU4812payOxrg1sqAFUqxpl13AHFccdyLSxT2jEOBMPcXFqW",
+	"zbkCjHlIBi+1mcg8J7T8esBmvCiEQVIH2HKNgCFEF0A3ihe4zteD6kovhJtLNWMrILCV0WrGtGqwrVP8",
+	"t14Kw502ls2552q5cFwWBP1r7V7qUuVf9TiNgJtXmtkymyMiAHvg9pbdSSsnhQDe7qpjR0CvtX7FzUz8",
+	"a2hqzkHeaBI/S26cTVBS4L+ZZ26ruS4Em+h8DduDxydyhsC/U7x0c23kB/EVT/q5EblQTvLCouBaSGsB",
+	"YbRBJL7jhcwDeHdcFnxSfMXjPWMTnt0KlTcldS6WQuUWEDnjCqCcwCXwbC5yZuRs7pjSq1PmzJrxGZeK",
+	"FdwhhjwEFo08+AyYh8jP1Uwq8TboF6hsGKAIJ4lXE9ff4OnJALWCuOCpJcM/6f33laDVk19F5uD9szKX",
+	"7lw5s94UUWeKcfiZgY7gkBWDcrIseCaAH8J5zLmdA9+TCgRVG2h8bdf5EwD45EMygOWi+5R59M8gxaM/",
+	"WPHbXppG55zgNfyYX9pDlPi99J9g2Gr7BN8oQUcocsYz+OPmKdHfo5vgmSNWvfFLzh23wsV/Q7aJS+e5",
+	"JL3pbeuTG69sbEqXLtM9KGcEtz0Ae60k+glJy1U3knMnDvGvyebTK6/97MZsvwIdVRJOs95B75WB4rhJ",
+	"aEI54/+JCvJ+6Iv0U58jN4bjf6PymZXG0jW2keMttxYUv5QeSCvlE97yaimp39xVmvbmYXXOI2yg/fHY",
+	"KTznjhd69qJGpS7j81jWEHGoWZRWJKClynwTm1tL7E/HPfytszeky15W1t7PK0l6bQc8+nH/++0c0sYd",
+	"dyCs1t8C4C8N3O6eOMo6DuwiUED38E0Z4yEkRm4EypGbtqG6qS2EtTefZxzVHPiQFSo/ZZyhhAFFYSrv",
+	"AS4wFWfyTiAY+9FIXMhF6MUfHwHUA3wDWFTEHb8VFabK3LbA6uN09Rd34KuYGWEjkPDSaXagS7csnfXm",
+	"diG4DSfkvOUAWsIQNBkwN8WKHXCElYHuYjTeKl8ujb4TaE0vyPIcjmJMkWinDccveAQabwuYSXW1pSmi",
+	"ixR6ZmPLaMIuwXPPa+CynlhGW0yY0kokjOcLiVqwXilQZ5K9STkh94m9qdWyNgj/9+rNa3aFP4KNXm2E",
+	"Xmt8qiaoO2Fs38V1cHyfZ24a623iHT3D/DOkSAcalZYtpQLj3emEySnjaj3aJtdu6JePO5646d9hL2us",
+	"j6X7ub7Fu1ezB++Kc9ew/KPZa8USd/HX+gtRIOciu70Utixc/A69UgD4pZVgubRZoW1pBMvgVVDn4e+E",
+	"85tsFh/aXHkh1U0miuIm06VyCVvw+xujVzYBiU5egJtMF+VC2YTlQq1vltyBMQ7/6TmevhOm4Eu01pbc",
+	"WHGEpFjxkqksBMt0WeSstjaQ4jlzYBBF0a1WBbvkDrYtShbc95TLQuTAnIxeMVUuJsIkDLgUQM0Ar4YJ",
+	"s3O9UuTOBF4GHFirYn3KlACbKIiKqdGLCuYoWEturWgqAhOtC8HVxnXTgVcvbNx5Mrg/FCor+J0g/9dD",
+	"MnhBvtOAUhHTalNH97RdiRbYeiHB6CFJ6MDcSfvFZhpThBCMm8pAa3/1ovbyJmxlpHNC0W3SMW1lrVuE",
+	"4hOLtxV9PfCcTUjo4uD3hInRbMQk4DHcSuLhSZhQ5QKwMy8ND5bMJk/aoMm2fR3BxDXoHN59QXi4eZgL",
+	"O+sRfQ2nEld5AgQTMJsuMOMKNBcmXcLm5E7dNBYdd6W9yXTec7w/XV+/ZfRU8B8HVyos2LQyn/6428qE",
+	"7bS/GuNm5/ciK502Zzk6RGJyCXHXP/bEonTGJ1khF9LRiYBVQfqjZas5aAoCDHqDqmSCFn1J2+icOXCx",
+	"Uik4o40PX5bKq19VVIGzX/WEPHvSVlCB7aJV1kTIhpd/j/X92rbQ6FJhB9Zx4xAj/duAlBMB/8i4Aj4s",
+	"8mH3VnqiDCsu3Y7vwyPs7+/O352/wKMkUPZav3vrjQPdi5MFBHiu1VQqsYi6GH7SK5RZ1YFn9LRlgmdz",
+	"uJPI1YpszpW0C9tDVeFVNhPOJsD8Vto8VrVe6kJm6x5lqkZaKxzcwQlLw2GlIIjg63gBtX/N7yxn0o6V",
+	"j24NE5ZOhHWHYjrVxqXsoHpqJd2crebeeF7wbA48Xk+nwpBKnurpND0dq0bsh6v6IOF9XQL6CgpwRbxP",
+	"elKIRZyr/aonNgY8p7AZnQ7ze7boBF+34nY7Tf3GNe6FT6/0LGZzLo3OhPXobrhKmJBuLkxbxfUiUjor",
+	"iilaAEqgLzyiJi3yuJjJ9GLBVc4KCbYELMDNrAS8ZksfkXwcigmV3wTH0oaGo5h0YH8Jiq+NB9/94/C7",
+	"xeF3+fV3P5189/PJd1f/PR6wg3fXz+PmlriXrpIJu1j8IyKWvQYScrYd+8FnPnVH1uXCRFSgd5evQKyB",
+	"KLCOq5ybnAmQ2+zA8oVgWdNBT+h79vai9xu6dPt9g/TsT/nI2jqxuInbsj8La/lMWFJEz4kIGJ8ALYMW",
+	"gMEcMJXnazhRr/uCDQ1n+xgEjOk7b3BPL2UhXohMxsX2Gcv9b8HiWAqVgwQLKnNXl6xXAjUMiN97DTAC",
+	"jN9+H1W03bzXElqW7oll8AhiUyGto+gzGHeXpaKd2OgF1D7gDcZ3GnhaTqYCAMcOUC0jdQBu1uklK8Sd",
+	"KIZJyIpgPxwfH7Nszg3PQKcesTpEjt4G0Fwsk243Y8Rt78USaY+XaM/0eUAbvpontnVz3IMXbs+7g05Y",
+	"Gp5K2QGKoZQOLB2OFYgZ0r+alx70JDQAU/iLTeH8YKHcm3+TNf3/Af6MdiDwknysrOPVcsNTNFb8EiDQ",
+	"lDPrSpoBAYIZV+/DMAIOPWlIeGPl9PIQ7welH7sSKm9sKqmWB9VLuznJxy+EtLj03h6ECL1FBMUj8fVL",
+	"IeUGd7gs1UVMOCLnm0rhHbCbLKCOrPSnkewPA1J4r032Bk3hGbpJTKnsJjSdpJotsY1m5o3ToE/GQxze",
+	"0SEthqTnghW8kYATCzTZ3sOwlRUC7ydMiRUal9JYt7fT+rJUV+ViwWOBnQ67QWCSjUN533P2US2sKEj/",
+	"kpbdKqBPklcgG6L44FnNNuZua5e01WzKTTjrUjlZVB5qadnzNz+/fXV+fT5iL9FYRJ9cKcaqcrf5fLCi",
+	"0KtDEhRJvTqxI75cCm4Ssh24HauPVn4QCbNz/uOf/pwwH62/IS9DaYqH0wpQb4ehCu4d5bScXwgt5ZPA",
+	"4R4ST6YihwNCRKueCb88jNgb1GIRIQBmtAXGqvZuMyOWGrSplnrfkBZ6AaiydGuvvIW/fRBG1/qcqZOo",
+	"diBUSLfaHimFnwpCkm3rAR5534XY9ewVPgR4zO1tQ21aGpFxVyePdVJ3yqUwVuSkFaTVuzelKdLTSrMq",
+	"BL9DHgjXuTd9efBVWfh8DoKgy7hbH43QzcTqonSCefXSVewQ03Tw2g+A211ze2uH+3NIEitx3ujVVj3t",
+	"Y9Yk5nhht+SGYpaTl4c5avaeRknJX9daBZFrtaZPM7H1X24CM4o7WTaf2wJWLq2TKnNdzceyRWldAJi4",
+	"61wUuddMxFQbMA6Bm1R84YBCl56bkB7ypAE3Sll41vl0r2Wh12ANPrHsA+gdxApG1QvDbRsU+c1kHY9s",
+	"xY65cmZvbBQsVIxzSet8Shpwv8dZpui57hNRGKGoPImBycLRlE4vuJPZRmiilmmkApLPYqxQbio0pZfL",
+	"Yj0csXcqF4ZR3BIXZJzeQfkC1o5FsSJJgwy3dTpWZfNNz4YlecAseVMkChWCPmQrhGCATwLeK+rTiNPE",
+	"zq4hKeInCPt5YtlC5JKj2/qUqLFSxE1DQnhqBQG2z11bIeL63DZzygMED8CJcifvquRAdLPagtv5oRVL",
+	"boDhPtaoQh95e0Mr3r5AIrdNgwU9d2hWeIb9xA57Pk8L3XDX739Y8ZrAP9EJgfrA1mOkR8BovB9+nZu1",
+	"0UT+JkjyA+a8TdZO2N8Fpj3c1aTjbMJZo0CuV6rQPAeROkwqCA+aChaPIAkR8bC5FYAp2G3hAyDpaMnK",
+	"hGuF5eoDjUprH3bULICJaO1hp5OrMvE1KG8racWe5n51Ou+3CfQQt+7a+d6iqz0enaywniyQn3x+ToOF",
+	"B5UWtSL88QNlTgAnrtTbVsEBmSyls2Dpt2RmFFcbqv++lozXZmKGcb8e+jjNctWb1XTd0gJaeU1gf5TI",
+	"SXpzJjZtLap7CKfQc92Nyob4XYeQI7fMlpOFdC4WeHScVOVPz6SM5KH05paEI1k1gQIU2Z5LEs36+mIQ",
+	"Pyorhttbgni/LJhteV4NmpIKrvqU8WKFirERQDsJ+/jAav1nBbwFE9NIEv5yfsXsUmQY/ETz5PL87+8u",
+	"Ls9fDKPJRBupOR3eFfC24GpW9vklerN32ov9P39cHQ1wz7WjvPUaY1wUqaPFQHIlG9oId45nc9Cy7W5q",
+	"617U/hlFLWB7aPSqR5ydVR4tlJjIh7Z5xD6Lc8X5Sx/E3iMUBxl5CZoV0vuG0QCNiJPtYavABqagKMw/",
+	"Vc/afj7bA00Bgs+MNj3OM/FITruJ/rCE5wDcEQPFbIgIufdJFYQidvlXwtzJTFyoqY7T3t/Onv3tJywP",
+	"kZk4lGqqqYLN+pJKcqIExqSVsCOWwmdSsMSIs43Vx5nR5fKEaTMbzfiz2Txh3Dg55Zk7YSthk8BpT9gP",
+	"ox9Gxw8xzzsv3fxGKutMidnwfb4TcvKiWSjulwWXyrI5SGbN9MRxROKJ4EYYhh5Nb/JJ66tgorcOaiXP",
+	"3Lut+h+6MDplXwecrcTEO55BS11wWTjN3l2+aqdzlEZGP2wEWFZnrhenPeAyEyhhqcaTvA6gO1++fM6e",
+	"Pn36H+2vbS1TCEle20Vxr9Rs5V23E84SMrjdXEiDFi5ZD/6Ddm83245suN0Z0bF04+ZJSuvFPdZHCrDc",
+	"M7xAt9LxnESdYcgfk8i2oYmvtpIZ2F+tt1gh74TdBymEupNGq3jqzIvK4cQaz/kMuKXRecIcqIjasFzc",
+	"9eQIULLIDW8mafXxsK11aBvZXhs8Ljhcxb0TipgABhOBlqqsFdR9bsV6SAjEWdrIO0opMSwZq3lw+PmY",
+	"PNognVyukLrFMBtqItZa5cE96VOikrFy/BYsS1caZRnPjLY+NGZ9LAD/A7W4Bk9m2uTCjNjzOjNtrFqp",
+	"aYwXlgJGFazNXDCghuoHMG/7nPjdkG91ZVk7repzLq2ZofW510bVxbjCBN3qmLdIVzJW0rJbscSU/xDJ",
+	"xbpUFfg4rXdCiU/S1Vn9WEltpBOYJAnW9VhJV3mTKSrngJNVD1C5H6UHCTRRgfCYdCP21ugJhl8oXhyy",
+	"qxAIruwKr5/7fJV9r0ZuC40a0pabrEdZxzFmLnPBi2INKGYAgaxguUZtWGnXl63al0/7U7ng6hDOjE8K",
+	"gSH27qfjdrmZcSU/8MA5t6o9tM6b5iugMpVLikjdYEyNslyWRjud6Vg04d3lK4ZL+gv01akZV3TndYEC",
+	"WlCYEfM4P3YN0UrYoN/H0gbPr4JqYps6ApOLZSEqc+MRH6bNoxJJifVb1cM9vGdtgF9jknsIcQPmIEFS",
+	"hf8BcKJaPZFaYeZH9T4S8GquLcWb4wblZ2q0L0uDNAi6n/Xh4IZMRGMDX2VLLpHZYuK2Q6f/HIiG6qHZ",
+	"QuciDqA3dPdA1Gt49CEZlMv8cUoWhvH9W5+kYu1rQwcua/XUrbgRngv1pdL3ODnsp0qCtoLlYYtcamD8",
+	"3bzKiv8nuJuKlKqC990+iy+2B7jsR+wgOC3695BlYtkOevTYYc0qJu9gaHHV3tqmeu+9LGsnd92CFHtp",
+	"+nGelfSYY7ttzTcdebIZ1zSlsk2eEEnU6a0YaZ7rtqKRXmdTZwGw3ax0YrdWHmtNQN/ZchjXcaccdooh",
+	"0/vs7QVaIF43aImdjn3sLer4vs7eXvjzSFi6EjZlYI5EzwaN9c1VXvOFsEueicCbzt5eJCytbHqq9PYO",
+	"A58LG0+z3Op6hQ0Hv2u13X3yxgnspD6H+kPRGwh+nJiVxhv9cUD2FHIqTsbq3ev/fP3ml9fsALvQAH0s",
+	"pMJsfV9K0YlIAVkJM0zYxeuL64uzVxf/ffH6b+wAA8/agIExVrk0InPaYNcSKvhYGrHkBte9fPf6Nb7T",
+	"yO+RNtSIDBP29uzd1fmLpEp2GquD4GBjtsxAx52WBXa9oj4XVXKSaFT3DhN2/l/nz99dv7m8Ob+8fHNJ",
+	"HwxsYawonXiYsKt/XF2f/xweCuJJk1It1dRw4gilEax66fnZ6+fnr3Af3JezgBgdKx+uEKTHwyfBQqsO",
+	"wjq9XDZWgI2+vTw///ntNRw2PF91MdH6lpR2I6wuTSYs/jYcVUfT3WN7M/U3EJb6M9yIMdhBvCCFP0QP",
+	"PTIMkgFd/iAZNK95kAz85Q2SAd3SIBkEWAbJoA3MIBk0oYFHPTjVP/1SAbBogPKa29v90yB5I6voj5gP",
+	"2crr2ssxhPvXs53JjfXK+2U4hnWjx4lJWeE4k5Dm39WFKC0vZNVGa0v+zUtE+jJ94fx8xzgUIQLz2h5X",
+	"hv8Vq0y2FIfsKunY/4KdAIVK9lacOH9u5KEkqQunxsh5A9LT6xgJUZ3EKihfmbFbmm5vShK3C/qMGRsq",
+	"07sk4UIZW9Bv0MSP5R5uid5+TllLzDbYfxeVibCxD7IN7JZ9dCOpn74LbAuVlUa69RU5TWAZinCclbHU",
+	"rjPF3ly8eI5QWktRkBF7rR1TAvNiq/p87+1AjZwcr20jXE+no9AoEive8as1cs2dW1L3MRkNMQX9AT+w",
+	"2SXGkgShRiBWYsAXs3ykwqwSUIwz0DS8Nw8VqobTe8SuQdYEL3vL/2ip/BlZ1JRn4gQ3TIRURcUrYhor",
+	"T03s4JfzqyGFqWo/ik1QadjwiYJonc1EzsZhq+PBaKzG6jmGRVpODeFPWLE3cG0/HuEdtSJVvjtZeubb",
+	"2eG3QZPnuTB4a5QIvvPa1ClLowZcGr7RDPmhToXqBHWy9NE0kPJYR3MOhrNv5oOFI5gn5kLZApaAVokf",
+	"CStVQYWZYj1W5PxW7QQyjE1wxw8b/WSMLsSIUUTaO4WldZZNSofdY9UMe9JavRBaibEShSVV2WfDM59Y",
+	"ONUltnYdq3P0yVNF4BybFGCzFuwgCBx2vRSsVefvfWNpo8Q9hfUFdyTyAaOwbMmVlpTFQmbCq2G+xenZ",
+	"kmdzcfjj6Nibh0Ql9uToaLVajTj+PNJmduTftUevLp6fv746x3ew55grRIN4NrE1sP6GCXQyQJRFj+5S",
+	"KL6Ug5PB09Hx6OmAMkCRaxxhWzf41yzWO+tS+HgI9c+jnlxswV2GrTB9dwyHXnJd5FV5ClXFotbJHeMM",
+	"xDShDZCrM2uWcYNrbenExw5SK35LE5YujbiD/4ff0iEddEWKF/ngZPD3Upg1NjELbWB82PKfH6Ntb6tI",
+	"+ZaWt5uBZltOqKxKG5aSpE/7GuuGTm6P+YDy3fWq2s4UZCNRUho6YBoxlffMZ0RKxdLv0/p5yvAbfb8N",
+	"LPI7PQKuN0Dd2DnQYjDNMD51wsfQ4Wo7HtHYd61Umfj0z/rM/Md8EesNHnkBvloOP4MRuYDyBz8Ar/nh",
+	"+Pj4tOpq/cPxce/HMT7Z2yy6p7lGf+Pn0Fov1vS5DwTfMm/bAbzvtFL+8fj4izUkrZsTRpqRtmzSJm/B",
+	"/qjPCIzY6hW4R422z/jKD7tfabWFxZee7n6p7oCMbzzb/UbV4/chGfxpn620WxrjW0/32k3VRRZ1wpDU",
+	"RcyQsuTwbJ3hsmAH7ZTtYXDdnvwzCBbQ/LvRzIfEy4gjrN9AE8/2yguSsPWTAWEJDuTqTyyqL5XFLIxl",
+	"1mkj8iABqDKD/jhWBym+PKoXHd2KNbq+02FX6nBLIr3AziF6ytKP48GtWI8HCRt7BXo8eEjHCrUkiuvj",
+	"XykOBWBQbWxokBvaY1ODKTcXixOWilCMj9u6E0ZO12N1eNg4osOp0YtDv8rh4bKcFDI7vBVr9vLi1Xka",
+	"qmEoMcbKmeKuNMJW6TKM3hgreCX4yugisREvFRstRuzZ8bNGq77G0YWmHVg8hs9G5OYraR1S6vPG7T6K",
+	"K9wfqnyTM0SatkeyqetvksKAd+fvYykMXuPoG3l3yPuVv1BEG5E3jzFCb59N9+Ie9Olekr+uOnF77GyS",
+	"YJc+keDgF8LzoN/JvNbyxorUvArpU1QBUibueeaKNXwAHgDDwuo4LaboV6hIdqzoJPR0ihjFqHUPbCs0",
+	"gpE2NDiOUck5PhvUy69DHHia38hif7KgS2p0hv8yws+XfBw1W+5GCcH31qUuqtjQgpoLn9bN3NaMEo9U",
+	"VSLzIZQwYutBzLoeRZl0u4HvI3n04zS3SAPiHhzNqy2HO2lPEgAKNS4cxL8dysa5cnUom+2mH491rVak",
+	"UbS7CO4bXoic8ImCmYCCVCJLQsGKhpsNLsRZ5LztnpClKdKxAt47lVhv0vyRyidSnwqO9qfDYFCj7Wo6",
+	"Ym/rfOAFN7ciH6u02uShP5+UOh4D7DKnYErofowNjyJI36fAdLqvfg3iaDWQ7aGO+rS/kUdNHpsldDbS",
+	"G3x/SvHOrdGaL4qdfiz40JulUGdvL2oncSdTtZH1h9m+3l28yZb/Jpxf64Vf6nGIFyB+pGLQhR+tnn+c",
+	"/fxq9DkX5QMKg5N/vm9eW8udvv+lhL420ct4hW7c+s6f+LTtgz0KjU8osVor8cQOQ0ucsaKeOIzyeXJh",
+	"QKRa7Cd8QmvXZYjBddUcjkV1FMLh2BMUxWPlG7doP/IEn7Ooci75jJyfRpezuddkN+ZzoV8c9V1MAndj",
+	"ha4lzERHZ/Rm6IBcqRQml9ad+iRy/2eqCML2FeiAHbGUinD/4muZU0yrrnsZsN9KUfowRx0ZiPWq4Vsa",
+	"hI3G6syDIPLoBDbv8+fKpwVY+UGk7AAnsimtxNCXv8miQLfvmvGx2jiwk1b8SfDcMs4mwH/gTtpZrkt/",
+	"H30C4ZI6GXX8wDGaqB85qgbhPSR7PUvT2nrcliEZl5gJJePWopilmIyUUsNiW/fyS30GSdrvR8Uspi1O",
+	"vUhCej+EIR88UteMSUsy7wWkKpT+PFjSgLyU3QNnhIcy9LP7tiOu76zSAyL9+sUPq7SCCh2kCRGB4elG",
+	"b+IQEpMmVDdQYQrl4fsfF1YUvgQotgEsOfli8HvXksQYJUqN9Fas/4LHnbIDimvhsVpgPLw4ZbwoGhxn",
+	"OGK4GhYodmQ2bJnY0iAZiPtlgdkk1AwptjXHZ62NPSKj3q0xGjbVZhEpv/g9fdrdlnM7PNvUdO4P7dD+",
+	"1zmwfLe5oFBUMU3k3e+x73Ks78FzLI8MA15AsKCUs0w6GsBH+fJVfJGy0lZ1c0GQvaAnhLlx6aIsnFxy",
+	"444Ao9A8SX2Im2Y3AnpX2kAmEibuM7F0Y1UbRnU1epr4uY8UicZazhANNeS+weao7Ew1atif2LHCXpRA",
+	"HVhJi3HRnjY8T6psUlYnk8JRAKRYuCrVWNlychh+hpOomvZgF7SjFHt3UNcxNBUTlo5GoLfMMN84wWxK",
+	"7PcDv2E631jVv3plodFUkio7SyIuYVtNoOHU20Ym8ZWJ7xYRNolb9mk3wZfZqPSn9A6fxIrO+TH6uFF3",
+	"axgUaEEasdDUUs2e+FWqeQ4Wq64E70LmLdyEpYCY5ITcNjABN9nwz1msHcV2f07cu9O918HTwGZqvhqG",
+	"VINRE7jYa3xNwgTFiovMFWqVcheoek+1obSRbK6tUD45y4/z7X4OsbEQU2yLlzSVtKXMbi11ZsXkLlw2",
+	"bSU8pacUm0h70rk6i0vnF/VUi7r9XbtAJgD7kqrSXSRWc6v0agP7vv/+qnaRfP89O2gdjOMzli50Lk68",
+	"JyUdnnS8IiGD1XsrxqqnGUzbkKW2fV0PxfCUdQ4q6R5ddURJ5Eqi6FSdKXx6IvBcx0qXrp3bTSk9oHxg",
+	"n6RavCML3XT24ANT6ciT3mhn0vH7JISDlfsLnRoIKSn9SlP/Nsw9gS8DYZ7ugd8tjanVZs43JKhfOB2r",
+	"Brto4sApaS1YUeWj/D8eMzvXxrGCT0RhE++EbcGHaV5jBa9RSwyCo8mKaYQUO6sP2CczRUbOAXaWmKY0",
+	"Vs+OnyaNmSHtabxT6kH47Pg4jBQmdx7xL1HkI0ax1kYpMkLq645h07zYEdZojGceVP0//6rzdUdhikjI",
+	"ts4UbzYUmYvlgxh6GrjcrVhbbx42uB7VBlehUJ8g2l/8Vt/5zh48yPxjArlZ1Vnlakyk4qi17tRKd/ZH",
+	"OvcZsNontDUIEjbaaN+MHLOHuOFGq6l1j2yltPU+NkYHEb5tXM1jqhB7D8H//mlNlZqAVyiy0WVpv7Fl",
+	"O3oj+WLU57+8Apq++vk/qaK2KTmGf7D+SZddTapWoUQe6ay0VyvZdq64r3L/Pa2si3zbGPMVt8y3Sakt",
+	"gPyPnjr0wx5vVFO3/1Wm2RX6Scm62mKdBR/v0UdKpHwgRCxErMLuUixwLiSvOkH1GTE0xsmzokLPbFXE",
+	"FurWUJ+pegBQbTuxAsp5OaBu9tq0/cbDZsN7IzJtcupOTP1pxsrP83CCOB6mdiIElOdtNYlmKkuvwsqt",
+	"9OR5yDf2mxyrYOFU85x87/aIKH6BZ3dZqke7LYFaXgx+b7fHVoIMYpVKDAkNcnaAWdY5mwihGC+M4Pl6",
+	"+IcOcj07/o/dLzzXalpIqib5l5AoocomNdG8ib1CNMn2KBnqkA4zvJtN/JEp+HBCpOtkwioiSshWqIav",
+	"+oFJCabuElGLe+lYpnORsEKqWxt06uqd7nQd0m7hDEFrhnfaajiWNCZV1lDP7IAtowFaXw8jnuB/HgAC",
+	"EyyBYLDWeXe1+jFWhZ6FqViVOl+0TYEwnnbh4Q2WSdXMG3dAnEwV6xjD+JtwfgjDH5NhYE1mL8f4lr20",
+	"SdUUf3686D0i8YJ2WNRlemZvG23OS0SwiQi11pVkZCSlnW5Ub3tqUvVfz1+gE5Qk5q96gmKvWuo5STrg",
+	"HLwtGb0AqJlWNudqRuSBnAbpm4KEWMYu8mi+B33hf6Kg9FoAFWRR/3HQQ7ykDHcDErN7Vt+k5ufTF+HN",
+	"J1AXKIFHH60zgi8e9kow6RS9RmSZNt0BddwyJ+7diF3QqNcJ9jXAyck086AacjPTUs1O64KYqksEUFk1",
+	"gVd5+d2IiEg7VujFH+HESEzBsrdyWQ1AVWtqC49JDrw1eBbzvUDs6hmbrNmSY+klSfn0vw69qnH4Wty7",
+	"wzd+bd+Rr6pVge0gs7EChR2A9u7yFX1+rFI/L2ZExdXex9n4ozAmZVRV4HRHjrdziVpeyqY4xiFkFKJt",
+	"TolfsIPGWPiTbm975Ezd3JSE5PNJ1xHInNbDU2r7brFi8tnx060C/ApR61PZWRLvJUP46nuU5lV82beY",
+	"r3IJ/Jfbtn0zLBt6X/iK96oq/n2yu5rqr2uHc0rRD+rHEiI4yO7dKTsmBYpayPfGwHGB3lIqbJIG17UA",
+	"QI8jZVW7GT5Q3hE2jj3FcJYV7i+lmx7+n0/IzgJ0g/XIPq0IjZxdVLeLUESJpqdDUXWEQHe+VyEVShMG",
+	"h8rcYo1BE0OsZPuRbRzTw7fCq88WMpeCZkEgO/BsmVj+41LnaunTGJKwI5fOTy9DMdGYbKLyusC7zhB2",
+	"WNdMg4+q/K+xiszSYAdpZ2xZ2hqvAeIAa8Ipz0TMyoIbD0zoqrkxVqIxgQ3lC83dpxD7XBhxWmmFWNTt",
+	"J3OFfPnRWF22p23YkFfGUozUNUdzUMkWp1DPYSHvRI6d96l2pm6uMVZNRxIW22KuDPXRqpYzusTGittG",
+	"vfZnpflZpH9Q3bUxW2Srs6eaL/KN/iOJLbx9Sp9J+UemGuoat+5AD6q1H2pY4GdfLXSOxSU+TzQ92Uz0",
+	"RNuj7SrF1FeDtmBF57ah5nSmxCaYJOZ7LMMbzRmvI3YGeqxnFfgLDYXzPAmZUR3n8yO4kPlwq1XIpeno",
+	"WNhhuRKEdTpNGI+G32lNcKOkX+5LwhoFlH5GEwDpjbFVc3AA9lQa0ta47YyWC+Ai8UvqpWKxYHVjUl06",
+	"3BiUd1rPr1Qbw/LQsYzHhq1IJmvQ6HGIJl3HiL3WmMBEMNjK2hZrOCLvtHZixU1u28UV9MZY1dmV+o6S",
+	"jmUVtrY+/6karoseO8qIoqPdFlXGD3whZtcXkv50Ptcalfz1I1u7eWx16CuOQwYLidkLXe7rE9ml+3cr",
+	"mf+f4U848xMkKxbZN0X7c/n/R7DZ9nM8oPUesuc6A8lGLIWFqiym1uD01tz0sWorK36EA5J/epTWPgbL",
+	"0u9+fJmyAzSdmE8VpBQb3yoXreERJVw2/ARXP539+Kc/V32MmrmafmbeJjtGzuN7SNLOQgpMpZtt50sv",
+	"/GP1HLEvZXJvDKKPz07EXAI/dvK7H196XBpl9q7HPvf/1W+df14/D5054Q69E6DFw3bmv8Q5V8gniJq5",
+	"dOd7z0vE/PQKC3g1H3K0taHJwze+9rlxiN6Rhp/KyOppj1sZWLOFWGdo1inobXyJWgpXrPKcjXqcan4g",
+	"1x/TyPLAbTWw/Kiwb+ZVR+Y2j+dRTnwMDu/hRLFOLOPNXOfc0oQS02jHXE+SQgYvVSfujbWI0V5oPS4C",
+	"HO/9GXLp9ylx+z0pYqN/8Y6aGt+5+Juz8ss6K5xHvEeS1NFH7KvsE8A8cW2wZLjjL6ZsnfkuuHndJuA6",
+	"dLOO6FAevt9RjfoEfO/PjXDYB/kbqvYkR2jffHsHpjYTdB8Xsg2Ztz5JCRl5exAQUEHi3SX1aBCVj1WN",
+	"vEk1ILF6Qjpml4KHFKVq5Bd6YMBkak3uGY1VGpnCkbJM31FlT6N4viovPeBFQf+adr16PVHMYagxp9xH",
+	"2RhKi0bfB2F03b7GUOBWob//F+nmunRj1fSCI1wIKpmBRYFL9MQ/m8Mof0eSa36mh+waA/rq376Vbm6h",
+	"xEbL4AYxhp7JeNbvHzqdJdpNqv/5/iH5CLyWCIuEAvXHPcL5IkcrYY/ufkD9w39g9xxHPxzHVlQ2Ke2a",
+	"YTXNqJYKLTg3ZQxlQSfoEwG1zi7RwYOlTDTLIvALKvGt1m0zo82FY/2iNTIKnDCCFSk+Z9/PVVmKTE49",
+	"3g8bXwom2MP7h/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"os"
@@ -154,21 +155,66 @@ by you only). Check it with enclave audit verify FILE. The export is itself audi
 }
 
 func newAuditVerifyCmd(o *runOptions) *cobra.Command {
-	return &cobra.Command{
+	var ckptDir string
+	var fromServer bool
+	var pubFiles []string
+	cmd := &cobra.Command{
 		Use:   "verify [FILE]",
 		Short: "Check the hash chain of an export, or of a fresh export from the server",
 		Long: `Check an audit export (FILE, - for standard input), or without FILE a fresh export
 from the server: every entry's hash, its sequence number and its link to the entry
 before it. Prints "audit chain ok: N entries, head HASH" and exits 0, or prints every
 problem and exits 1. An export has no head record, so a cut-off tail shows only as
-fewer entries or another head than the one you noted earlier: keep the head.`,
+fewer entries or another head than the one you noted earlier: keep the head.
+
+With --checkpoints DIR and --public-key FILE it also checks the export against the
+signed checkpoints the workers store in the result store (audit.checkpoint.key_file):
+each one's signature, and that the export's entry at its seq has its hash. That finds
+a rewrite of the whole chain with recomputed hashes, which the chain alone cannot show.
+Copy the checkpoints out of the store first, e.g.
+  mc mirror ALIAS/BUCKET/_audit/checkpoints/ DIR
+(with the local store they are files under <results dir>/objects/_audit/checkpoints/),
+or let the server list them with --checkpoints-from-server (administrators). The server
+cannot forge a checkpoint, but it could withhold some: the newest one's seq and time
+are printed; a copy of your own is the independent check.`,
+		Example: `  enclave audit verify audit.jsonl
+  enclave audit verify --checkpoints ./checkpoints --public-key checkpoint.pub.pem audit.jsonl
+  enclave audit verify --checkpoints-from-server --public-key checkpoint.pub.pem`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var cps []audit.NamedCheckpoint
+			var keys []ed25519.PublicKey
+			var err error
+			switch {
+			case ckptDir != "" && fromServer:
+				return fmt.Errorf("--checkpoints DIR or --checkpoints-from-server, not both")
+			case ckptDir == "" && !fromServer && len(pubFiles) > 0:
+				return fmt.Errorf("--public-key needs --checkpoints DIR or --checkpoints-from-server: the key checks the checkpoints")
+			case ckptDir != "":
+				if keys, err = readPublicKeys(pubFiles); err != nil {
+					return err
+				}
+				if cps, err = audit.LoadCheckpoints(ckptDir); err != nil {
+					return fmt.Errorf("--checkpoints: %w", err)
+				}
+			case fromServer:
+				if keys, err = readPublicKeys(pubFiles); err != nil {
+					return err
+				}
+				if cps, err = serverCheckpoints(cmd, o); err != nil {
+					return fmt.Errorf("--checkpoints-from-server: %w", err)
+				}
+			}
 			r, closeFn, err := auditSource(cmd, o, args)
 			if err != nil {
 				return err
 			}
-			rep, err := audit.VerifyJSONLines(r)
+			var rep audit.Report
+			if cps != nil {
+				rep, err = audit.VerifyJSONLinesAnchored(r, cps, keys)
+			} else {
+				rep, err = audit.VerifyJSONLines(r)
+			}
 			closeFn()
 			if err != nil {
 				return fmt.Errorf("reading the export: %w", err)
@@ -176,6 +222,45 @@ fewer entries or another head than the one you noted earlier: keep the head.`,
 			return writeVerifyReport(cmd.OutOrStdout(), o, rep)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&ckptDir, "checkpoints", "", "also check the export against the signed checkpoints (*.json) under this directory")
+	f.BoolVar(&fromServer, "checkpoints-from-server", false, "also check the export against the signed checkpoints the server lists from its result store")
+	f.StringArrayVar(&pubFiles, "public-key", nil, "PEM public key the checkpoints are signed with (openssl pkey -in KEY -pubout); repeat for rotated keys")
+	return cmd
+}
+
+// serverCheckpoints reads the checkpoints the server lists.
+func serverCheckpoints(cmd *cobra.Command, o *runOptions) ([]audit.NamedCheckpoint, error) {
+	c, err := o.client()
+	if err != nil {
+		return nil, err
+	}
+	body, err := c.ListAuditCheckpoints(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	return audit.ReadCheckpoints(body)
+}
+
+// readPublicKeys reads the --public-key files.
+func readPublicKeys(files []string) ([]ed25519.PublicKey, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("checking checkpoints needs --public-key FILE: the public half of audit.checkpoint.key_file (openssl pkey -in KEY -pubout -out FILE)")
+	}
+	var keys []ed25519.PublicKey
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("--public-key: %w", err)
+		}
+		k, err := audit.ParsePublicKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("--public-key %s: %w", p, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // auditSource opens what verify reads: the file, standard input, or a fresh export.
@@ -208,6 +293,16 @@ func writeVerifyReport(w io.Writer, o *runOptions, rep audit.Report) error {
 		}
 	} else if rep.OK {
 		fmt.Fprintf(w, "audit chain ok: %d entries, head %s\n", rep.Entries, rep.Head)
+		if c := rep.Checkpoints; c != nil {
+			fmt.Fprintf(w, "checkpoints ok: %d of %d matched", c.Anchored, c.Given)
+			if c.Older > 0 {
+				fmt.Fprintf(w, ", %d older than the export's first entry (not checked)", c.Older)
+			}
+			if c.Newest != nil {
+				fmt.Fprintf(w, "; the newest is of seq %d, made %s: entries after it rest on the chain alone", c.Newest.Seq, c.Newest.Time)
+			}
+			fmt.Fprintln(w)
+		}
 	} else {
 		for _, p := range rep.Problems {
 			fmt.Fprintf(w, "seq %d (%s): %s: %s\n", p.Seq, printable(p.ID), p.Kind, printable(p.Message))

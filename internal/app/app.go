@@ -20,6 +20,7 @@ import (
 
 	"github.com/spe4hd/enclave/executors"
 	"github.com/spe4hd/enclave/executors/local"
+	"github.com/spe4hd/enclave/pkg/audit"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/engines/builtin"
@@ -56,6 +57,7 @@ type App struct {
 	engines  *engines.Registry
 	execs    *executors.Registry
 	runner   *runner.Runner
+	ckpt     *audit.Checkpointer // nil unless audit.checkpoint is on (worker role only)
 	zone     *zone
 	worker   *queue.Worker
 
@@ -148,6 +150,9 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		Lease: a.store.Lease("reconciler"), // one worker reconciles; LeaseTTL: 3 reconcile intervals
 	}, a.store, a.dispatch, execs, a.engines)
 	if err != nil {
+		return err
+	}
+	if a.ckpt, err = a.newCheckpointer(); err != nil {
 		return err
 	}
 	a.worker = queue.NewWorker(opt, queue.WorkerConfig{
@@ -249,15 +254,15 @@ func (a *App) Addr() string {
 
 // Run serves until ctx ends. It starts in this order: the HTTP listener (until start-up
 // is over, /readyz and /healthz answer at once and other requests wait for it, see
-// handler), the engines' version discovery (in
-// the background, retried until each engine answers), waiting for Redis (down or still
-// loading: retried with backoff for redis.startup_timeout), the catalogue load's audit
-// event, the worker, the reconciler and the retention sweeper; start-up is over once
-// every engine has had its first check too. It shuts down in this order: stop taking
-// HTTP requests (in-flight ones get server.shutdown_timeout), stop the reconciler, the
-// retention sweeper and discovery, let the worker finish or hand back its in-flight
-// steps, then close the queue client and the store. Running jobs are not touched: they
-// belong to the executor and the next worker re-attaches.
+// handler), the engines' version discovery (in the background, retried until each
+// engine answers), waiting for Redis (down or still loading: retried with backoff for
+// redis.startup_timeout), the catalogue load's audit event, the worker, the reconciler,
+// the retention sweeper and the audit checkpointer; start-up is over once every engine
+// has had its first check too. It shuts down in this order: stop taking HTTP requests
+// (in-flight ones get server.shutdown_timeout), stop the reconciler, the retention
+// sweeper, the checkpointer and discovery, let the worker finish or hand back its
+// in-flight steps, then close the queue client and the store. Running jobs are not
+// touched: they belong to the executor and the next worker re-attaches.
 func (a *App) Run(ctx context.Context) error {
 	defer a.closeBackends()
 	var wg sync.WaitGroup
@@ -341,6 +346,10 @@ func (a *App) start(ctx, bg context.Context, wg *sync.WaitGroup, checked <-chan 
 		if a.cfg.Zone.Retention > 0 {
 			wg.Add(1)
 			go func() { defer wg.Done(); a.runner.RunRetention(bg) }()
+		}
+		if a.ckpt != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); a.ckpt.Run(bg) }()
 		}
 		a.log.Info("worker started", "queue", a.cfg.Redis.Queue, "concurrency", a.cfg.Worker.Concurrency)
 	}

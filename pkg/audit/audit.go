@@ -12,8 +12,9 @@
 // chain at that point, which Verify (on Redis) and VerifyJSONLines (on an export) report.
 //
 // Limits, by design: anyone who can write Redis and knows this scheme can rebuild the
-// whole chain, or cut its tail together with the head. Record Report.Head somewhere else
-// (a ticket, a signed export) to make such a rewrite detectable.
+// whole chain, or cut its tail together with the head. Signed checkpoints of the head,
+// stored outside Redis (checkpoint.go, Checkpointer), make such a rewrite detectable by
+// VerifyJSONLinesAnchored.
 package audit
 
 import (

@@ -19,6 +19,8 @@ type Report struct {
 	// Problems found, in chain order; at most maxProblems (then Truncated).
 	Problems  []Problem `json:"problems,omitempty"`
 	Truncated bool      `json:"truncated,omitempty"`
+	// Checkpoints is set by VerifyJSONLinesAnchored only.
+	Checkpoints *CheckpointSummary `json:"checkpoints,omitempty"`
 }
 
 // Problem is one place where the chain does not hold.
@@ -36,6 +38,10 @@ const (
 	ProblemLink      = "broken_link"   // prev is not the previous entry's hash: deleted, inserted or moved
 	ProblemHash      = "hash_mismatch" // hash does not cover the entry: edited
 	ProblemHead      = "head_mismatch" // the head record disagrees with the last entry: tail cut or forged
+	// Kinds of VerifyJSONLinesAnchored.
+	ProblemSignature  = "bad_checkpoint"      // a checkpoint's signature does not hold: forged or altered
+	ProblemCheckpoint = "checkpoint_mismatch" // the checkpointed entry has another hash or id: the chain was rewritten
+	ProblemMissing    = "checkpoint_missing"  // the checkpointed entry is not in the export: the chain was cut
 )
 
 const maxProblems = 100
@@ -46,6 +52,8 @@ type chain struct {
 	r        Report
 	lastSeq  int64
 	lastHash string
+	firstSeq int64               // the first readable entry's seq; 0 before one
+	anchors  map[int64][]*anchor // checkpoints by seq (VerifyJSONLinesAnchored)
 }
 
 func newChain() *chain { return &chain{lastHash: Genesis} }
@@ -73,6 +81,10 @@ func (c *chain) add(e raw, ok bool) {
 	if Hash(e.Seq, e.Prev, e.Event) != e.Hash {
 		c.problem(e.Seq, e.ID, ProblemHash, "the hash does not match the entry's content")
 	}
+	if c.firstSeq == 0 {
+		c.firstSeq = e.Seq
+	}
+	c.anchor(e)
 	c.lastSeq, c.lastHash = e.Seq, e.Hash
 }
 
@@ -129,6 +141,14 @@ func (l *Log) Verify(ctx context.Context) (Report, error) {
 // trail's Verify or an anchored head. The error is only for reading r.
 func VerifyJSONLines(r io.Reader) (Report, error) {
 	c := newChain()
+	if err := c.readLines(r); err != nil {
+		return Report{}, err
+	}
+	return c.report(), nil
+}
+
+// readLines adds every entry of an export to c.
+func (c *chain) readLines(r io.Reader) error {
 	br := bufio.NewReader(r)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
@@ -141,10 +161,10 @@ func VerifyJSONLines(r io.Reader) (Report, error) {
 			c.add(e, ok)
 		}
 		if errors.Is(err, io.EOF) {
-			return c.report(), nil
+			return nil
 		}
 		if err != nil {
-			return Report{}, err
+			return err
 		}
 	}
 }

@@ -41,6 +41,8 @@ type Config struct {
 	Auth AuthConfig `yaml:"auth"`
 	// Zone is the sealed zone: catalogue, result store, egress limits.
 	Zone ZoneConfig `yaml:"zone"`
+	// Audit configures the audit trail's checkpoints.
+	Audit AuditConfig `yaml:"audit"`
 	// ServiceInfo is what GET /service-info reports about this deployment.
 	ServiceInfo ServiceInfoConfig `yaml:"service_info"`
 
@@ -261,6 +263,28 @@ type OIDCUserinfoConfig struct {
 	CacheTTL time.Duration `yaml:"cache_ttl"`
 }
 
+// AuditConfig configures the audit trail. The trail itself lives in Redis under
+// redis.key_prefix.
+type AuditConfig struct {
+	// Checkpoint anchors the trail's head outside Redis.
+	Checkpoint AuditCheckpointConfig `yaml:"checkpoint"`
+}
+
+// AuditCheckpointConfig configures the signed checkpoints of the audit chain's head,
+// which one worker writes to the result store (see audit.Checkpointer).
+type AuditCheckpointConfig struct {
+	// KeyFile is the Ed25519 private key that signs checkpoints: a PEM PKCS#8 file as
+	// `openssl genpkey -algorithm ed25519` writes it, readable by its owner only.
+	// Default "": no checkpoints.
+	KeyFile string `yaml:"key_file"`
+	// Interval is how often the worker holding the checkpoint lease signs the head, if
+	// it moved. Default 5m; 0 turns checkpoints off.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Enabled reports whether the workers write audit checkpoints.
+func (c AuditCheckpointConfig) Enabled() bool { return c.KeyFile != "" && c.Interval > 0 }
+
 // ServiceInfoConfig is reported by GET /service-info (GA4GH service-info fields).
 type ServiceInfoConfig struct {
 	// ID is the service's reverse-domain id. Default "org.spe4hd.enclave".
@@ -337,6 +361,7 @@ func Default() Config {
 			MaxTokenBytes:       16 << 10,
 			DiscoveryTimeout:    30 * time.Second,
 		}},
+		Audit: AuditConfig{Checkpoint: AuditCheckpointConfig{Interval: 5 * time.Minute}},
 		ServiceInfo: ServiceInfoConfig{
 			ID:               "org.spe4hd.enclave",
 			Name:             "Enclave",

@@ -130,6 +130,11 @@ func (c *Config) fields() []field {
 		{path: "zone.review", help: "The data controllers' review of held outputs (catalogue entries with egress: review)."},
 		{"zone.review.approvals", &c.Zone.Review.Approvals, "How many distinct reviewers must approve each held file before it is released (1 to 5); a catalogue entry's approvals may ask for more, never fewer. Nobody approves outputs of their own run.", false},
 
+		{path: "audit", help: "The audit trail (kept in Redis)."},
+		{path: "audit.checkpoint", help: "Signed checkpoints of the trail's head in the result store, so that a rewrite of the whole trail in Redis is detected (enclave audit verify --checkpoints)."},
+		{"audit.checkpoint.key_file", &c.Audit.Checkpoint.KeyFile, `Ed25519 private key that signs the checkpoints: PEM PKCS#8 (openssl genpkey -algorithm ed25519), mode 0600, on the workers only, never on a Redis host. "" writes no checkpoints.`, false},
+		{"audit.checkpoint.interval", &c.Audit.Checkpoint.Interval, "How often one worker (the holder of the checkpoint lease) signs the trail's head, when it moved since the last checkpoint. 0 writes none.", false},
+
 		{path: "service_info", help: "What GET /service-info reports about this deployment."},
 		{"service_info.id", &c.ServiceInfo.ID, "Reverse-domain id of the service.", false},
 		{"service_info.name", &c.ServiceInfo.Name, "Display name.", false},

@@ -21,9 +21,9 @@ func (c Config) LocalJobUser() (uid, gid int) {
 func (c Config) File() string { return c.file }
 
 // ServerPaths lists the server's own files and directories, which no job may see: the
-// configuration file, the catalogue, the data, state and results directories, and the
-// files the executors' settings name (the docker executor's dataset roots, the SLURM
-// key files, the kubeconfig). (The local executor hides them even where they lie inside
+// configuration file, the catalogue, the audit checkpoint key, the data, state and
+// results directories, and the files the executors' settings name (the docker
+// executor's dataset roots, the SLURM key files, the kubeconfig). (The local executor hides them even where they lie inside
 // a system path a job may read, such as /etc.)
 func (c Config) ServerPaths() []string {
 	var out []string
@@ -37,7 +37,7 @@ func (c Config) ServerPaths() []string {
 			}
 		}
 	}
-	add(c.file, c.Zone.Catalog, c.DataDir, c.LocalStateDir(), c.ResultsLocalDir())
+	add(c.file, c.Zone.Catalog, c.DataDir, c.LocalStateDir(), c.ResultsLocalDir(), c.Audit.Checkpoint.KeyFile)
 	add(c.Executor.ServerPaths()...)
 	return out
 }

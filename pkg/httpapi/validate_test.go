@@ -33,7 +33,7 @@ func TestOpenOperations(t *testing.T) {
 	slices.Sort(open)
 	slices.Sort(checked)
 	wantOpen := []string{"CancelRun", "DeleteRun", "DownloadRunOutput", "ExportAudit", "GetOpenAPIDocument", "GetRunLog",
-		"GetRunStatus", "GetServiceInfo", "GetTask", "ListCatalogDatasets", "ListCatalogWorkflows", "ListRunOutputs",
+		"GetRunStatus", "GetServiceInfo", "GetTask", "ListAuditCheckpoints", "ListCatalogDatasets", "ListCatalogWorkflows", "ListRunOutputs",
 		"ReviewRunOutputs", "RunWorkflow"}
 	wantChecked := []string{"GetRunLogStream", "ListRuns", "ListTasks", "QueryAudit"}
 	if !slices.Equal(open, wantOpen) || !slices.Equal(checked, wantChecked) {

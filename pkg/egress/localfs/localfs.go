@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -224,4 +225,38 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// ListKeys returns the keys of the objects whose key starts with prefix, sorted
+// (EINVALID for a malformed prefix). Temporary files of Puts in flight are not objects.
+func (s *Store) ListKeys(ctx context.Context, prefix string) ([]string, error) {
+	if err := egress.ValidateKey(prefix, true); err != nil {
+		return nil, err
+	}
+	full := objDir + "/" + prefix
+	dir := path.Dir(full)
+	if strings.HasSuffix(prefix, "/") {
+		dir = strings.TrimSuffix(full, "/")
+	}
+	var keys []string
+	err := fs.WalkDir(s.root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return fs.SkipAll
+		}
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && strings.HasPrefix(p, full) && !strings.HasPrefix(d.Name(), ".tmp-") {
+			keys = append(keys, strings.TrimPrefix(p, objDir+"/"))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wes.Internal(err, "the result store could not list %s", prefix)
+	}
+	slices.Sort(keys)
+	return keys, nil
 }

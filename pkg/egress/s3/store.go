@@ -289,3 +289,19 @@ func (r *reader) Read(p []byte) (int, error) {
 }
 
 func (r *reader) Close() error { return r.obj.Close() }
+
+// ListKeys returns the keys of the objects whose key starts with prefix, sorted (S3
+// lists in key order). EINVALID for a malformed prefix.
+func (s *Store) ListKeys(ctx context.Context, prefix string) ([]string, error) {
+	if err := egress.ValidateKey(prefix, true); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for o := range s.c.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return nil, s.mapErr(o.Err, "list objects under "+prefix)
+		}
+		keys = append(keys, o.Key)
+	}
+	return keys, nil
+}
