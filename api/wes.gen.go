@@ -304,6 +304,13 @@ type OutputReview struct {
 // OutputReviewDecision defines model for OutputReview.Decision.
 type OutputReviewDecision string
 
+// ROCrateMetadata An RO-Crate metadata document (JSON-LD, flattened): `@context` and a `@graph` of
+// entities, each with `@id` and `@type`. See https://w3id.org/ro/wfrun/workflow/0.5.
+type ROCrateMetadata struct {
+	Context []string                 `json:"@context"`
+	Graph   []map[string]interface{} `json:"@graph"`
+}
+
 // RunId Identifies a run.
 type RunId struct {
 	// RunId The run's id.
@@ -984,6 +991,23 @@ type ClientInterface interface {
 	// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
 	DownloadRunOutput(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+	//
+	// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+	// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+	// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+	// it read by id (with the version and checksum the catalogue declares), the engine and
+	// its version, the executor and its container image, the owner as agent, the run's
+	// times and outcome, the engine's steps (names, times, exit status) and the run's
+	// released outputs (name, size, sha256, media type). It never holds workflow_params,
+	// tags, command lines, logs, zone paths, object keys, or anything of an output that
+	// was not released. The files it names are not included: released outputs can be
+	// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+	// may see the run may export it; each export is audited.
+	//
+	// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+	GetRunROCrate(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetRunStatus A run's state
 	//
 	// Returns only the run's id and state; cheaper than GetRunLog.
@@ -1329,6 +1353,33 @@ func (c *Client) ReviewRunOutputs(ctx context.Context, runId RunID, body ReviewR
 // Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
 func (c *Client) DownloadRunOutput(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadRunOutputRequest(c.Server, runId, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+//
+// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+// it read by id (with the version and checksum the catalogue declares), the engine and
+// its version, the executor and its container image, the owner as agent, the run's
+// times and outcome, the engine's steps (names, times, exit status) and the run's
+// released outputs (name, size, sha256, media type). It never holds workflow_params,
+// tags, command lines, logs, zone paths, object keys, or anything of an output that
+// was not released. The files it names are not included: released outputs can be
+// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+// may see the run may export it; each export is audited.
+//
+// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+func (c *Client) GetRunROCrate(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunROCrateRequest(c.Server, runId)
 	if err != nil {
 		return nil, err
 	}
@@ -1995,6 +2046,40 @@ func NewDownloadRunOutputRequest(server string, runId RunID, path string) (*http
 	return req, nil
 }
 
+// NewGetRunROCrateRequest constructs an http.Request for the GetRunROCrate method
+func NewGetRunROCrateRequest(server string, runId RunID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/runs/%s/ro-crate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetRunStatusRequest constructs an http.Request for the GetRunStatus method
 func NewGetRunStatusRequest(server string, runId RunID) (*http.Request, error) {
 	var err error
@@ -2406,6 +2491,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
 	DownloadRunOutputWithResponse(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*DownloadRunOutputResponse, error)
+
+	// GetRunROCrateWithResponse Export a run's provenance as a Workflow Run RO-Crate
+	//
+	// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+	// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+	// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+	// it read by id (with the version and checksum the catalogue declares), the engine and
+	// its version, the executor and its container image, the owner as agent, the run's
+	// times and outcome, the engine's steps (names, times, exit status) and the run's
+	// released outputs (name, size, sha256, media type). It never holds workflow_params,
+	// tags, command lines, logs, zone paths, object keys, or anything of an output that
+	// was not released. The files it names are not included: released outputs can be
+	// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+	// may see the run may export it; each export is audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+	GetRunROCrateWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*GetRunROCrateResponse, error)
 
 	// GetRunStatusWithResponse A run's state
 	//
@@ -3518,6 +3622,75 @@ func (r DownloadRunOutputResponse) ContentType() string {
 	return ""
 }
 
+type GetRunROCrateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationldJSON200 the response for an HTTP 200 `application/ld+json` response
+	ApplicationldJSON200 *ROCrateMetadata
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetApplicationldJSON200 returns the response for an HTTP 200 `application/ld+json` response
+func (r GetRunROCrateResponse) GetApplicationldJSON200() *ROCrateMetadata {
+	return r.ApplicationldJSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRunROCrateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRunROCrateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetRunROCrateResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetRunROCrateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunROCrateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunROCrateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunROCrateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunROCrateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetRunStatusResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4114,6 +4287,31 @@ func (c *ClientWithResponses) DownloadRunOutputWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseDownloadRunOutputResponse(rsp)
+}
+
+// GetRunROCrateWithResponse Export a run's provenance as a Workflow Run RO-Crate
+//
+// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+// it read by id (with the version and checksum the catalogue declares), the engine and
+// its version, the executor and its container image, the owner as agent, the run's
+// times and outcome, the engine's steps (names, times, exit status) and the run's
+// released outputs (name, size, sha256, media type). It never holds workflow_params,
+// tags, command lines, logs, zone paths, object keys, or anything of an output that
+// was not released. The files it names are not included: released outputs can be
+// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+// may see the run may export it; each export is audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+func (c *ClientWithResponses) GetRunROCrateWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*GetRunROCrateResponse, error) {
+	rsp, err := c.GetRunROCrate(ctx, runId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunROCrateResponse(rsp)
 }
 
 // GetRunStatusWithResponse A run's state
@@ -5052,6 +5250,60 @@ func ParseDownloadRunOutputResponse(rsp *http.Response) (*DownloadRunOutputRespo
 	return response, nil
 }
 
+// ParseGetRunROCrateResponse parses an HTTP response from a GetRunROCrateWithResponse call
+func ParseGetRunROCrateResponse(rsp *http.Response) (*GetRunROCrateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunROCrateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ROCrateMetadata
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationldJSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetRunStatusResponse parses an HTTP response from a GetRunStatusWithResponse call
 func ParseGetRunStatusResponse(rsp *http.Response) (*GetRunStatusResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5347,6 +5599,9 @@ type ServerInterface interface {
 	// DownloadRunOutput Download a released output
 	// (GET /runs/{run_id}/outputs/{path})
 	DownloadRunOutput(c *gin.Context, runId RunID, path string)
+	// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+	// (GET /runs/{run_id}/ro-crate)
+	GetRunROCrate(c *gin.Context, runId RunID)
 	// GetRunStatus A run's state
 	// (GET /runs/{run_id}/status)
 	GetRunStatus(c *gin.Context, runId RunID)
@@ -5749,6 +6004,31 @@ func (siw *ServerInterfaceWrapper) DownloadRunOutput(c *gin.Context) {
 	siw.Handler.DownloadRunOutput(c, runId, path)
 }
 
+// GetRunROCrate operation middleware
+func (siw *ServerInterfaceWrapper) GetRunROCrate(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "run_id" -------------
+	var runId RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", c.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter run_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetRunROCrate(c, runId)
+}
+
 // GetRunStatus operation middleware
 func (siw *ServerInterfaceWrapper) GetRunStatus(c *gin.Context) {
 
@@ -5902,6 +6182,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/runs/:run_id/tasks/:task_id", wrapper.GetTask)
 	router.POST(options.BaseURL+"/runs/:run_id/cancel", wrapper.CancelRun)
 	router.GET(options.BaseURL+"/runs/:run_id/logs/:stream", wrapper.GetRunLogStream)
+	router.GET(options.BaseURL+"/runs/:run_id/ro-crate", wrapper.GetRunROCrate)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIDocument)
 	router.GET(options.BaseURL+"/runs/:run_id/outputs", wrapper.ListRunOutputs)
 	router.GET(options.BaseURL+"/runs/:run_id/outputs/:path", wrapper.DownloadRunOutput)
@@ -7303,6 +7584,84 @@ func (response DownloadRunOutput503JSONResponse) VisitDownloadRunOutputResponse(
 	return err
 }
 
+type GetRunROCrateRequestObject struct {
+	RunId RunID `json:"run_id"`
+}
+
+type GetRunROCrateResponseObject interface {
+	VisitGetRunROCrateResponse(w http.ResponseWriter) error
+}
+
+type GetRunROCrate200ApplicationLdPlusJSONResponse ROCrateMetadata
+
+func (response GetRunROCrate200ApplicationLdPlusJSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/ld+json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRunROCrate401JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRunROCrate404JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRunROCrate500JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetRunROCrate503JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRunStatusRequestObject struct {
 	RunId RunID `json:"run_id"`
 }
@@ -7730,6 +8089,9 @@ type StrictServerInterface interface {
 	// DownloadRunOutput Download a released output
 	// (GET /runs/{run_id}/outputs/{path})
 	DownloadRunOutput(ctx context.Context, request DownloadRunOutputRequestObject) (DownloadRunOutputResponseObject, error)
+	// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+	// (GET /runs/{run_id}/ro-crate)
+	GetRunROCrate(ctx context.Context, request GetRunROCrateRequestObject) (GetRunROCrateResponseObject, error)
 	// GetRunStatus A run's state
 	// (GET /runs/{run_id}/status)
 	GetRunStatus(ctx context.Context, request GetRunStatusRequestObject) (GetRunStatusResponseObject, error)
@@ -8183,6 +8545,32 @@ func (sh *strictHandler) DownloadRunOutput(ctx *gin.Context, runId RunID, path s
 	}
 }
 
+// GetRunROCrate operation middleware
+func (sh *strictHandler) GetRunROCrate(ctx *gin.Context, runId RunID) {
+	var request GetRunROCrateRequestObject
+
+	request.RunId = runId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRunROCrate(ctx, request.(GetRunROCrateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRunROCrate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetRunROCrateResponseObject); ok {
+		if err := validResponse.VisitGetRunROCrateResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetRunStatus operation middleware
 func (sh *strictHandler) GetRunStatus(ctx *gin.Context, runId RunID) {
 	var request GetRunStatusRequestObject
@@ -8292,163 +8680,172 @@ func (sh *strictHandler) GetServiceInfo(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxs3tuBfQXE3ZSnVopTHTO2Vaj9obGWivY7tkeT1nTt0iWD3IYmoCTAAWhTt0n+/dc4B+sVukrKT",
-	"TGbKH1KR2d3AAXDeL3wcpGaxNBq0d4PTj4OltHIBHiz9642cwbX6APh3Bi61aumV0YPTwY9mJRZSr4Xy",
-	"sHDCG2HBF1YL6cXCOD8U7+aghZw40F74OQgH9h6sKBw4obwTGUxlkXuxlDMQTn2As5G+l3kBTkwgNyvx",
-	"jTBWyIm5h9r3z5xYyAe1KBZCWhAWpoWDbCjOeZyFXIu5yTMxhRVYBm6k4R60WCE8C2NBTE2em9WpMDpf",
-	"C6kFLJZ+LcYaHvwtjnLrzR3osViA1I7mBp0NR3qQDBSu/ZcC7HqQDLRcwOB0QJ/gAgbJwKVzWEjcrqmx",
-	"C+kHpwOl/Z+/HyQDv14C/xNmYAePyeDhaGaO8Ocjd6eWR4b2VuZHS4Mv2cHpVOYOHhM6hhuEafMcbubQ",
-	"AbmZEthLC/fKFI725iwextRYejpV1vH2D7etjIZsLC2sxHmr9Gzw+JgMrgp9+aIbOFvoZ06oLBHSBRyB",
-	"TEzW4qrQ74y9m+ZmVc6/lH5eTW8LfauyQTKw8EuhLGSDU28L2AbKI77slkY7IAT+i8yu4JcCnMd/pUZ7",
-	"0PSnXC5zlUoE9PhnZ2hnq2H/t4Xp4HTwv44r4jjmp+74wlpjr8IkPGXHqnlSoRBdc8QFyM7EeOFmY+Hk",
-	"2onVXKVzMVWQZ0LqTKzm6yHixHOjp7lKf29wC42gKi2kcF56pDjpRWbACW28kEgwws+VE+lcasSYx2Tw",
-	"g7ETlWWMlr8fsKnMc7BE6ghbZggwgugS6UbLnMb5/aC6Ngvwc6VnYoUEtrJGz4TRNbZ1Rn+bJVjpjXVi",
-	"LgNXy8BLlTP0r4z/wRQ6+1230wKevDbCFemcEAHZg3R34l45NckBebsvt50AvTHmpbQz+OfQ1FyivDEs",
-	"fpbSepeQpKC/RWBuq7nJQUxMtsbl4esTNSPg32pZ+Lmx6gP8jjv93EIG2iuZOxJcC+UcIoyxhMT3MldZ",
-	"BO9eqlxO8t9xe8/FRKZ3oLO6pM5gCTpziMip1AjlBA9BpnPIhFWzuRfarM6Et2shZ1JpkUtPGPIYWTTx",
-	"4HNkHpBd6JnS8CbqF6RsWKQIr5hXM9ff4OnJgLSCbsFTSYZ/8PfvS0FrJj9D6vH78yJT/kJ7u94UUeda",
-	"SHwsUEfwxIpROVnmMgXkh7gfc+nmyPeURkHVBJo+27X/DAC9+ZgMcLjOdaqs82eU4p0PHPyyl6bR2if8",
-	"jCYLQweIkrCW/h2MS23u4GsNvIWQCZnij5u7xL93LkKmnln1xpNMeunAdz8jtklDZ5livelNY8qNTzYW",
-	"ZQqfmh6UsyBdD8BBK+mcQvFw5Ylk0sMR/Zpsvr0K2s9uzA4j8FYlcTerFfQeGSqOm4QG2tvwJynI+6Ev",
-	"0U+1j9JaSf8m5TMtrONjbCLHG+kcKn5jfmFcKp/4VVBLWf2WvtS0NzertR9xAc3Ju3bhufQyN7MXFSq1",
-	"GV/AspqII82icJCglqqyTWxuDLE/Hffwt9baiC57WVlzPS8V67Ut8Pjh/ufb2qSNM25BWI6/BcB3Ndxu",
-	"7zjJOonsIlJAe/Nt0cVDWIzcAsmR26ahuqktxLE33xeS1BycyIHOzoQUJGFQUZiqB4QLTcWZugcCYz8a",
-	"6RZyHfQSto8B6gG+Biwp4l7eQYmpKnMNsPo4XTXjDnyFmQXXAYksvBEHpvDLwrtgbucgXdwhHywH1BIO",
-	"UZNBcxNW4kASrAJ1F2voVOVyac09kDW9YMvzcNjFFJl2mnC8oy0wdFrITMqjLWzeOUhuZq5rGMPYBTIL",
-	"vAYP65kTvMREaKMhETJbKNKCzUqjOpPsTcoJu0/cbaWWNUH4f9evX4lreog2erkQ/qw2VUVQ92Bd38G1",
-	"cHyfd25r423iHb8jwjusSEcaVU4slUbj3ZtEqKmQej3cJtdu+cnHHW/c9q+wlzVW29Kerm/w9tHswbu6",
-	"uWsc/snstWSJu/hrNUMnkHNI767AFbnvPsOgFCB+GQ0iUy7NjSssiBQ/RXUef2ec32Sz9NLmyAulb1PI",
-	"89vUFNonYiEfbq1ZuQQlOnsBblOTFwvtEpGBXt8upUdjHP8ZOJ65B5vLJVlrS2kdHBMplrxkqnIQqSny",
-	"TFTWBlG8FB4Nok50q1TBNrmjbUuShdY9lSqHDJmTNSuhi8UEbCKQSyHUAvHqMBFublaa3ZnIy5ADG52v",
-	"z4QGtImiqJhasyhh7gRrKZ2DuiIwMSYHqTeOmze8/GDjzJPBwxHoNJf3wP6vx2Twgn2nEaU6TKtNHT3Q",
-	"dilacOm5QqOHJaFHc2fcLzbHXYoQgXFbGmjNWS8rL28iVlZ5D5pPk7dpK2vdIhSfOTqtzs8jz9mEhA8O",
-	"nycChrOhUIjHeCpJgCcRoIsFYmdWWBktmU2etEGTTfu6AxPXqHME9wXj4eZmLtysR/TVnEpSZwkSTMRs",
-	"PsBUatRchPKJmLM7ddNY9NIX7jY1Wc/2/nhz80bwW9F/HF2pOGDdyvzu291WJi6nOWsXN7t4gLTwxp5n",
-	"5BDpkkuEu+G1Z46kM70pcrVQnncErQrWH51YzVFTADToLamSCVn0BS+jtefIxQqtcY82Jr4qdFC/yqiC",
-	"FD+bCXv2lCuhQtvF6LSOkDUv/x7jh7FdbsilIg6cl9YTRoavESkngH+kUiMfhuywfSo9UYaVVH7H/PiK",
-	"+Nvbi7cXL2grGZS9xm+fem1D9+JkEQGeGz1VGhadLoYfzYpkVrnhKb/tBMh0jmfScbSQzqVWbuF6qCp+",
-	"KmbgXYLMb2XsU1XrpclVuu5RpiqkdeDxDE7FOG7WGAURzk4HUPnXwsoyodxIh+jWYSLGE3D+CKZTY/1Y",
-	"HJRvrZSfi9U8GM8Lmc6Rx5vpFCyr5GMznY7PRroW+5G62kj83hSIvsABrg7vk5nksOjmaj+biesCXnLY",
-	"jHdHhDU7coKvG3G7naZ+7Rj3wqeXZtZlcy6tScEFdLdSJwKUn4NtqrhBRCrvIJ+SBaCBfOEdatIi6xYz",
-	"qVkspM5ErtCWwAGknRWI12IZIpJPQzHQ2W10LG1oOFooj/YXcHxtNPjq70dfLY6+ym6++vH0q59Ov7r+",
-	"79FAHLy9ed5tbsGD8qVM2MXinxCx7DWQiLPtWA+986krcj4D26ECvb16iWINRYHzUmfSZgJQbosDJxcg",
-	"0rqDntH3/M1l7xym8PvNwXr2p0yydh4Wt9227E/gnJyBY0X0golAyAnSMmoBFMxBU3m+xh0Nui/a0Li3",
-	"T0HALn3nNa3pijTkPp9azfp/hmpgqkhoG83ul2dOLEFnJNrYwdClXvJH7LMsFsgPgiOBgsIEzvtkm/d2",
-	"g2WdRW6UsZKPYyQxaUF8c3JyItK5tDJFlXcoqgg2OQNQsXBC+d18q4S9S+u5KvRlF/sg3JgqCC6qzR2p",
-	"fM/9gfY9ddarQqOB26+1viZjYUaGpC10x/m00g62eH/ruQneoMTtdgIHU1A5CtrNQeSylqLQ5Yp3vZvh",
-	"Sj0Nv0+EhhWp38o6v7db76rQ18ViIbtc360TJ2CSjU3pOf9uOZXnLKGUE3caDVGmaJQinfgQSKfXEUCO",
-	"u9Jp54yYShv3utBe5aUPTznx/PVPb15e3FwMxQ+kTpPXooCRLh0SIWMmz83qKFeOeHQ5OlrCTsjlEqRN",
-	"WLuSbqQ/OvUB0K6W3/7pz4kI8cxbtsMKmz+elYAGTZWUlOBK5OHCQGRLnEa+8ZgE8oUMN4gQrXwnPnkc",
-	"itck5wkhEGbSlka68v8JC0uD8qahANVUDLNAVFn6dRBv8bcPYE0l8WyVZrIDoWJCyvZYEj7KGUm2jYd4",
-	"FKw72PXuNb2EeCzdXU2wLC2k0lfpNa3khmIJ1kHGWTvj8tvbwubjs1L25CDviTfice5NXwF8XeQh4s0Q",
-	"tHWgxqQddDNxJi88iCCAfckOKZGBjv0Aud2NdHfucH8OyYKumzcGwW6mfcyaHDt9/IkceKWhHSkM7dvC",
-	"m4X0Kt3w3FUMjRxlB6zSjzQxTU2a5nKZrw+H4q3OwAp269OAQvI3xFxQGXDEUxRn90QSPhvpov5loEHF",
-	"BqJjY0MRR2HoYzAv+spCjtxeTtGaG7ND6a2zie4dxPU8c2IBmZLk1Tnjoyi1CltjD+GokHu1dBNHIX9y",
-	"+SvnQ3aOA+gW8glnqG0DCF/AHZVe3Ze5M+SFcLl08yMHS2mR2rolWr/mQi6k5oJWsnmA4oBSija0LzJs",
-	"ye0aqPWZO+yZnge6lb5fPV/JSqZ8oo5OwmDrNvIr4mAOD4e/z8m6zjzXOkjqA6WETNYebdnfAKY9vDks",
-	"4DbhrFAgMyudG5khPz1MSggP6tJVdiAJE/FhfSkIU1S84wTI5njIUgdveK2rDe1k1cErb0QEk9A6wM47",
-	"VyaqGpTcK+Vgt7odEkfD7rzfxs1jWKdttAQ1v88Y6QuS/hjC1zUWHvUZEon08AMHFpETl7pNIx+X9dXC",
-	"O5UFz25Uvzpxtab37avGBlHWwWu3KCFPUytWvUH/m/qKmmF/VD4L4iS9IcVNRZvTguMu9Bx3LfG3+6yj",
-	"R1464YrJQnnf5Zf3kvWkT0806gjT9oZe45as6kAhimwPtXYmRfxqED8paCzdHUO8X5B4WxpEjaaUxqM+",
-	"EzJfybUTSwtIO4n4+Cgq/WeFvIXyNlgSvru4Fm4JKcUGSDe9uvjb28urixeHnbH2jch1i3dFvM2lnhV9",
-	"RmlvcLs52P8P29XSAPccu5O33pALmB3ZPBhKrmRDG5Hey3S+QCLeTW3tg9o/4N4AtodGr3vE2XnpziCJ",
-	"SXxomzvkszhXN3/pgzi4A7pBJl5CIWQVHF1kfXSIk+1e3cgGpqgozD9Vz9q+P9v9sBGCz3TGPs0sfSKn",
-	"3UR/HCJwAOmZgVKwsIPc+6QKQdF1+Ndg71UKl3pqumnvr+ff//VHyp5WKRwpPTVc4OFCxRFb0JExGQ1u",
-	"KMY4zRgtMeZsI/1xZk2xPBXGzoYz+f1snghpvZrK1J+KFbgkctpT8c3wm+HJI1tdrWS5ws9vlXbeFpQs",
-	"2mc4s4ePzEJ4WOZSaSfmKJmNMBMvCYknIC1YQe6sYPIpF5LEO08d1UqZ+rdb9T9KJG9VRRxIsYJJ8Dqi",
-	"lrqQKvcGzfpmtLOwqnNiC2hZnftenA6AqxRIwnIJVAbL3KxRd7764bn47rvv/qM529Ys3pgDsV0U90rN",
-	"RlpiMx8jYYPbz0FZsnDZeggTur19LDuSRXYnDHZl49V3Urkg7ql8CNByT+kA/cp0p+yYlCJilGOxDU1C",
-	"MYJK0f5qfCVydQ9uH6QAfa+s0d2R5Rd09BSdq70XEkSW1mSJ8KgiGisyuO8JoXEs9VbWcxj6eNjWMo2N",
-	"ZIgNHhe9bfDgQTMTQIokWiqDuqT73MH6kBFIinEtLD/mvIlkpOexhDOErMgGaaU6xMwGQckCE1gbKpBA",
-	"qbAOGQPJSHt5h5alL6x2QqbWuBAvccERTP8gLa7Gk4WxGdiheF4lbox0I3NDyNxxtKCEtZ4qgdRQPkDz",
-	"ts+D2w4Sl0eWNrMOPufQ6gkMn3tsXHxHI0zIp0ppPXwkI62cuIMlZcTisaGyQWVbOvJxHu+U8wKUr5Je",
-	"qdDQKg+UQ4TW9UgrH2p6XAjJeORk5QtcDcPRcyATFQlPKD8Ub6yZkO8dPxzpmHxAQEjtVnT8MoRz9z0a",
-	"tS0uZllbrrMe7bzUKSRCZSDzfI0oZhGBHIjMkDasje9L5upLN/uxWEh9hHsmJzlQtll76m673M6kVh9k",
-	"5Jxb1R4e53X9E1SZiiWHI24poMJB4KU13qQmd90xZxoyHGAo3kql5jOv8nfJgqKA8dMSECqIVuCift+V",
-	"VXNxHVUTV9cRhFoscyjNjSdMzIsnJZLzTreqh3t4z5oAv6Ic0BjfRMwhguQC2APkRJV6ooymMHb5PRHw",
-	"am4cBxu7DcrP1Gh/KCzRIOp+LsQCazKRjA36VCylImZLeY2enP5zJBouFxQLk0E3gMHQ3QNRb/DVx2RQ",
-	"LLOnKVkUww1ffZKKta8NHbmsM1O/khYCF+rLNO1xcrhPlQRNBSvA1nGokfG3045K/p/QakpSKutBd/ss",
-	"frU14GE/YQXRadG/hjSFZTPo0WOH1ZP8g4OhwVV7U/+rtfeyrJ3cdQtS7KXpd/OspMcc221rvm7Jk82C",
-	"FltoV+cJHVkavQnV9X3dllPd62xqDYC2m1MedmvlXZW7PM+WzbjpdspRIwU2vc/fXJIFEnSDhthp2cfB",
-	"ou5e1/mby7AfiRivwI0FmiOde0PG+uYor+QC3FKmEHnT+ZvLRIxLm54LIYPDIKSKueGTmF8AtPS7lsvd",
-	"J62SwU6qfagm6jyB6MfpstJkrX0Eyp5cTeF0pN+++s9Xr9+9EgfUpAHpY6E0JbOGTONWRArJCuxhIi5f",
-	"Xd5cnr+8/O/LV38VBxR4NhYNjJHOlIXUG0tF/ZwPvbSwlJbGvXr76hV9U0vuUC6mUB8m4s352+uLF0mZ",
-	"6TLSB9HBJlyRoo47LXJqCsNl4GVmCtSK3w4TcfFfF8/f3ry+ur24unp9xRNGtjDSnG13mIjrv1/fXPwU",
-	"X4riybBSrfTUSuYIhQVRfvT8/NXzi5e0DhmyvVGMjnQIVwDr8TglWmjlRjhvlsvaCLjQN1cXFz+9ucHN",
-	"xvfLIn9j7lhpt+BMYVNw9OxwWG5Ne43NxVRzECzVNNLCCO0gmbPCH6OHARkGyYAPf5AM6sc8SAbh8AbJ",
-	"gE9pkAwiLINk0ARmkAzq0OCrAZzyzzBUBKwzQHkj3d3+OXCyllLyR0yGayT17OUYovWb2c7Mtmrk/dLb",
-	"4rid20kZOXE7k5gF29aFOCcrplp2pl7/m2dQ96V54v6FhkokQoCSmp5Wpfo7JmFvyZ3elfG8/wF7QIVK",
-	"9SZk+7Bv7KFkqYu7Jth5g9Iz6BgJU52iIoFQKrlbmm6v2e+2C/qMGRcLN9sk4WOVR9RvyMTvSjzbEr39",
-	"nKzvLttg/1WUJsLGOtg2cFvW0Y6kfvoqqGtKWljl19fsNMFhOMJxXnSldp1r8fryxXOC0jmOggzFK+OF",
-	"BkqKLMtXg7eDNHJ2vDaNcDOdDmMfNSoIpVkr5Jp7v+TmPKozxBT1B5pgs4mCYwnCdfJOUcCXsnyUpqwS",
-	"VIxT1DSCN48UqprTeyhuUNZEL3vD/+i4OpBY1FSmcEoLZkIqo+IlMY10oCZx8O7i+pDDVJUfxSWkNGz4",
-	"RFG0zmaQiVFc6mgwHOmRfk5hkYZTA8IOa/Eaj+3bYzqjRqQqNO8Zn4duTzQ3avIyA0unxlnAO49Nn4lx",
-	"pwE3jnPUQ36kU5E6wY3eQjQNpTzyEnGBhnPodUHVBJQn5mPOOlVIlYkfiSh0znVLsB5pdn7rZgIZxSak",
-	"l0e1dgvW5DAUHJEOTmHlvBOTwlNzRT2jlo3OLMBoGGnIHavKIRVahMTCqSmo8+FIX5BPngtm5lTDS70M",
-	"qMEWctj1EkSjDDb4xsa1CtAxjg/Ss8hHjBppfszKYq5SCGpY6AB4vpTpHI6+HZ4E85CpxJ0eH69Wq6Gk",
-	"x0NjZ8fhW3f88vL5xavrC/qGWvL4HGrEs4mtkfXXTKDTAaEseXSXoOVSDU4H3w1Pht8NOAOUuMYxdT3C",
-	"v2ZdrWWuIMRDuL0Ut6wRC+lT6hQXisc9eclNnpW1CVw0Rlqn9EIKFNOMNkiu3q5FKi2NtaVRlTgYO/hl",
-	"nIjx0sI9/h+fjQ95o0tSvMwGp4O/FWDX1OMndkkIYct/fOzsCllGyrd0hNwMNLtiwrU2xooxS/pxX9/J",
-	"2OjoKRPo0HyqLH0ao2xkShrHBnEWpupBhIxIpcX463H1Pmf4Db/eBhb7nZ4A12ukbmqs5SiYZoWceggx",
-	"dDzalke0a16ndAqfPu0EpoaCqfvPSLUhTzyAUEJF01BELqL8wTfIa745OTk5K5u+fnNy0js5xSd7e6n2",
-	"1J7390WNnae6eqL2gRA6Sm3bgPetTqPfnpz8av36qt5dHb36GjZpnbdQ+8DvGYyu0Utwj2tdUemTb3Z/",
-	"0uiaSB99t/ujqkEoffH97i/KFpiPyeBP+yyl2fGTvvpur9WUTRZJJ4xJXcwMOUuO9tZbqXJx0EzZPoyu",
-	"29N/RMGCmn87mvmYBBlxDA8oV3tFxU3ZsJKnk46la640bEgH8rzjE9ZWIp9XWcXtR5rZfekoGhMrGAt4",
-	"kKnP1zgBvoAKhjNiDLF+lJZ8D1ZN12OyL7h1CrmKWK6Y6RTn5spIXlasl1Yu9gHskjIX9G4UM08gnYcj",
-	"nW2ST0fj3w5bGXeT5SntJ1sBVIdNi/iC/S3s50OqNVD9dYggpH4f1zvTdRJCaEHHzcaQF2fcg++s6nmy",
-	"FpyAoMtU+Q+xlIk69FD25XAD/V4q55t97tzgN+TgHX36enA0K5ccz6TZcBcplFTy0Izw3wxlG+iH+yR8",
-	"fVM2uzI+HesaHbs60e4ymnEyh4zxiYMaiIJcKsfag4OauY0H4h1x3mbrJDQNRxp571RR3nn9IadRj0NK",
-	"KOmhnpzCte5k46F4U+UFLqS9g2ykx+Uij8L+jLkxIMKuMnaqxiaB1BegA+m7WHPttXflXv32xNHos9ZD",
-	"HdVufyGPijw2S2lcRwvN/SklGLnDtVzkO+1ZnOj1EvT5m8vKWdTKWKtl/1DWX3AbbbLlv4IPY70IQz0N",
-	"8SLET1QM2vCTl/vv5z+9HH7OQQXH4uD0H+/rx9Zwq+1/KLG5QedhvCR3TnXmzzh9s9XlQHCQPgOL8tFR",
-	"D71T9jNVtUXRHqXAXbwRgrOjwVOv79D6jkvxTWjzTa850h+XcsYeDWuK2ZzU0pHevJSCvF2kvVJqZ7AX",
-	"Kb20hyldcUuFlk+i61yqV47LO0vQKNzjXb5Y4ze159q9NnZYddxt4w9tzP1TtFPif6HNRiSi0p9HuPKe",
-	"WnJ11fw9p9KA2PsXZfMvBRTkROO7GThXrPStcUR2VXVVGemRRnKKVwqMF0Xu1VJafzw1dkEieRzcu3yt",
-	"B7LhkmhSSAQ8pLD0I10pA1Ul1jgJV4KwF5bqGKIn0LLJQq0mxbmu1W89cyM9xt9RUaEqEvIJ9pSgPysz",
-	"KUSVSIFbgZBS0YbSI+2KyVF8jDtRFqxT+4fjMdWtcrsFUo8SMR4OkbpnlGuTUCYB1brjMwplj3T1NHip",
-	"a112uKqhYOIC1+gPhrveVKzEonDUbIwbD4RF0pJDyCk4eupVbhzaCAkcdK3JiHqWEYerCVHSmiwsDPeS",
-	"cKdhlLLVp6OMY5BtyIJWl4gxIiYb3tt6adIiazapo7oJ6nPi4cGf7T0O7QbdJhIyQfkKpWEduK7P5JoD",
-	"D5Ta7DtaTjfKmHISN1NjOWSSzo0DHQKT4aan9nSEjTlMqR9IUg+QLVV656gLHQc2adhxI9g3PuOw2rgn",
-	"lNkaXPkwaKBacH6k75vJoRHYH7giq37PRbzl5k6b1Qb2ff31dWUWfP21OGhsjJczMV6YDE6D9TA+PG1Z",
-	"AjF7I2joI91TCN1U3rhfSVsrPzwTrY1K2ltXblHScSSd6FTuKU49AdrXkTaFb+Y1cTjLz2FBPQII8Sia",
-	"QSx008ChF6bKs2pRK+Vt2ToJ42Bp8pEiT5AiL14Lbbh3CcVdcGYkzLM98Juz9mN0rd5iJRTjVR+cjXSN",
-	"XdRx4IxLCimbOGgs354INzfWi1xOICedi9C6Dh+FOEcaP+NyUIajzoq5u7g4rzY4BPI6biNA7CwoRDfS",
-	"3598l9TayTYvasL9Vk58f3ISb5tiE5b5F+TZUHAkr1aGQ5CGmhtctMx3uPJqN3cNysZHfzHZuqUwdUjI",
-	"ps7UXWjf0TI9OO7MNHK5O1i7UBlc43pcFxOr5mJyRH/id3XmO+vPifl3CeR6RUMZp5goLSmesDN1ZWdv",
-	"gIuQ/WFCMLdGkLjQWj874pg9xI0nWl5o8MQ2AlvPY6OrNOPbxtE8JQO/dxPC809rKFAHvESRjQ4D+3W0",
-	"39EXIBRiPH/3Emn6+qf/5GqSuuQ4/IP1Drhqa1KVCgVZR1eBvXpoNfOkQoXXb2llXWbbbrhDmzaUCFcW",
-	"QPZHD5t9s8cX5YVs/yzT7JrcCWxdbbHOol/j+CMnETwyIubQlV1+BQu6MkSWXRD6jBju8B1YUW5mrkzg",
-	"jjnbpM+U9W9c18WswHljQRxwe09jm7k1h/UOoBZSY6kXxdolwcsRWr16YI5HaQ0EAec4OcOimUuyylBK",
-	"IzVnHnNtwiJHOlo4Zavv4M7pEMUvaO+uCv1kNwlf2flbuz22EmQUq5xez2iQiQPKMMrEBEALmVuQ2frw",
-	"D+3Y/f7kP3Z/UF7s+c8iUUaVTWqiI9jPLZls9wyTDsn3YNa7lxJTOA32+mbHpUSURJSwrVDeyxN6aSeU",
-	"tsJEDQ/Ki9RkkIhc6TsXderym3bjZdZucQ9Ra8Zvmmo4pfMnZaS8p2nqlp6ojdlj92/8LwDAYKIlEA3W",
-	"KmW0Uj9GOjez2DC9VOfzpikQby5aBHijZVJeWkIrYE6m83UXw/gr+NB99o/JMKgeoZdjfInYb1I1x1ye",
-	"LnqPWbyQHdbpMj13d7UWnwUh2ARinVEpGQVLaW9qlUuBmnT168ULcoKyxPzZTEjslUM9Z0mHnEM2JWMQ",
-	"ABXT4vuHiTyI0xB9O6/ynEu4IOuMcfIM/4qCMmgBnIzMvTdRDwmSMp4NSsz2Xn2Rmp9PX4w3n0BdqAQe",
-	"f3Teglw87hVUbRV8dMgyY9t3F0gnPDz4objkW4AmVNNHl2pxv9+yu/fMKD07q5JBywpJpLLyciYd5Hct",
-	"IqLcSJMXf0iXiVDagbtTy/JuHL3mlqgUC5SNO4koxwHFrpmJyVosJV96TFJ+/F9HQdU4egUP/uh1GDt0",
-	"oynzNHE5xGwckLBD0N5eveTpR3ocGmUPubAo+DhrP4K1Y0HlVcKblhxvxs8bXsq6OIZUZcA3C9UvEFyI",
-	"g9qNgaftvq7EmdoNYBOWz6dtR6DwxhyecctTR9UC3598t1WAXxNqfSo7S7rrqBlfQ3+urOdefhdn7r+X",
-	"P9Z9hmqvsiLsfbI7k/gva09X2JAfNNxYQeAQu/dn4oQVKG6f2pfCywP0phFTgxA8rgUCetKRUryb4SPl",
-	"HVPTtDMKZznw/7fw06P/8wkZCYhuOB7bpyWhsbOLa1YIik6i6anOL7cQ6S7eR09FQozBsSolX1PQxDIr",
-	"2b5lG9v0+CXp+LOFzBVwH2RiB4EtM8t/WrpIJX1qDYJ35I+EaxtITNS6euusKm6qsuI81fTMIc9qbaRH",
-	"uqOPtDgYt+5rGDdaS6M4oHooqlSwMCtyaQMwsaPURkvl2tUTJF/qeSlzsHBWaoVU0BSuJIg5osORvmp2",
-	"mnYhxCTFmCJ19bbUyN9PheRQz1Gu7iGjrrNqpiGrXTQw0nVHEhWaUPYT95Aoh7OmoKZC224B6s+CeR2O",
-	"84+pu9b6am919pS9tb/Qf0dii2zu0mdS/rEtb2fqtu5QD6q0Hy7WC/c+LExGCdVjHmN8utkvnmyPpqt0",
-	"pOuXPHff8RSTXIIeF+oLIBNyJpUO2Y3c+h/12GDntC+bDu77iluVfCXcLx3aHvJlCnFO7nexcZeTrimL",
-	"Vf15zOQp760i3xPn9uSwKz5K2/YrkW1fcPXTKbZxe9fvH6PZzS3KTUdrl+aiOHybj4TMReX/3Qqf/jUs",
-	"43Om9or4+i52+1xO9hGtj/1MaLJDYx5Y61qJoRjjQGU+Dv8ab2yRfDsUKSYj3RS7oREvkf/4eFy/ynj8",
-	"1bc/jMUBGQEiJL1xskhoeEZ23ZBTB2sW7/WP59/+6c9lNXo96zDcfLLJ/YjzhE5AvLKYzFFqGdv50ovw",
-	"WnUbxK9lPN5s7GfnDTgUFQ+XB3317Q8Bl4apu++xNMO/+u3Mz6vKNKkHfxTM2QYP25nJ0c25YmS802Dj",
-	"M9/71hvKSS+xQJa3/Ay3lqU+fuFrn+tR772Y5lMZWXVnz1YGVm8E0br64AwVJbmkPH2pRekDGva4h8K1",
-	"Cn9McyEAt9VUCBc+fDEUWjK3vj1PckdTmHMPd4DzsOxuyTWXjvtM21pTveo+AL5oXbciuFR80tnRosfY",
-	"pRv6PkMu/esVh2x0odtRHRL6z31xu/26ZrcPiPdEkjr+SN3xQipTIK4Nloxn/KspW+ehl1lWFXnexJ6E",
-	"HTpUgO83VKM+Ad/7o/x83foXVO0J88cb6Xdgaj3V9GnBx5hDGtJtiJE327lzoSFfS1I1eNbZSFfIm5TX",
-	"3JRvKC/cEmRMtikvbqByRDSZGv3XhyM97uilPBapuecalVrpY7gCwYkDmef817Ttn+qJxx2ehesmOItP",
-	"1a4WI6PvA1hTNR+wHILU5Ll+p/zcFH6k6/5cgotAZTMwz2mInkhe/Uqh35Dk6tP0kF3tmpXq2ZcixC2U",
-	"WGv8ViPG2PmO9vr9Y6suuNlq8B/vH5OPyGuZsFgocJezY+oSfbwCd3z/DekfYYLdt/GEFueupLJJ4daC",
-	"6kKGlVRowLkpYzifNyGfCKp1bkkOHirK4Y7EkV/Eq+HDuE1mtDlwV9c/Q4yC+kRTbUXIPg/dsZeQqmnA",
-	"+8PaTNEEe3z/+D8BAAD//w==",
+	"7L19cxs3si/8VVB8npSl3BElx9mte6S6Vau1lY3OcWyvJN+cPcuUBpxpklgNAQbAiKJd+u63uhuYF3KG",
+	"pOwkm93yH1sbizOYBtDo1183Pg4yM18YDdq7wenHwUJaOQcPlv71Tk7hWn0A/O8cXGbVwiujB6eD781S",
+	"zKVeCeVh7oQ3woIvrRbSi7lxfih+nIEWcuxAe+FnIBzYe7CidOCE8k7kMJFl4cVCTkE49QHORvpeFiU4",
+	"MYbCLMVzYayQY3MPjfefOTGXD2pezoW0ICxMSgf5UJzzOHO5EjNT5GICS7BM3EjDPWixRHrmxoKYmKIw",
+	"y1NhdLESUguYL/xKpBoe/C2OcuvNHehUzEFqR98GnQ9HepAMFM795xLsapAMtJzD4HRAr+AEBsnAZTOY",
+	"S1yuibFz6QenA6X9H78dJAO/WgD/E6ZgB4/J4OFoao7wz0fuTi2ODK2tLI4WBh+yg9OJLBw8JrQNN0jT",
+	"5j7czKCDcjMhshcW7pUpHa3NWdyMibH060RZx8s/3DYzGrI1tTAT563S08HjYzK4KvXlq27ibKmfOaHy",
+	"REgXeARyMV6Jq1L/aOzdpDDL6vsL6Wf1522pb1U+SAYWfi6VhXxw6m0J20h5xIfdwmgHxMB/lvkV/FyC",
+	"8/ivzGgPmv5TLhaFyiQSevwPZ2hl62H/fwuTweng/zuuD8cx/+qOL6w19ip8hD/ZMWv+qFDIrgXyAuRn",
+	"Ip27aSqcXDmxnKlsJiYKilxInYvlbDVEnnhp9KRQ2W9NbqmRVKWFFM5LjydOepEbcEIbLyQeGOFnyols",
+	"JjVyzGMy+M7YscpzZsvfjthMFgVYOupIW26IMKLoEs+NlgWN89tRdW3m4GdKT8USD9jSGj0VRjfE1hn9",
+	"t1mAld5YJ2YySLUcvFQFU//G+O9MqfPfdDkt4M5rI1yZzYgRUDxIdyfulVPjAlC2+2rZidAbY15LO4V/",
+	"zpmaSdQ3htXPQlrvEtIU9N8iCLflzBQgxiZf4fTw8bGaEvHvtSz9zFj1AX7DlX5pIQftlSwcKa65cg4Z",
+	"xlhi4ntZqDySdy9VIcfFb7i852IsszvQeVNT57AAnTtk5ExqpHKMmyCzGeTCqunMC22WZ8LblZBTqbQo",
+	"pCcOeYwimmTwOQoPyC/0VGl4F+0LMjYsngivWFaz1N+Q6cmArIJuxVNrhr/z+z9VitaM/wGZx/fPy1z5",
+	"C+3talNFnWsh8WeBNoInUYzGyaKQGaA8xPWYSTdDuac0Kqo20fTarvVnAujJx2SAw3XOU+Wdf0Yt3vmD",
+	"g5/3sjTW1glfo4+FoQNFSZhL/wrGqbZX8K0GXkLIhczwj5urxH/vnITMPIvqjV9y6aUD3/0biU0aOs8V",
+	"203vWp/ceGVjUqb0melhOQvS9RAcrJLOTygertqRXHo4or8mm08vg/Wzm7PDCLxUSVzNega9W4aG4+ZB",
+	"A+1t+E8ykPdjXzo/9TpKayX9m4zPrLSOt7HNHO+kc2j4pfxAWhmf+FYwS9n8lr6ytDcXa2094gTaH+9a",
+	"hZfSy8JMX9WstC74Apc1VBxZFqWDBK1UlW9yc2uI/c9xj3xbmxudy15R1p7Pa8V27Rp5/OP++7u2SBt7",
+	"vEZhNf4WAn9s8Pb6ipOukygu4glYX3xbdskQViO3QHrktu2obloLcezN54UkMwc/5EDnZ0IK0jBoKEzU",
+	"A9KFruJU3QORsd8Z6VZyHeclLB8T1EN8g1gyxL28g4pTVe5aZPVJuvqLO/gVphZcByWy9EYcmNIvSu+C",
+	"u12AdHGFfPAc0Eo4REsG3U1YigNJtAq0XayhXZWLhTX3QN70nD3Pw2GXUOSz06bjR1oCQ7uFwqTa2tIW",
+	"nYMUZuq6hjHMXSDzIGtws545wVNMhDYaEiHzuSIr2Cw1mjPJ3kc54fCJu63NsjYJ/3n99o24ph/RR68m",
+	"wq81PlUfqHuwrm/j1nh8n2duG+Nt8h0/I8IzbEjHM6qcWCiNzrs3iVATIfVquE2v3fIvH3c8cds/w17R",
+	"WC/L+uf6Bl/fmj1kV7d0jcM/WbxWInGXfK2/0EnkDLK7K3Bl4bv3MBgFyF9Gg8iVywrjSgsiw1fRnMe/",
+	"M89vill6aHPkudK3GRTFbWZK7RMxlw+31ixdghqdowC3mSnKuXaJyEGvbhfSozOO/wwSz9yDLeSCvLWF",
+	"tA6O6ShWsmSiChCZKYtc1N4GnXgpPDpEnexWm4Lrxx19W9IsNO+JVAXkKJysWQpdzsdgE4FSCqkWyFeH",
+	"iXAzs9QczkRZhhLY6GJ1JjSgTxRVxcSaeUVzJ1kL6Rw0DYGxMQVIvbHdvODVCxt7ngwejkBnhbwHjn89",
+	"JoNXHDuNLNXhWm3a6OFsV6oFp14odHpYE3p0d9J+tZl2GUJExm3loLW/ellHeROxtMp70LybvExbResW",
+	"pfjM0W51vh5lziYlvHH4eyJgOB0KhXyMu5IEehIBupwjd+alldGT2ZRJG2ey7V93cOIKbY4QvmA+3FzM",
+	"uZv2qL5GUEnqPMEDEzmbNzCTGi0XoXwiZhxO3XQWvfSlu81M3rO839/cvBP8VIwfx1AqDtj0Ml98s9vL",
+	"xOm0v9olzS4eICu9sec5BUS69BLxbnjsmSPtTE+KQs2V5xVBr4LtRyeWM7QUAB16S6ZkQh59ydNYW3OU",
+	"YqXWuEYbH74qdTC/qqyCFP8wY47sKVdRhb6L0VmTIRtR/j3GD2O7wlBIRRw4L60njgxvI1OOAf8jkxrl",
+	"MOSH67vSk2VYSuV3fB8fEX99f/H+4hUtJZOy1/jru95Y0L0kWWSAl0ZPlIZ5Z4jhe7MknVUteMZPOwEy",
+	"m+GedGwtZDOplZu7nlMVXxVT8C5B4bc09qmm9cIUKlv1GFM10zrwuAenIo2LlaIiwq/TBtTxtTCzXCg3",
+	"0iG7dZiIdAzOH8FkYqxPxUH11FL5mVjOgvM8l9kMZbyZTMCySZ6aySQ9G+lG7kfqeiHxfVMi+wInuDqi",
+	"T2ZcwLxbqv3DjF0X8ZLTZrw6IszZURB81crb7XT1G9u4Fz+9NtMun3NhTQYusLuVOhGg/Axs28QNKlJ5",
+	"B8WEPAANFAvvMJPmebeaycx8LnUuCoW+BA4g7bREvhaLkJF8GouBzm9jYGnDwtFCefS/gPNro8FXfzv6",
+	"an70VX7z1fenX/1w+tX1/4wG4uD9zctudwselK90wi4R/4SMZa+DRJJtx3zomU+dkfM52A4T6P3Va1Rr",
+	"qAqclzqXNheAelscODkHkTUD9My+5+8ue79hSr/fN9jO/pSPrJyH+W23L/sDOCen4NgQveBDIOQYzzJa",
+	"AZTMQVd5tsIVDbYv+tC4tk9hwC575y3N6Yos5L6YWsP7f4ZmYKZIaRvN4ZdnTixA56TaOMDQZV7ySxyz",
+	"LOcoD0IggZLCRM5Pybbo7YbIOovSKGcjH8dIImhBPD85ORHZTFqZock7FHUGm4IBaFg4ofxuuVXR3mX1",
+	"XL19aaWHH8BLXKrOrMTV2yN6SMzDUyI3GcuRg/+8fvvm6PWrREwKdLI05IenIv0T5YoefEpZDCnSP02t",
+	"XMxSYSYj9EgVrmvCeo/0RvonlfPD6Z+QxnQorgHEzPuFOz0+Xr5Q+dDY6bE1x8uJLfVxFJTHJ8M/sLpo",
+	"b1ikoOUa7xRwTGbrne6gPif/N1ZzqzNdkVR9p3NDSn3ZJc/psE4UhJjhJovWyYB+5MOeTsRVqV8r5/vd",
+	"iLfkvU3Js7el7jgwaziQLeH4JljEGzSBuqPywTdXjrKoMxCFbGBGunIjrncxXGU44/uJ0LAkf0hZ5/eO",
+	"s16V+rqcz2VXLmJt64mYZGNReva/23AoCjYZlBN32ix1ELGo1jv5Iciy3sgMRVKrKKozYiJtXOtSe1VU",
+	"QVXlxMu3P7x7fXFzMRTfkX9DYaQSRrqKEAUIU1GY5VGhHCnNavSJKpBxFwuQNhx76Ub6o1MfIBFuJr/5",
+	"wx8TERLMt+wYl7Z4PKsIDa4DWY0htsvDhYHIuTuNgvwxCfIUclwgYrTqmfjL41C8JcOLGAJpJvN1pOuA",
+	"rLCwMGgAtCzShs1n5sgqC78K9kb82wewpjZBbI372cFQESG0PbmHPxXMJNvGQz4K7jbsevaaHkI+lu6u",
+	"oekXFjLpa7zTGtqkXIB1kDOMKq3evS1tkZ5VxkAB8p6UFW7n3ucrkK/LIkAQWkK3ktmtj3acm7EzRelB",
+	"BIvIV+KQkCW07Qco7W6ku3OH+0tItjy6ZWOwtMykT1hTpK1PPlFEtYp8xBP2zAlZejOXXmUbodRaoFHk",
+	"8oB9rJEmoanJ9F8sitXhULzXOVjBeRYaUEh+h4QLWmeOZIpiuFU8wmcjXTbfDGdQscfuWIsrkihMfcyu",
+	"xuBlAC3uFaVuxJU7lHRTTHSvIM7nmRNzyJWkMNsZb0Vl5tmGeAhbhdJrzVh0bL3kc6WV8wEu5QC6ra6E",
+	"IYPbCMIHcEWlV/cVmInCQq6QbnbkYCHR0Mq7NVq/KUkxvfaElrK9geKAMF4b5jBFGigOHk7rM3fY83ke",
+	"6Fb6fn9pKWud8olOEymDrcvIj4iDGTwc/jY76zqBx02S1AfC6IxXHtyvQtMe4TVWcJt01iyQm6UujMxR",
+	"nh4mFYUHTe0qO5iED/FhcypIU/SE4gdQzPGQlVPUSiPUC9opqkOaxIhIJrF1oJ1XrkIOG9TcS+Vgt/8T",
+	"kLxhdX7aJs1jnm3diwx+V5932Je1/j7gCRoiPNozpBLpxw+c6UVJXNk2LYA026uldyoPofZofnXyasPu",
+	"29eMDaqsQ9ZuMUKeZlYse1EYN80ZtXEYaHyWJEl6c7ybhjbjtOMq9Gx3A4ndvdcxRSKdcOV4rrzvSpR4",
+	"OXWfh/zqyJv35sLjkiybRCGLbM99d6JUfjGKn5TFl+6OKd4va78Nl9I4U0rjVp8JWSzlyomFBTw7ifj4",
+	"KGr7Z4myhYA0rAl/vLgWbgEZJWvINr26+Ov7y6uLV4ed4IcNKMGa7Ip8W0g9Lfuc0l60QXuw/xuWa80C",
+	"3HPsTtl6QzF5zizwYKi5kg1rRHovs9kcD/Hu07a+UfsjIFrE9pzR6x51dl6FM0hjkhzaFg75LMnVLV/6",
+	"KA7hgG6SSZZQTl+FyCN5Hx3qZHuYPYqBCRoKs0+1s7avz/bAeKTgM6PjT3NLnyhpN9kfhwgSQHoWoJS9",
+	"7TjufVqFqOja/Guw9yqDSz0x3WfvL+ff/uV7grOrDI6UnhiuuHGhBIw96CiYjAY3FClFQtETY8k20h+n",
+	"1pSLU2HsdDiV305niZDWq4nM/KlYgkuipD0Vz4fPhyePXaFRWfrZrdLO25LQu32OM0f4yC2Eh0UhlXZi",
+	"hprZCDP2kph4DNKCFRTOCi6fcgG137nraFbKzL/fav8Rsn+tTOVAiiWMQ9QRrdS5VIU36Na308+lVZ0f",
+	"toCe1bnv5elAuMqANCzXpOWwKMwKbeer716KFy9e/Ef7a1th1RGUsl0V92rNFk60DZBJ2OH2M1CWPFz2",
+	"HsIH3d4xlh3ond0Izi54ZHMllQvqnuq5AD33jDbQL003hiqkFgj0so1NQnWIytD/ar0lCnUPbh+mAH2v",
+	"rNHdqf5XtPWU5mg8FxA7C2vyRHg0EY0VOdz35DQ5uX0rm6CSPhm2tW5mA52yIeNitA0ePGgWAngi6SxV",
+	"WXayfe5gdcgMJEXawEmkDGRJRnoWa2pDDpF8kDXsSYSaCEJvjGFlqGIFtcIqQDiSkfbyDj1LX1rthMys",
+	"cSGBFfM/9A+y4hoyWRibgx2KlzWSZqRbUBohC8fZgorWJnYFT0P1A7q3fRHc9ax9tWVZGwbyOZvWRJR8",
+	"7rZxNSSNMKaYKuGseEtGWjlxBwuCKOO2obFBdXQ6ynEe75SBGsrXKGSq/LTKA4G60LseaeVDkZULKRmP",
+	"kqx6gMuTGM4A5KLiwRPKD8U7a8YUe8cXRzqiQYgIqd2Stl+G/Pq+W6O25cUsW8tN0aOdlzqDRKgcZFGs",
+	"kMUsMpADkRuyhrXxfei6Pvzf9+Vc6iNcMzkugOB/65/u9svtVGr1QUbJudXs4XHeNl9Bk6lccDrilhIq",
+	"nJVfWONNZgrXDQKgIcMGhmq6TGre8xpQTR4UZfCfhgipKVqCi/Z9F8zp4jqaJq5pIwg1XxRQuRtP+DBP",
+	"noxIBgJvNQ/3iJ61CX5DoNyY30TOoQPJFckHKIlq80QZTbiC6n06wMuZcZxs7HYoP9Oi/a60dAbR9nMh",
+	"F9jQieRs0KtiIRUJWwKaegr6z/DQcP2mmJscugkMju4ejHqDjz4mg3KRP83IohxueOuTTKx9fegoZZ2Z",
+	"+KW0EKRQH/S3J8jhPlUTtA2sQFvHpkbBv44Dq+R/QrOpjlJVoLs7ZvGLzQE3+wkziEGL/jlkGSzaSY8e",
+	"P6xZdRECDC2p2luLUc+9V2TtlK5bmGIvS79bZiU97thuX/Ptmj7ZrDCypXZNmdCB0uhFuDfXdRvIvTfY",
+	"tDYA+m5OedhtlXeVUvN3tizGTXdQjjpbsOt9/u6SPJBgG7TUzpp/HDzq7nmdv7sM65GIdAkuFeiOdK4N",
+	"Oeubo7yRc3ALmUGUTefvLhORVj49V6aGgEHA7rnhk4RfILSKu1bT3QfnymQn9TrUH+rcgRjH6fLSZKOf",
+	"B+qeQk3gdKTfv/mvN29/fCMOqGsGno+50oQuDtDvtYwUHiuwh4m4fHN5c3n++vJ/Lt/8RRxQ4tlYdDBG",
+	"OlcWMm8sdVlggPrCwkJaGvfq/Zs39E4D3KFcxLQfJuLd+fvri1dJhXQZ6YMYYBOuzNDGnZQFdenhuvwK",
+	"mQKNasTDRFz898XL9zdvr24vrq7eXvEHo1gYaYY/Hibi+m/XNxc/xIeiejJsVCs9sZIlQmlBVC+9PH/z",
+	"8uI1zUMG+D2q0ZEO6QpgOx4/iR5atRDOm8WiMQJO9N3VxcUP725wsfH5quuCMXdstFtwprQZOPrtcFgt",
+	"zfoc25Opv0G01J+RFkboB8mCDf6YPQzMMEgGvPmDZNDc5kEyCJs3SAa8S4NkEGkZJIM2MYNk0KQGHw3k",
+	"VP8ZhoqEdSYob6S72x8DJxuQkt8jGK4F6tkrMETzN9OdyLZ65P3gbXHczuUkRE5cziTCktdtIcZkRexr",
+	"Jxb+3xzS3gfzxPULHa5IhQCBmp5WNvwbouK3gNl3QdD332APaFCpXoS8D+vGEUrWurhqgoM3qD2DjZHw",
+	"qVNUtRFqV3dr0+1NFLr9gj5nxsVK2vUj4WPZTbRvyMXvAp5tyd5+Dgy/yzfYfxaVi7AxD/YN3JZ5rGdS",
+	"P30W1MYmK63yq2sOmuAwnOE4L7ugXedavL189ZKodI6zIEPxxnihgUCRVT1xiHaQRc6B17YTbiaTYWxs",
+	"RxW69NWauWbeL7hbkupMMUX7gT6w2dXCsQbhxgVOUcKXUD5KE6oEDeMMLY0QzSODqhH0Hoob1DUV7L8Z",
+	"f3RcrkkiaiIzOKUJ80GqsuLVYRrpcJrEwY8X14ecpqrjKC4ho2EjJoqqdTqFXIziVEeD4UiP9EtKi7SC",
+	"GhBWWIu3uG3fHNMetTJVoZtSeh7ab9G30ZKXOVjaNUYB79w2fSbSTgcujd9opvzIpiJzgjvvhWwaanmU",
+	"JeICHefQfITKOwgn5iNmnUrWKuBHIkpdcCEZrEaag9+6DSCj3IT08qjR/8KaAoaCM9IhKKycd2Jceup2",
+	"qafUQ9OZORgNIw2FY1M5QKFFABZOTEmtKEf6gmLyXME0o6Jqai5BHc9Qwq4WIFp1ySE2ljZKclMcH6Rn",
+	"lY8cNdL8MxuLhcogmGGhJeP5QmYzOPpmeBLcQz4lVC6yXA4l/UxFI+Fdd/z68uXFm+sLeod6JPkCGodn",
+	"k1uj6G+4QKcDYlmK6C5Ay4UanA5eDE+GLwaMACWpcUxtqPC/pl29fq4g5EO43xf3EBJz6TNq3Req+T1F",
+	"yU2RV7UJXMVHVqf0QgpU08w2VFZjVyKTlsba0jlMHKQOfk4TkS4s3OP/42/pIS90dRQv88Hp4K8l2BU1",
+	"XYptK0La8u8fO9t0VpnyLS06NxPNrhxz8ZOxImVNn/Y1Ao2dp57yAR26gVW1aCnqRj5JaezYZ2GiHkRA",
+	"RCot0q/T+nlG+A2/3kYWx52eQNdbPN3U6cxRMs0KOfEQcui4tWsR0a7vOqUz+PTPjmFiKJm6/xepNuSJ",
+	"GxBq2ugzlJGLLH/wHGXN85OTk7OqC+/zk5Pej1N+sre5bU8zgP5GtbEVWFeT2j4SQouvbQvw01rr129O",
+	"Tn6xBop1M7WO5oktn7QpW6if47dMRtfoFbnHjTa19Mrz3a+02ljSSy92v1R3bKU3vt39RtWT9DEZ/GGf",
+	"qbRbsNJbL/aaTdX1kmzCCOpiYcgoOVpbb6UqxEEbsn0YQ7enf4+KBS3/9WzmYxJ0xDE8oF7tVRU3VQdR",
+	"/px0rF0LpWFDO1DkHX8JVZVBzqu8lvYjzeK+ChSlJApSAQ8y88UKP4APoIHhjEghFvTSlO/BqskqJf+C",
+	"e9lQqIj1iplM8NtcqsrTigXsysXGjF1a5oKejWrmCUfn4Ujnm8enoxNzh6+Mq8n6lNaTvQAqjKdJfOH+",
+	"Ne7nTWp0tP1lDkGAfh83WwV2HoTQE5C7v6Eszrkp4lndhGYlGICgK6j8h1jKRC2TCH053GC/18r5duNB",
+	"N/gVJXhH48QeHs2rKcc9aXdAxhNKJnnoDvlvxrIt9sN1Er65KJttMp/Oda0Wap1sdxndOFlAzvzESQ1k",
+	"QS6VY+vBQcPdxg3xjiRvu5cVuoYjjbJ3ogh33vyRYdRpgISSHeopKNxoF5cOxbsaFziX9g7ykU6rSR6F",
+	"9Um5UyPSrnIOqsaujdSooYPpu0Rz47Efq7X69Q9Hq/Fdz+moV/vL8aiPx2Ypjevoabr/SQlO7nAl58VO",
+	"fxY/9HYB+vzdZR0sWkOsNdA/hPoLYaNNsfwX8GGsV2GopzFepPiJhsE6/RTl/tv5D6+Hn7NRIbA4OP37",
+	"T81ta4XV9t+U2NygczNeUzin3vNnDN9c63IgOEmfg0X96Kip4SnHmeraouiPUuIuXtHB6Gjw1Hw99CLk",
+	"UnwT+q7TY47sx4WcckTDmnLKzT5GevOWEIp2kfVK0M7gLxK8tEcoXXFLhbWYRNe+1I8cV5fIoFO4x7N8",
+	"08mv6s+t99rY4dVxt43ftTP3T7FOSf6FNhvxEFXxPOKVn6hHWlfN30sqDYjNmFE3/1xCSUE0viyDsWJV",
+	"bI0zssu6q8pIjzQep3jHQzovC68W0vrjibFzUslpCO/yPSsohqtDk0Ei4CGDhR/p2hioK7HSJNzRwlFY",
+	"qmOIkUDLLgv1/hTnulG/9cyNdIp/R0OFqkgoJthTgv6sQlKIGkiBS4GUUtGG0iPtyvFR/BlXoipYp/YP",
+	"xynVrXK7BTKPEpEOh3i6p4S1SQhJQLXu1P5nvvCrka5/DVHqRtsjrmoo+XCBazVsw1VvG1ZiXjrq/saN",
+	"B8Ikacoh5RQCPc0qN05tBAAH3TMzoiZyJOEaSpSsJgtzw70k3GkYpeq96ghxDHKdsmDVJSJFxgxdjrY0",
+	"N6VJNnxSR3UT1OfEw4M/23scWg263iUgQflOq2GTuK7X5IoTDwRt9h09wFtlTAWpm4mxnDLJZsaBDonJ",
+	"cPXW+ueIGwuYUD+QpJkgW6jszlFbQE5s0rBpK9mXnnFaLe1JZa4NrnwYNJxacH6k79vg0Ejsd1yR1bx4",
+	"JF47dKfNcoP7vv76unYLvv5aHLQWxsupSOcmh9PgPaSHp2ueQERvBAt9pHsKodvGG/crWbfKD8/E2kIl",
+	"60tXLVHSsSWd7FStKX56DLSuI21K38Y1cTrLz2BOPQKI8SibQSJ008GhBybKs2nRKOVd83US5sHK5SND",
+	"nihFWbwS2nDvEsq74JfxYJ7twd+M2o/ZtWaLlVCMV79wNtINcdHkgTMuKSQ0cbBYvjkRbmasF4UcQ0E2",
+	"F7F1kz5KcY40vsbloExHUxRzu3dxXi9wSOR1XA+B3FlSim6kvz15kTT6+7ZvzsL1Vk58e3ISr/9iF5bl",
+	"FxT5UHAmr1GGQ5SGmhuctCx2hPIaV6kNqsZHfzb5as1g6tCQbZupu9C+o4d9CNyZSZRyd7ByoTK4IfW4",
+	"LiZWzUVwRD/wu97znfXnJPy7FHKzoqHKU4yVlpRP2Ald2dkb4CKgP0xI5jYOJE600WCQJGbP4cYdrW6Y",
+	"eGIbga37sdHmm/ltY2uegsDvXYTw+6c1FGgSXrHIRoeB/a4Y2NEXIBRivPzxNZ7p6x/+i6tJmprj8HfW",
+	"O+Bq3ZKqTSjIO7oK7NVDq42TChVev6aXdZlvu3IQfdpQIlx7APnvPW32fI83qhvy/lmu2TWFE9i72uKd",
+	"xbjG8UcGETwyIxbQhS6/gjnd4SKrLgh9Tgy3XA+iqDBTVwG4I2ab7Jmq/o3rulgUOG8siAPut2psG1tz",
+	"2GzJaiEzlnpRrFwSohyh964HlngEayAKGOPkDKtmLsmqUiktaM4sYm3CJEc6ejhV7/UQzulQxa9o7a5K",
+	"/eQwCd+h+muHPbYeyKhWGV7PbJCLA0IY5WIMoIUsLMh8dfi7Dux+e/Ifu1+oblr9Zx1RZpXN00RbsF9Y",
+	"MtkeGSYbki8mbXYvJaFwGvz1zY5LiagOUcK+QnVRUmhunhBshQ81PCgvMpNDIgql71y0qat31jths3WL",
+	"a4hWM77TNsMJzp9UmfKepqlbeqK2vh7bseP/AgFMJnoC0WGtIaO1+THShZnGDvaVOV+0XYF4ldQ80Bs9",
+	"k+oWGZoBSzJdrLoExl/Ah+6zv0+BQfUIvRLjS8Z+81RzzuXpqveY1Qv5YZ0h03N312jxWRKDjSHWGVWa",
+	"UbCW9qZRuRROk67/evGKgqCsMf9hxqT2qqFesqZDySHbmjEogFpo8YXQdDxI0tD5dl4VBZdwQd6Z4+Qv",
+	"/CsqymAFMBiZe2+iHRI0Zdwb1Jjra/VFa37++WK++YTThUbg8UfnLcj5415J1bWCjw5dZuz6ZRLSCQ8P",
+	"figu+VqmMdX00S1n3O+36u49NUpPz2owaFUhiaesui1LB/3dyIgoN9IUxR/S7S4EO3B3alFdVqRX3BKV",
+	"coGydUkUYRxQ7ZqpGK/EQvIt1KTl0/8+CqbG0Rt48Edvw9ihG02F08TpkLBxQMoOSXt/9Zo/P9JpaJQ9",
+	"5MKiEONs/BGsTQWVVwlv1vR4O3/eilI21TFkKge+6ql5o+NcHDSucDxd7+tKkmm9AWzC+vl0PRAovDGH",
+	"Z9zy1FG1wLcnL7Yq8GtirU8VZ0l3HTXza+jPlVfw2NBeNeKR45fbvn0TLRvrPkO1V1UR9lOyG0n855Wn",
+	"O4UoDhquECFySNz7M3HCBhS3T+2D8PIAvTBiahCC2zVHQk86IMW7BT6evGNqmnZG6SwH/v+UfnL0vz8B",
+	"kYDshuOxf1odNA52cc0KUdF5aHqq86slxHMX+vRwkRBzcKxKKVaUNLEsSrYv2cYyPX4BHX+2krkC7oNM",
+	"4iCIZRb5T4OL1Nqn0SB4B34kXNtAaqLR1VvndXFTjYrzVNMzgyJvtJEe6Y4+0uIgXbuvIW21lkZ1QPVQ",
+	"VKlgYVoW0gZiYkepjZbKjasnSL80cSkzsHBWWYVU0BSuJIgY0eFIX7U7TbuQYpIipUxdsy01yvdTITnV",
+	"c1Soe8ip66yaasgbFw2MdDOQRIUmhH7iHhLVcNaU1FRo27VM/SiYt2E7f5+2a6Ov9tZgT9Vb+8v57wC2",
+	"yPYqfebJP7bVdVnd3h3aQbX1w8V64d6HuckJUJ3yGOnpZr948j3aodKRbt663X3pVgS5BDsu1BdALuRU",
+	"Kh3Qjdz6H+3Y4Oes3/4dwve1tKrkSrjwO7Q95MsU4je538XG5Vq6YSzW9ecRyVNdJEaxJ8b2FLArP0rL",
+	"9gsd277k6qef2NZ1ar99jma3tKgWHb1d+hbl4dflSEAuKv/vVvj0r+EZn/Nprw9f3017nyvJPqL3sZ8L",
+	"TX5oxIGtXSsxFCkOVOFx+K/xxhbJt0ORYTLSbbUbGvHS8U+P0+bd0ulX33yXigNyAkQAvTFYJDQ8I79u",
+	"yNDBhsd7/f35N3/4Y1WN3kQdhptPNqUfSZ7QCYhnFsEclZWxXS69Co/Vt0H8Us7jzcZ6dt6AQ1nxcHnQ",
+	"V998F3hpmLn7Hk8z/Kvfz/y8qkyTefBHwZ1tybCdSI5uyRUz450OG+/53rfeECa94gJZ3fIz3FqW+vhF",
+	"rn1uRL33YppPFWTWHGU2NFDbKsLS+ORRvIVziOo15dKeZsxR8GWdB9W1nc+HzytUy0i/4xYfSf0OtelC",
+	"ea2lzqAxxMnwD2JhDXleh7GEI4YAY+KuE7QoXeyTc8B9CVRe9aZPQhPnFl+HppAR6Rd7D4faHXFQoXKq",
+	"q0R0Hq4+K+drhS85ZIW04MKYwWmmkJvyribDN27GrlABAetMrWkJrlPnzdDimFJFSGVvjHSdfjSlz8wc",
+	"kvWcIyycOAhwaHo64Uwl+8CHVXoxDGjX/dADbjbYviuxvtvskAK8jDOcmSJ3Yg3uRE24pwSvru+DdkmA",
+	"Inxg2JqfuSTCHu5gxTeCVSFf5DEdHW2Ora7fL8Y5n4CD9hHqZYEeUjoryhzyU2E3vWyOTEc9BTmHuTiW",
+	"+TYqDvaRkXrqakFCj7vfp9EWSHkaQ/HjzOBqjDQ3y69D3fjvqi75LLbY5n9v1Y5MTLgr97fxtIv8fz3R",
+	"fF67ybcvZYQP0eV4fXf5flZq6F+okrkySWvRR81rWrI0CtFPle/1nWxbpXuz0c/a1TZnKObkguqwpBZV",
+	"jH/Yw6Xh2pzfZzgoELc1FBQu9PkSCFrzqZrL86R0I8FY9gj3sqrqark4k47vEbCNpqn1fS9kwCu9htCh",
+	"4sLOjkU9wUy6gfUz/I5/veK/jS6jO6r/Qn/RL2mVXzas6gPjPfFIHX+k7qcBqhoO14ZIxj3+xZzp89Cr",
+	"Mq+L+G9iz9kOHznQ9yu6yZ/A7/0oLk/dSr+wag+My4QWuTs4tVlK8DRwSawRCHBKEuTt6zq4kJwN77qB",
+	"P3pWNfMm1TVm1RPo7SxARjBldTEPlZujk9C6X2M40mlHr/xUZOaeaxAbpe3hihsnDmRR8H9N1vMPPXiL",
+	"w7PgiTJKWzWujiR38wNYUzeXsRDcGSprVH5mSj/SzXwd0UWkcpivKGiIHoeieWXcr3jkmp/pOXaNa7Tq",
+	"374UmW85iY3Gno3DGDub0lr/9LjW96HdSvbvPz0mH1HW8sFipcBdLI/pFoDjJbjj++dkf4QP7L5tLVxh",
+	"4apTNi7dSlDd37DWCi06N3UM12skFPNGs84tKIBPRZfccT7KC25GUI3bFkabA3d1dTUkKOgeAKqdC9VF",
+	"4faDBWRqEvj+sPGl6II9/vT4/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
