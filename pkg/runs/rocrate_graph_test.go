@@ -2,6 +2,7 @@ package runs
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +64,31 @@ func TestImageEntity(t *testing.T) {
 			t.Errorf("%s: %v, want %v", image, got, want)
 		}
 	}
+}
+
+// BenchmarkBuildCrate: the crate of a run with 200 released outputs and 100 steps,
+// written as the API sends it.
+func BenchmarkBuildCrate(b *testing.B) {
+	r := &wes.Run{ID: "0190a6b4-0000-7000-8000-000000000001", Owner: "alice", State: wes.StateComplete,
+		Provenance: &wes.Provenance{Workflow: "wf", WorkflowVersion: "1", Main: "Snakefile", WorkflowType: "SMK",
+			Files:  []wes.ProvenanceFile{{Path: "Snakefile", SHA256: strings.Repeat("a", 64)}},
+			Engine: "snakemake", EngineVersion: "7.21.0", Executor: "docker", Image: "enclave/engines:1"}}
+	for i := range 200 {
+		r.Released = append(r.Released, wes.Output{Path: "results/t" + strconv.Itoa(i) + ".csv", Size: 1000,
+			SHA256: strings.Repeat("b", 64), Status: wes.OutputReleased})
+	}
+	var tasks []wes.Task
+	for range 100 {
+		tasks = append(tasks, wes.Task{Name: "count", StartTime: time.Now(), EndTime: time.Now()})
+	}
+	b.ReportAllocs()
+	size := 0
+	for b.Loop() {
+		out, err := json.MarshalIndent(buildCrate(r, "wf", tasks, time.Now()), "", "  ")
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(out)
+	}
+	b.ReportMetric(float64(size), "bytes/crate")
 }
