@@ -14,20 +14,19 @@ const actionROCrate = "run.ro_crate"
 
 // The crate's context and the profiles it conforms to (rocrate_graph.go builds it).
 const (
-	crateContext       = "https://w3id.org/ro/crate/1.1/context"
-	wfrunContext       = "https://w3id.org/ro/terms/workflow-run/context"
-	crateSpec          = "https://w3id.org/ro/crate/1.1"
-	processProfile     = "https://w3id.org/ro/wfrun/process/0.5"
-	workflowProfile    = "https://w3id.org/ro/wfrun/workflow/0.5"
-	provenanceProfile  = "https://w3id.org/ro/wfrun/provenance/0.5"
-	workflowROCrate    = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
-	crateMetadataFile  = "ro-crate-metadata.json"
-	crateContentType   = "application/ld+json"
-	schemaActionStatus = "http://schema.org/"
+	crateContext      = "https://w3id.org/ro/crate/1.1/context"
+	wfrunContext      = "https://w3id.org/ro/terms/workflow-run/context"
+	crateSpec         = "https://w3id.org/ro/crate/1.1"
+	processProfile    = "https://w3id.org/ro/wfrun/process/0.5"
+	workflowProfile   = "https://w3id.org/ro/wfrun/workflow/0.5"
+	provenanceProfile = "https://w3id.org/ro/wfrun/provenance/0.5"
+	workflowROCrate   = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
+	crateMetadataFile = "ro-crate-metadata.json"
+	schemaOrg         = "http://schema.org/" // the action statuses
 )
 
 // ROCrateContentType is the media type of ROCrate's document.
-const ROCrateContentType = crateContentType
+const ROCrateContentType = "application/ld+json"
 
 // ROCrate returns ro-crate-metadata.json of a Workflow Run Crate (Process, Workflow and
 // Provenance Run Crate 0.5 over RO-Crate 1.1) describing run id, for whoever may see the

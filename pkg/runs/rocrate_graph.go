@@ -100,9 +100,9 @@ func buildCrate(r *wes.Run, name string, tasks []wes.Task, now time.Time) map[st
 		te := entity{"@id": exec, "@type": "CreateAction", "name": "Run of step " + t.Name, "instrument": ref(tool)}
 		setTimes(te, t.StartTime, t.EndTime)
 		if t.ExitCode != nil {
-			te["actionStatus"] = ref(schemaActionStatus + "CompletedActionStatus")
+			te["actionStatus"] = ref(schemaOrg + "CompletedActionStatus")
 			if *t.ExitCode != 0 {
-				te["actionStatus"] = ref(schemaActionStatus + "FailedActionStatus")
+				te["actionStatus"] = ref(schemaOrg + "FailedActionStatus")
 				te["error"] = "exit code " + strconv.Itoa(*t.ExitCode)
 			}
 		}
@@ -154,7 +154,7 @@ func buildCrate(r *wes.Run, name string, tasks []wes.Task, now time.Time) map[st
 	status, failure := actionStatus(r.State)
 	action := entity{"@id": runID, "@type": "CreateAction", "name": "Run " + r.ID + " of " + name,
 		"instrument": ref(wfID), "agent": ref(owner), "object": refs(inputs), "result": refs(results),
-		"actionStatus": ref(schemaActionStatus + status)}
+		"actionStatus": ref(schemaOrg + status)}
 	if failure != "" {
 		action["error"] = failure
 	}
@@ -173,7 +173,7 @@ func buildCrate(r *wes.Run, name string, tasks []wes.Task, now time.Time) map[st
 		add(entity{"@id": engine, "@type": "SoftwareApplication", "name": prov.Engine, "softwareVersion": prov.EngineVersion})
 		org := entity{"@id": "#engine-run-" + r.ID, "@type": "OrganizeAction", "name": "Run of " + prov.Engine + " " + prov.EngineVersion,
 			"instrument": ref(engine), "agent": ref(owner), "object": refs(controls), "result": ref(runID),
-			"actionStatus": ref(schemaActionStatus + status)}
+			"actionStatus": ref(schemaOrg + status)}
 		setTimes(org, r.StartTime, r.EndTime)
 		add(org)
 	}
