@@ -340,6 +340,13 @@ type OutputReview struct {
 // OutputReviewDecision defines model for OutputReview.Decision.
 type OutputReviewDecision string
 
+// ROCrateMetadata An RO-Crate metadata document (JSON-LD, flattened): `@context` and a `@graph` of
+// entities, each with `@id` and `@type`. See https://w3id.org/ro/wfrun/workflow/0.5.
+type ROCrateMetadata struct {
+	Context []string                 `json:"@context"`
+	Graph   []map[string]interface{} `json:"@graph"`
+}
+
 // RunId Identifies a run.
 type RunId struct {
 	// RunId The run's id.
@@ -1069,6 +1076,23 @@ type ClientInterface interface {
 	// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
 	DownloadRunOutput(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+	//
+	// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+	// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+	// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+	// it read by id (with the version and checksum the catalogue declares), the engine and
+	// its version, the executor and its container image, the owner as agent, the run's
+	// times and outcome, the engine's steps (names, times, exit status) and the run's
+	// released outputs (name, size, sha256, media type). It never holds workflow_params,
+	// tags, command lines, logs, zone paths, object keys, or anything of an output that
+	// was not released. The files it names are not included: released outputs can be
+	// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+	// may see the run may export it; each export is audited.
+	//
+	// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+	GetRunROCrate(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetRunStatus A run's state
 	//
 	// Returns only the run's id and state; cheaper than GetRunLog.
@@ -1449,6 +1473,33 @@ func (c *Client) ReviewRunOutputs(ctx context.Context, runId RunID, body ReviewR
 // Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
 func (c *Client) DownloadRunOutput(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadRunOutputRequest(c.Server, runId, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+//
+// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+// it read by id (with the version and checksum the catalogue declares), the engine and
+// its version, the executor and its container image, the owner as agent, the run's
+// times and outcome, the engine's steps (names, times, exit status) and the run's
+// released outputs (name, size, sha256, media type). It never holds workflow_params,
+// tags, command lines, logs, zone paths, object keys, or anything of an output that
+// was not released. The files it names are not included: released outputs can be
+// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+// may see the run may export it; each export is audited.
+//
+// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+func (c *Client) GetRunROCrate(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunROCrateRequest(c.Server, runId)
 	if err != nil {
 		return nil, err
 	}
@@ -2186,6 +2237,40 @@ func NewDownloadRunOutputRequest(server string, runId RunID, path string) (*http
 	return req, nil
 }
 
+// NewGetRunROCrateRequest constructs an http.Request for the GetRunROCrate method
+func NewGetRunROCrateRequest(server string, runId RunID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "run_id", runId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/runs/%s/ro-crate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetRunStatusRequest constructs an http.Request for the GetRunStatus method
 func NewGetRunStatusRequest(server string, runId RunID) (*http.Request, error) {
 	var err error
@@ -2624,6 +2709,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /runs/{run_id}/outputs/{path} (the `DownloadRunOutput` operationId).
 	DownloadRunOutputWithResponse(ctx context.Context, runId RunID, path string, reqEditors ...RequestEditorFn) (*DownloadRunOutputResponse, error)
+
+	// GetRunROCrateWithResponse Export a run's provenance as a Workflow Run RO-Crate
+	//
+	// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+	// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+	// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+	// it read by id (with the version and checksum the catalogue declares), the engine and
+	// its version, the executor and its container image, the owner as agent, the run's
+	// times and outcome, the engine's steps (names, times, exit status) and the run's
+	// released outputs (name, size, sha256, media type). It never holds workflow_params,
+	// tags, command lines, logs, zone paths, object keys, or anything of an output that
+	// was not released. The files it names are not included: released outputs can be
+	// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+	// may see the run may export it; each export is audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+	GetRunROCrateWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*GetRunROCrateResponse, error)
 
 	// GetRunStatusWithResponse A run's state
 	//
@@ -3805,6 +3909,75 @@ func (r DownloadRunOutputResponse) ContentType() string {
 	return ""
 }
 
+type GetRunROCrateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationldJSON200 the response for an HTTP 200 `application/ld+json` response
+	ApplicationldJSON200 *ROCrateMetadata
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+}
+
+// GetApplicationldJSON200 returns the response for an HTTP 200 `application/ld+json` response
+func (r GetRunROCrateResponse) GetApplicationldJSON200() *ROCrateMetadata {
+	return r.ApplicationldJSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRunROCrateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRunROCrateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetRunROCrateResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetRunROCrateResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunROCrateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunROCrateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunROCrateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunROCrateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetRunStatusResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4434,6 +4607,31 @@ func (c *ClientWithResponses) DownloadRunOutputWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseDownloadRunOutputResponse(rsp)
+}
+
+// GetRunROCrateWithResponse Export a run's provenance as a Workflow Run RO-Crate
+//
+// Returns `ro-crate-metadata.json` of a Workflow Run Crate (RO-Crate 1.1 with the
+// Process, Workflow and Provenance Run Crate 0.5 profiles) describing the run: the
+// catalogue workflow as it ran (entry id, version, every file's sha256), the datasets
+// it read by id (with the version and checksum the catalogue declares), the engine and
+// its version, the executor and its container image, the owner as agent, the run's
+// times and outcome, the engine's steps (names, times, exit status) and the run's
+// released outputs (name, size, sha256, media type). It never holds workflow_params,
+// tags, command lines, logs, zone paths, object keys, or anything of an output that
+// was not released. The files it names are not included: released outputs can be
+// downloaded from GetRunOutput's route and placed at their `outputs/` paths. Whoever
+// may see the run may export it; each export is audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /runs/{run_id}/ro-crate (the `GetRunROCrate` operationId).
+func (c *ClientWithResponses) GetRunROCrateWithResponse(ctx context.Context, runId RunID, reqEditors ...RequestEditorFn) (*GetRunROCrateResponse, error) {
+	rsp, err := c.GetRunROCrate(ctx, runId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunROCrateResponse(rsp)
 }
 
 // GetRunStatusWithResponse A run's state
@@ -5426,6 +5624,60 @@ func ParseDownloadRunOutputResponse(rsp *http.Response) (*DownloadRunOutputRespo
 	return response, nil
 }
 
+// ParseGetRunROCrateResponse parses an HTTP response from a GetRunROCrateWithResponse call
+func ParseGetRunROCrateResponse(rsp *http.Response) (*GetRunROCrateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunROCrateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ROCrateMetadata
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationldJSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetRunStatusResponse parses an HTTP response from a GetRunStatusWithResponse call
 func ParseGetRunStatusResponse(rsp *http.Response) (*GetRunStatusResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5724,6 +5976,9 @@ type ServerInterface interface {
 	// DownloadRunOutput Download a released output
 	// (GET /runs/{run_id}/outputs/{path})
 	DownloadRunOutput(c *gin.Context, runId RunID, path string)
+	// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+	// (GET /runs/{run_id}/ro-crate)
+	GetRunROCrate(c *gin.Context, runId RunID)
 	// GetRunStatus A run's state
 	// (GET /runs/{run_id}/status)
 	GetRunStatus(c *gin.Context, runId RunID)
@@ -6179,6 +6434,31 @@ func (siw *ServerInterfaceWrapper) DownloadRunOutput(c *gin.Context) {
 	siw.Handler.DownloadRunOutput(c, runId, path)
 }
 
+// GetRunROCrate operation middleware
+func (siw *ServerInterfaceWrapper) GetRunROCrate(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "run_id" -------------
+	var runId RunID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", c.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter run_id: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetRunROCrate(c, runId)
+}
+
 // GetRunStatus operation middleware
 func (siw *ServerInterfaceWrapper) GetRunStatus(c *gin.Context) {
 
@@ -6332,6 +6612,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/runs/:run_id/tasks/:task_id", wrapper.GetTask)
 	router.POST(options.BaseURL+"/runs/:run_id/cancel", wrapper.CancelRun)
 	router.GET(options.BaseURL+"/runs/:run_id/logs/:stream", wrapper.GetRunLogStream)
+	router.GET(options.BaseURL+"/runs/:run_id/ro-crate", wrapper.GetRunROCrate)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIDocument)
 	router.GET(options.BaseURL+"/runs/:run_id/outputs", wrapper.ListRunOutputs)
 	router.GET(options.BaseURL+"/runs/:run_id/outputs/:path", wrapper.DownloadRunOutput)
@@ -7854,6 +8135,84 @@ func (response DownloadRunOutput503JSONResponse) VisitDownloadRunOutputResponse(
 	return err
 }
 
+type GetRunROCrateRequestObject struct {
+	RunId RunID `json:"run_id"`
+}
+
+type GetRunROCrateResponseObject interface {
+	VisitGetRunROCrateResponse(w http.ResponseWriter) error
+}
+
+type GetRunROCrate200ApplicationLdPlusJSONResponse ROCrateMetadata
+
+func (response GetRunROCrate200ApplicationLdPlusJSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/ld+json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRunROCrate401JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRunROCrate404JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRunROCrate500JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunROCrate503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetRunROCrate503JSONResponse) VisitGetRunROCrateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRunStatusRequestObject struct {
 	RunId RunID `json:"run_id"`
 }
@@ -8284,6 +8643,9 @@ type StrictServerInterface interface {
 	// DownloadRunOutput Download a released output
 	// (GET /runs/{run_id}/outputs/{path})
 	DownloadRunOutput(ctx context.Context, request DownloadRunOutputRequestObject) (DownloadRunOutputResponseObject, error)
+	// GetRunROCrate Export a run's provenance as a Workflow Run RO-Crate
+	// (GET /runs/{run_id}/ro-crate)
+	GetRunROCrate(ctx context.Context, request GetRunROCrateRequestObject) (GetRunROCrateResponseObject, error)
 	// GetRunStatus A run's state
 	// (GET /runs/{run_id}/status)
 	GetRunStatus(ctx context.Context, request GetRunStatusRequestObject) (GetRunStatusResponseObject, error)
@@ -8761,6 +9123,32 @@ func (sh *strictHandler) DownloadRunOutput(ctx *gin.Context, runId RunID, path s
 	}
 }
 
+// GetRunROCrate operation middleware
+func (sh *strictHandler) GetRunROCrate(ctx *gin.Context, runId RunID) {
+	var request GetRunROCrateRequestObject
+
+	request.RunId = runId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRunROCrate(ctx, request.(GetRunROCrateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRunROCrate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetRunROCrateResponseObject); ok {
+		if err := validResponse.VisitGetRunROCrateResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetRunStatus operation middleware
 func (sh *strictHandler) GetRunStatus(ctx *gin.Context, runId RunID) {
 	var request GetRunStatusRequestObject
@@ -8870,179 +9258,188 @@ func (sh *strictHandler) GetServiceInfo(ctx *gin.Context) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxu5teBfQXF3yuJUi9KMndReqfJBseWM9npsR5J3bm7oUoPdIIlRE+AAaFG0S/9965wD9ItokrI9",
-	"ztyUP6TiEbvRB8B5Pz8OMr1YaiWUs4OTj4MlN3whnDD4X2/5TFzJDwL+nQubGbl0UqvByeAnvWILrtZM",
-	"OrGwzGlmhCuNYtyxhbZuxH6ZC8X4xArlmJsLZoW5E4aVVlgmnWW5mPKycGzJZ4JZ+UGcjtUdL0ph2UQU",
-	"esV+YNowPtF3ovH+E8sW/F4uygXjRjAjpqUV+Yid0ToLvmZzXeRsKlbCEHBjJe6EYiuAZ6GNYFNdFHp1",
-	"wrQq1owrJhZLt2apEvfuBla5cfpWqJQtBFcWvy1UPhqrQTKQsPffSmHWg2Sg+EIMTgb4CmxgkAxsNhcL",
-	"Dsc11WbB3eBkIJX787NBMnDrpaD/FDNhBg/J4P5wpg/hz4f2Vi4PNZ4tLw6XGh4yg5MpL6x4SPAargGm",
-	"zXu4nosI5HqKYC+NuJO6tHg2p+Eyptrgr1NpLB3/aNvOcMnW1vxOrDNSzQYPD8ngslQXL+LAmVI9sUzm",
-	"CePW44jI2WTNLkv1iza300Kvqu8vuZvXnzelupH5IBkY8VspjcgHJ86UYhsoD/CwXWplBSLwX3l+KX4r",
-	"hXXwX5lWTij8J18uC5lxAPToV6vxZOtl/7cR08HJ4H8d1cRxRL/ao3NjtLn0H6FPRnZNH2US0LUAXBD5",
-	"KUsXdpYyy9eWreYym7OpFEXOuMrZar4eAU4812payOxrg1sqAFUqxpl13AHFccdyLSxT2jEOBMPcXFqW",
-	"zbkCjHlIBi+1mcg8J7T8esBmvCiEQVIH2HKNgCFEF0A3ihe4zteD6kovhJtLNWMrILCV0WrGtGqwrVP8",
-	"t14Kw502ls2552q5cFwWBP1r7V7qUuVf9TiNgJtXmtkymyMiAHvg9pbdSSsnhQDe7qpjR0CvtX7FzUz8",
-	"a2hqzkHeaBI/S26cTVBS4L+ZZ26ruS4Em+h8DduDxydyhsC/U7x0c23kB/EVT/q5EblQTvLCouBaSGsB",
-	"YbRBJL7jhcwDeHdcFnxSfMXjPWMTnt0KlTcldS6WQuUWEDnjCqCcwCXwbC5yZuRs7pjSq1PmzJrxGZeK",
-	"FdwhhjwEFo08+AyYh8jP1Uwq8TboF6hsGKAIJ4lXE9ff4OnJALWCuOCpJcM/6f33laDVk19F5uD9szKX",
-	"7lw5s94UUWeKcfiZgY7gkBWDcrIseCaAH8J5zLmdA9+TCgRVG2h8bdf5EwD45EMygOWi+5R59M8gxaM/",
-	"WPHbXppG55zgNfyYX9pDlPi99J9g2Gr7BN8oQUcocsYz+OPmKdHfo5vgmSNWvfFLzh23wsV/Q7aJS+e5",
-	"JL3pbeuTG69sbEqXLtM9KGcEtz0Ae60k+glJy1U3knMnDvGvyebTK6/97MZsvwIdVRJOs95B75WB4rhJ",
-	"aEI54/+JCvJ+6Iv0U58jN4bjf6PymZXG0jW2keMttxYUv5QeSCvlE97yaimp39xVmvbmYXXOI2yg/fHY",
-	"KTznjhd69qJGpS7j81jWEHGoWZRWJKClynwTm1tL7E/HPfytszeky15W1t7PK0l6bQc8+nH/++0c0sYd",
-	"dyCs1t8C4C8N3O6eOMo6DuwiUED38E0Z4yEkRm4EypGbtqG6qS2EtTefZxzVHPiQFSo/ZZyhhAFFYSrv",
-	"AS4wFWfyTiAY+9FIXMhF6MUfHwHUA3wDWFTEHb8VFabK3LbA6uN09Rd34KuYGWEjkPDSaXagS7csnfXm",
-	"diG4DSfkvOUAWsIQNBkwN8WKHXCElYHuYjTeKl8ujb4TaE0vyPIcjmJMkWinDccveAQabwuYSXW1pSmi",
-	"ixR6ZmPLaMIuwXPPa+CynlhGW0yY0kokjOcLiVqwXilQZ5K9STkh94m9qdWyNgj/9+rNa3aFP4KNXm2E",
-	"Xmt8qiaoO2Fs38V1cHyfZ24a623iHT3D/DOkSAcalZYtpQLj3emEySnjaj3aJtdu6JePO5646d9hL2us",
-	"j6X7ub7Fu1ezB++Kc9ew/KPZa8USd/HX+gtRIOciu70Utixc/A69UgD4pZVgubRZoW1pBMvgVVDn4e+E",
-	"85tsFh/aXHkh1U0miuIm06VyCVvw+xujVzYBiU5egJtMF+VC2YTlQq1vltyBMQ7/6TmevhOm4Eu01pbc",
-	"WHGEpFjxkqksBMt0WeSstjaQ4jlzYBBF0a1WBbvkDrYtShbc95TLQuTAnIxeMVUuJsIkDLgUQM0Ar4YJ",
-	"s3O9UuTOBF4GHFirYn3KlACbKIiKqdGLCuYoWEturWgqAhOtC8HVxnXTgVcvbNx5Mrg/FCor+J0g/9dD",
-	"MnhBvtOAUhHTalNH97RdiRbYeiHB6CFJ6MDcSfvFZhpThBCMm8pAa3/1ovbyJmxlpHNC0W3SMW1lrVuE",
-	"4hOLtxV9PfCcTUjo4uD3hInRbMQk4DHcSuLhSZhQ5QKwMy8ND5bMJk/aoMm2fR3BxDXoHN59QXi4eZgL",
-	"O+sRfQ2nEld5AgQTMJsuMOMKNBcmXcLm5E7dNBYdd6W9yXTec7w/XV+/ZfRU8B8HVyos2LQyn/6428qE",
-	"7bS/GuNm5/ciK502Zzk6RGJyCXHXP/bEonTGJ1khF9LRiYBVQfqjZas5aAoCDHqDqmSCFn1J2+icOXCx",
-	"Uik4o40PX5bKq19VVIGzX/WEPHvSVlCB7aJV1kTIhpd/j/X92rbQ6FJhB9Zx4xAj/duAlBMB/8i4Aj4s",
-	"8mH3VnqiDCsu3Y7vwyPs7+/O352/wKMkUPZav3vrjQPdi5MFBHiu1VQqsYi6GH7SK5RZ1YFn9LRlgmdz",
-	"uJPI1YpszpW0C9tDVeFVNhPOJsD8Vto8VrVe6kJm6x5lqkZaKxzcwQlLw2GlIIjg63gBtX/N7yxn0o6V",
-	"j24NE5ZOhHWHYjrVxqXsoHpqJd2crebeeF7wbA48Xk+nwpBKnurpND0dq0bsh6v6IOF9XQL6CgpwRbxP",
-	"elKIRZyr/aonNgY8p7AZnQ7ze7boBF+34nY7Tf3GNe6FT6/0LGZzLo3OhPXobrhKmJBuLkxbxfUiUjor",
-	"iilaAEqgLzyiJi3yuJjJ9GLBVc4KCbYELMDNrAS8ZksfkXwcigmV3wTH0oaGo5h0YH8Jiq+NB9/94/C7",
-	"xeF3+fV3P5189/PJd1f/PR6wg3fXz+PmlriXrpIJu1j8IyKWvQYScrYd+8FnPnVH1uXCRFSgd5evQKyB",
-	"KLCOq5ybnAmQ2+zA8oVgWdNBT+h79vai9xu6dPt9g/TsT/nI2jqxuInbsj8La/lMWFJEz4kIGJ8ALYMW",
-	"gMEcMJXnazhRr/uCDQ1n+xgEjOk7b3BPL2UhXohMxsX2Gcv9b8HiWAqVgwQLKnNXl6xXAjUMiN97DTAC",
-	"jN9+H1W03bzXElqW7oll8AhiUyGto+gzGHeXpaKd2OgF1D7gDcZ3GnhaTqYCAMcOUC0jdQBu1uklK8Sd",
-	"KIZJyIpgPxwfH7Nszg3PQKcesTpEjt4G0Fwsk243Y8Rt78USaY+XaM/0eUAbvpontnVz3IMXbs+7g05Y",
-	"Gp5K2QGKoZQOLB2OFYgZ0r+alx70JDQAU/iLTeH8YKHcm3+TNf3/Af6MdiDwknysrOPVcsNTNFb8EiDQ",
-	"lDPrSpoBAYIZV+/DMAIOPWlIeGPl9PIQ7welH7sSKm9sKqmWB9VLuznJxy+EtLj03h6ECL1FBMUj8fVL",
-	"IeUGd7gs1UVMOCLnm0rhHbCbLKCOrPSnkewPA1J4r032Bk3hGbpJTKnsJjSdpJotsY1m5o3ToE/GQxze",
-	"0SEthqTnghW8kYATCzTZ3sOwlRUC7ydMiRUal9JYt7fT+rJUV+ViwWOBnQ67QWCSjUN533P2US2sKEj/",
-	"kpbdKqBPklcgG6L44FnNNuZua5e01WzKTTjrUjlZVB5qadnzNz+/fXV+fT5iL9FYRJ9cKcaqcrf5fLCi",
-	"0KtDEhRJvTqxI75cCm4Ssh24HauPVn4QCbNz/uOf/pwwH62/IS9DaYqH0wpQb4ehCu4d5bScXwgt5ZPA",
-	"4R4ST6YihwNCRKueCb88jNgb1GIRIQBmtAXGqvZuMyOWGrSplnrfkBZ6AaiydGuvvIW/fRBG1/qcqZOo",
-	"diBUSLfaHimFnwpCkm3rAR5534XY9ewVPgR4zO1tQ21aGpFxVyePdVJ3yqUwVuSkFaTVuzelKdLTSrMq",
-	"BL9DHgjXuTd9efBVWfh8DoKgy7hbH43QzcTqonSCefXSVewQ03Tw2g+A211ze2uH+3NIEitx3ujVVj3t",
-	"Y9Yk5nhht+SGYpaTl4c5avaeRknJX9daBZFrtaZPM7H1X24CM4o7WTaf2wJWLq2TKnNdzceyRWldAJi4",
-	"61wUuddMxFQbMA6Bm1R84YBCl56bkB7ypAE3Sll41vl0r2Wh12ANPrHsA+gdxApG1QvDbRsU+c1kHY9s",
-	"xY65cmZvbBQsVIxzSet8Shpwv8dZpui57hNRGKGoPImBycLRlE4vuJPZRmiilmmkApLPYqxQbio0pZfL",
-	"Yj0csXcqF4ZR3BIXZJzeQfkC1o5FsSJJgwy3dTpWZfNNz4YlecAseVMkChWCPmQrhGCATwLeK+rTiNPE",
-	"zq4hKeInCPt5YtlC5JKj2/qUqLFSxE1DQnhqBQG2z11bIeL63DZzygMED8CJcifvquRAdLPagtv5oRVL",
-	"boDhPtaoQh95e0Mr3r5AIrdNgwU9d2hWeIb9xA57Pk8L3XDX739Y8ZrAP9EJgfrA1mOkR8BovB9+nZu1",
-	"0UT+JkjyA+a8TdZO2N8Fpj3c1aTjbMJZo0CuV6rQPAeROkwqCA+aChaPIAkR8bC5FYAp2G3hAyDpaMnK",
-	"hGuF5eoDjUprH3bULICJaO1hp5OrMvE1KG8racWe5n51Ou+3CfQQt+7a+d6iqz0enaywniyQn3x+ToOF",
-	"B5UWtSL88QNlTgAnrtTbVsEBmSyls2Dpt2RmFFcbqv++lozXZmKGcb8e+jjNctWb1XTd0gJaeU1gf5TI",
-	"SXpzJjZtLap7CKfQc92Nyob4XYeQI7fMlpOFdC4WeHScVOVPz6SM5KH05paEI1k1gQIU2Z5LEs36+mIQ",
-	"Pyorhttbgni/LJhteV4NmpIKrvqU8WKFirERQDsJ+/jAav1nBbwFE9NIEv5yfsXsUmQY/ETz5PL87+8u",
-	"Ls9fDKPJRBupOR3eFfC24GpW9vklerN32ov9P39cHQ1wz7WjvPUaY1wUqaPFQHIlG9oId45nc9Cy7W5q",
-	"617U/hlFLWB7aPSqR5ydVR4tlJjIh7Z5xD6Lc8X5Sx/E3iMUBxl5CZoV0vuG0QCNiJPtYavABqagKMw/",
-	"Vc/afj7bA00Bgs+MNj3OM/FITruJ/rCE5wDcEQPFbIgIufdJFYQidvlXwtzJTFyoqY7T3t/Onv3tJywP",
-	"kZk4lGqqqYLN+pJKcqIExqSVsCOWwmdSsMSIs43Vx5nR5fKEaTMbzfiz2Txh3Dg55Zk7YSthk8BpT9gP",
-	"ox9Gxw8xzzsv3fxGKutMidnwfb4TcvKiWSjulwWXyrI5SGbN9MRxROKJ4EYYhh5Nb/JJ66tgorcOaiXP",
-	"3Lut+h+6MDplXwecrcTEO55BS11wWTjN3l2+aqdzlEZGP2wEWFZnrhenPeAyEyhhqcaTvA6gO1++fM6e",
-	"Pn36H+2vbS1TCEle20Vxr9Rs5V23E84SMrjdXEiDFi5ZD/6Ddm83245suN0Z0bF04+ZJSuvFPdZHCrDc",
-	"M7xAt9LxnESdYcgfk8i2oYmvtpIZ2F+tt1gh74TdBymEupNGq3jqzIvK4cQaz/kMuKXRecIcqIjasFzc",
-	"9eQIULLIDW8mafXxsK11aBvZXhs8Ljhcxb0TipgABhOBlqqsFdR9bsV6SAjEWdrIO0opMSwZq3lw+PmY",
-	"PNognVyukLrFMBtqItZa5cE96VOikrFy/BYsS1caZRnPjLY+NGZ9LAD/A7W4Bk9m2uTCjNjzOjNtrFqp",
-	"aYwXlgJGFazNXDCghuoHMG/7nPjdkG91ZVk7repzLq2ZofW510bVxbjCBN3qmLdIVzJW0rJbscSU/xDJ",
-	"xbpUFfg4rXdCiU/S1Vn9WEltpBOYJAnW9VhJV3mTKSrngJNVD1C5H6UHCTRRgfCYdCP21ugJhl8oXhyy",
-	"qxAIruwKr5/7fJV9r0ZuC40a0pabrEdZxzFmLnPBi2INKGYAgaxguUZtWGnXl63al0/7U7ng6hDOjE8K",
-	"gSH27qfjdrmZcSU/8MA5t6o9tM6b5iugMpVLikjdYEyNslyWRjud6Vg04d3lK4ZL+gv01akZV3TndYEC",
-	"WlCYEfM4P3YN0UrYoN/H0gbPr4JqYps6ApOLZSEqc+MRH6bNoxJJifVb1cM9vGdtgF9jknsIcQPmIEFS",
-	"hf8BcKJaPZFaYeZH9T4S8GquLcWb4wblZ2q0L0uDNAi6n/Xh4IZMRGMDX2VLLpHZYuK2Q6f/HIiG6qHZ",
-	"QuciDqA3dPdA1Gt49CEZlMv8cUoWhvH9W5+kYu1rQwcua/XUrbgRngv1pdL3ODnsp0qCtoLlYYtcamD8",
-	"3bzKiv8nuJuKlKqC990+iy+2B7jsR+wgOC3695BlYtkOevTYYc0qJu9gaHHV3tqmeu+9LGsnd92CFHtp",
-	"+nGelfSYY7ttzTcdebIZ1zSlsk2eEEnU6a0YaZ7rtqKRXmdTZwGw3ax0YrdWHmtNQN/ZchjXcaccdooh",
-	"0/vs7QVaIF43aImdjn3sLer4vs7eXvjzSFi6EjZlYI5EzwaN9c1VXvOFsEueicCbzt5eJCytbHqq9PYO",
-	"A58LG0+z3Op6hQ0Hv2u13X3yxgnspD6H+kPRGwh+nJiVxhv9cUD2FHIqTsbq3ev/fP3ml9fsALvQAH0s",
-	"pMJsfV9K0YlIAVkJM0zYxeuL64uzVxf/ffH6b+wAA8/agIExVrk0InPaYNcSKvhYGrHkBte9fPf6Nb7T",
-	"yO+RNtSIDBP29uzd1fmLpEp2GquD4GBjtsxAx52WBXa9oj4XVXKSaFT3DhN2/l/nz99dv7m8Ob+8fHNJ",
-	"HwxsYawonXiYsKt/XF2f/xweCuJJk1It1dRw4gilEax66fnZ6+fnr3Af3JezgBgdKx+uEKTHwyfBQqsO",
-	"wjq9XDZWgI2+vTw///ntNRw2PF91MdH6lpR2I6wuTSYs/jYcVUfT3WN7M/U3EJb6M9yIMdhBvCCFP0QP",
-	"PTIMkgFd/iAZNK95kAz85Q2SAd3SIBkEWAbJoA3MIBk0oYFHPTjVP/1SAbBogPKa29v90yB5I6voj5gP",
-	"2crr2ssxhPvXs53JjfXK+2U4hnWjx4lJWeE4k5Dm39WFKC0vZNVGa0v+zUtE+jJ94fx8xzgUIQLz2h5X",
-	"hv8Vq0y2FIfsKunY/4KdAIVK9lacOH9u5KEkqQunxsh5A9LT6xgJUZ3EKihfmbFbmm5vShK3C/qMGRsq",
-	"07sk4UIZW9Bv0MSP5R5uid5+TllLzDbYfxeVibCxD7IN7JZ9dCOpn74LbAuVlUa69RU5TWAZinCclbHU",
-	"rjPF3ly8eI5QWktRkBF7rR1TAvNiq/p87+1AjZwcr20jXE+no9AoEive8as1cs2dW1L3MRkNMQX9AT+w",
-	"2SXGkgShRiBWYsAXs3ykwqwSUIwz0DS8Nw8VqobTe8SuQdYEL3vL/2ip/BlZ1JRn4gQ3TIRURcUrYhor",
-	"T03s4JfzqyGFqWo/ik1QadjwiYJonc1EzsZhq+PBaKzG6jmGRVpODeFPWLE3cG0/HuEdtSJVvjtZeubb",
-	"2eG3QZPnuTB4a5QIvvPa1ClLowZcGr7RDPmhToXqBHWy9NE0kPJYR3MOhrNv5oOFI5gn5kLZApaAVokf",
-	"CStVQYWZYj1W5PxW7QQyjE1wxw8b/WSMLsSIUUTaO4WldZZNSofdY9UMe9JavRBaibEShSVV2WfDM59Y",
-	"ONUltnYdq3P0yVNF4BybFGCzFuwgCBx2vRSsVefvfWNpo8Q9hfUFdyTyAaOwbMmVlpTFQmbCq2G+xenZ",
-	"kmdzcfjj6Nibh0Ql9uToaLVajTj+PNJmduTftUevLp6fv746x3ew55grRIN4NrE1sP6GCXQyQJRFj+5S",
-	"KL6Ug5PB09Hx6OmAMkCRaxxhWzf41yzWO+tS+HgI9c+jnlxswV2GrTB9dwyHXnJd5FV5ClXFotbJHeMM",
-	"xDShDZCrM2uWcYNrbenExw5SK35LE5YujbiD/4ff0iEddEWKF/ngZPD3Upg1NjELbWB82PKfH6Ntb6tI",
-	"+ZaWt5uBZltOqKxKG5aSpE/7GuuGTm6P+YDy3fWq2s4UZCNRUho6YBoxlffMZ0RKxdLv0/p5yvAbfb8N",
-	"LPI7PQKuN0Dd2DnQYjDNMD51wsfQ4Wo7HtHYd61Umfj0z/rM/Md8EesNHnkBvloOP4MRuYDyBz8Ar/nh",
-	"+Pj4tOpq/cPxce/HMT7Z2yy6p7lGf+Pn0Fov1vS5DwTfMm/bAbzvtFL+8fj4izUkrZsTRpqRtmzSJm/B",
-	"/qjPCIzY6hW4R422z/jKD7tfabWFxZee7n6p7oCMbzzb/UbV4/chGfxpn620WxrjW0/32k3VRRZ1wpDU",
-	"RcyQsuTwbJ3hsmAH7ZTtYXDdnvwzCBbQ/LvRzIfEy4gjrN9AE8/2yguSsPWTAWEJDuTqTyyqL5XFLIxl",
-	"1mkj8iABqDKD/jhWBym+PKoXHd2KNbq+02FX6nBLIr3AziF6ytKP48GtWI8HCRt7BXo8eEjHCrUkiuvj",
-	"XykOBWBQbWxokBvaY1ODKTcXixOWilCMj9u6E0ZO12N1eNg4osOp0YtDv8rh4bKcFDI7vBVr9vLi1Xka",
-	"qmEoMcbKmeKuNMJW6TKM3hgreCX4yugisREvFRstRuzZ8bNGq77G0YWmHVg8hs9G5OYraR1S6vPG7T6K",
-	"K9wfqnyTM0SatkeyqetvksKAd+fvYykMXuPoG3l3yPuVv1BEG5E3jzFCb59N9+Ie9Olekr+uOnF77GyS",
-	"YJc+keDgF8LzoN/JvNbyxorUvArpU1QBUibueeaKNXwAHgDDwuo4LaboV6hIdqzoJPR0ihjFqHUPbCs0",
-	"gpE2NDiOUck5PhvUy69DHHia38hif7KgS2p0hv8yws+XfBw1W+5GCcH31qUuqtjQgpoLn9bN3NaMEo9U",
-	"VSLzIZQwYutBzLoeRZl0u4HvI3n04zS3SAPiHhzNqy2HO2lPEgAKNS4cxL8dysa5cnUom+2mH491rVak",
-	"UbS7CO4bXoic8ImCmYCCVCJLQsGKhpsNLsRZ5LztnpClKdKxAt47lVhv0vyRyidSnwqO9qfDYFCj7Wo6",
-	"Ym/rfOAFN7ciH6u02uShP5+UOh4D7DKnYErofowNjyJI36fAdLqvfg3iaDWQ7aGO+rS/kUdNHpsldDbS",
-	"G3x/SvHOrdGaL4qdfiz40JulUGdvL2oncSdTtZH1h9m+3l28yZb/Jpxf64Vf6nGIFyB+pGLQhR+tnn+c",
-	"/fxq9DkX5QMKg5N/vm9eW8udvv+lhL420ct4hW7c+s6f+LTtgz0KjU8osVor8cQOQ0ucsaKeOIzyeXJh",
-	"QKRa7Cd8QmvXZYjBddUcjkV1FMLh2BMUxWPlG7doP/IEn7Ooci75jJyfRpezuddkN+ZzoV8c9V1MAndj",
-	"ha4lzERHZ/Rm6IBcqRQml9ad+iRy/2eqCML2FeiAHbGUinD/4muZU0yrrnsZsN9KUfowRx0ZiPWq4Vsa",
-	"hI3G6syDIPLoBDbv8+fKpwVY+UGk7AAnsimtxNCXv8miQLfvmvGx2jiwk1b8SfDcMs4mwH/gTtpZrkt/",
-	"H30C4ZI6GXX8wDGaqB85qgbhPSR7PUvT2nrcliEZl5gJJePWopilmIyUUsNiW/fyS30GSdrvR8Uspi1O",
-	"vUhCej+EIR88UteMSUsy7wWkKpT+PFjSgLyU3QNnhIcy9LP7tiOu76zSAyL9+sUPq7SCCh2kCRGB4elG",
-	"b+IQEpMmVDdQYQrl4fsfF1YUvgQotgEsOfli8HvXksQYJUqN9Fas/4LHnbIDimvhsVpgPLw4ZbwoGhxn",
-	"OGK4GhYodmQ2bJnY0iAZiPtlgdkk1AwptjXHZ62NPSKj3q0xGjbVZhEpv/g9fdrdlnM7PNvUdO4P7dD+",
-	"1zmwfLe5oFBUMU3k3e+x73Ks78FzLI8MA15AsKCUs0w6GsBH+fJVfJGy0lZ1c0GQvaAnhLlx6aIsnFxy",
-	"444Ao9A8SX2Im2Y3AnpX2kAmEibuM7F0Y1UbRnU1epr4uY8UicZazhANNeS+weao7Ew1atif2LHCXpRA",
-	"HVhJi3HRnjY8T6psUlYnk8JRAKRYuCrVWNlychh+hpOomvZgF7SjFHt3UNcxNBUTlo5GoLfMMN84wWxK",
-	"7PcDv2E631jVv3plodFUkio7SyIuYVtNoOHU20Ym8ZWJ7xYRNolb9mk3wZfZqPSn9A6fxIrO+TH6uFF3",
-	"axgUaEEasdDUUs2e+FWqeQ4Wq64E70LmLdyEpYCY5ITcNjABN9nwz1msHcV2f07cu9O918HTwGZqvhqG",
-	"VINRE7jYa3xNwgTFiovMFWqVcheoek+1obSRbK6tUD45y4/z7X4OsbEQU2yLlzSVtKXMbi11ZsXkLlw2",
-	"bSU8pacUm0h70rk6i0vnF/VUi7r9XbtAJgD7kqrSXSRWc6v0agP7vv/+qnaRfP89O2gdjOMzli50Lk68",
-	"JyUdnnS8IiGD1XsrxqqnGUzbkKW2fV0PxfCUdQ4q6R5ddURJ5Eqi6FSdKXx6IvBcx0qXrp3bTSk9oHxg",
-	"n6RavCML3XT24ANT6ciT3mhn0vH7JISDlfsLnRoIKSn9SlP/Nsw9gS8DYZ7ugd8tjanVZs43JKhfOB2r",
-	"Brto4sApaS1YUeWj/D8eMzvXxrGCT0RhE++EbcGHaV5jBa9RSwyCo8mKaYQUO6sP2CczRUbOAXaWmKY0",
-	"Vs+OnyaNmSHtabxT6kH47Pg4jBQmdx7xL1HkI0ax1kYpMkLq645h07zYEdZojGceVP0//6rzdUdhikjI",
-	"ts4UbzYUmYvlgxh6GrjcrVhbbx42uB7VBlehUJ8g2l/8Vt/5zh48yPxjArlZ1Vnlakyk4qi17tRKd/ZH",
-	"OvcZsNontDUIEjbaaN+MHLOHuOFGq6l1j2yltPU+NkYHEb5tXM1jqhB7D8H//mlNlZqAVyiy0WVpv7Fl",
-	"O3oj+WLU57+8Apq++vk/qaK2KTmGf7D+SZddTapWoUQe6ay0VyvZdq64r3L/Pa2si3zbGPMVt8y3Sakt",
-	"gPyPnjr0wx5vVFO3/1Wm2RX6Scm62mKdBR/v0UdKpHwgRCxErMLuUixwLiSvOkH1GTE0xsmzokLPbFXE",
-	"FurWUJ+pegBQbTuxAsp5OaBu9tq0/cbDZsN7IzJtcupOTP1pxsrP83CCOB6mdiIElOdtNYlmKkuvwsqt",
-	"9OR5yDf2mxyrYOFU85x87/aIKH6BZ3dZqke7LYFaXgx+b7fHVoIMYpVKDAkNcnaAWdY5mwihGC+M4Pl6",
-	"+IcOcj07/o/dLzzXalpIqib5l5AoocomNdG8ib1CNMn2KBnqkA4zvJtN/JEp+HBCpOtkwioiSshWqIav",
-	"+oFJCabuElGLe+lYpnORsEKqWxt06uqd7nQd0m7hDEFrhnfaajiWNCZV1lDP7IAtowFaXw8jnuB/HgAC",
-	"EyyBYLDWeXe1+jFWhZ6FqViVOl+0TYEwnnbh4Q2WSdXMG3dAnEwV6xjD+JtwfgjDH5NhYE1mL8f4lr20",
-	"SdUUf3686D0i8YJ2WNRlemZvG23OS0SwiQi11pVkZCSlnW5Ub3tqUvVfz1+gE5Qk5q96gmKvWuo5STrg",
-	"HLwtGb0AqJlWNudqRuSBnAbpm4KEWMYu8mi+B33hf6Kg9FoAFWRR/3HQQ7ykDHcDErN7Vt+k5ufTF+HN",
-	"J1AXKIFHH60zgi8e9kow6RS9RmSZNt0BddwyJ+7diF3QqNcJ9jXAyck086AacjPTUs1O64KYqksEUFk1",
-	"gVd5+d2IiEg7VujFH+HESEzBsrdyWQ1AVWtqC49JDrw1eBbzvUDs6hmbrNmSY+klSfn0vw69qnH4Wty7",
-	"wzd+bd+Rr6pVge0gs7EChR2A9u7yFX1+rFI/L2ZExdXex9n4ozAmZVRV4HRHjrdziVpeyqY4xiFkFKJt",
-	"TolfsIPGWPiTbm975Ezd3JSE5PNJ1xHInNbDU2r7brFi8tnx060C/ApR61PZWRLvJUP46nuU5lV82beY",
-	"r3IJ/Jfbtn0zLBt6X/iK96oq/n2yu5rqr2uHc0rRD+rHEiI4yO7dKTsmBYpayPfGwHGB3lIqbJIG17UA",
-	"QI8jZVW7GT5Q3hE2jj3FcJYV7i+lmx7+n0/IzgJ0g/XIPq0IjZxdVLeLUESJpqdDUXWEQHe+VyEVShMG",
-	"h8rcYo1BE0OsZPuRbRzTw7fCq88WMpeCZkEgO/BsmVj+41LnaunTGJKwI5fOTy9DMdGYbKLyusC7zhB2",
-	"WNdMg4+q/K+xiszSYAdpZ2xZ2hqvAeIAa8Ipz0TMyoIbD0zoqrkxVqIxgQ3lC83dpxD7XBhxWmmFWNTt",
-	"J3OFfPnRWF22p23YkFfGUozUNUdzUMkWp1DPYSHvRI6d96l2pm6uMVZNRxIW22KuDPXRqpYzusTGittG",
-	"vfZnpflZpH9Q3bUxW2Srs6eaL/KN/iOJLbx9Sp9J+UemGuoat+5AD6q1H2pY4GdfLXSOxSU+TzQ92Uz0",
-	"RNuj7SrF1FeDtmBF57ah5nSmxCaYJOZ7LMMbzRmvI3YGeqxnFfgLDYXzPAmZUR3n8yO4kPlwq1XIpeno",
-	"WNhhuRKEdTpNGI+G32lNcKOkX+5LwhoFlH5GEwDpjbFVc3AA9lQa0ta47YyWC+Ai8UvqpWKxYHVjUl06",
-	"3BiUd1rPr1Qbw/LQsYzHhq1IJmvQ6HGIJl3HiL3WmMBEMNjK2hZrOCLvtHZixU1u28UV9MZY1dmV+o6S",
-	"jmUVtrY+/6karoseO8qIoqPdFlXGD3whZtcXkv50Ptcalfz1I1u7eWx16CuOQwYLidkLXe7rE9ml+3cr",
-	"mf+f4U848xMkKxbZN0X7c/n/R7DZ9nM8oPUesuc6A8lGLIWFqiym1uD01tz0sWorK36EA5J/epTWPgbL",
-	"0u9+fJmyAzSdmE8VpBQb3yoXreERJVw2/ARXP539+Kc/V32MmrmafmbeJjtGzuN7SNLOQgpMpZtt50sv",
-	"/GP1HLEvZXJvDKKPz07EXAI/dvK7H196XBpl9q7HPvf/1W+df14/D5054Q69E6DFw3bmv8Q5V8gniJq5",
-	"dOd7z0vE/PQKC3g1H3K0taHJwze+9rlxiN6Rhp/KyOppj1sZWLOFWGdo1inobXyJWgpXrPKcjXqcan4g",
-	"1x/TyPLAbTWw/Kiwb+ZVR+Y2j+dRTnwMDu/hRLFOLOPNXOfc0oQS02jHXE+SQgYvVSfujbWI0V5oPS4C",
-	"HO/9GXLp9ylx+z0pYqN/8Y6aGt+5+Juz8ss6K5xHvEeS1NFH7KvsE8A8cW2wZLjjL6ZsnfkuuHndJuA6",
-	"dLOO6FAevt9RjfoEfO/PjXDYB/kbqvYkR2jffHsHpjYTdB8Xsg2Ztz5JCRl5exAQUEHi3SX1aBCVj1WN",
-	"vEk1ILF6Qjpml4KHFKVq5Bd6YMBkak3uGY1VGpnCkbJM31FlT6N4viovPeBFQf+adr16PVHMYagxp9xH",
-	"2RhKi0bfB2F03b7GUOBWob//F+nmunRj1fSCI1wIKpmBRYFL9MQ/m8Mof0eSa36mh+waA/rq376Vbm6h",
-	"xEbL4AYxhp7JeNbvHzqdJdpNqv/5/iH5CLyWCIuEAvXHPcL5IkcrYY/ufkD9w39g9xxHPxzHVlQ2Ke2a",
-	"YTXNqJYKLTg3ZQxlQSfoEwG1zi7RwYOlTDTLIvALKvGt1m0zo82FY/2iNTIKnDCCFSk+Z9/PVVmKTE49",
-	"3g8bXwom2MP7h/8fAAD//w==",
+	"7H39cxu3tei/guF7GYt5K0pO3DvvSnNnqmsrjXody5Xkl9tbZrTgLkiiWgIMgBVFe/S/vznnAPtFLEnZ",
+	"jpt2/EOnsbiLPQDO9+eHQaYXS62EcnZw8mGw5IYvhBMG//WWz8S1fC/gv3NhMyOXTmo1OBn8qFdswdWa",
+	"SScWljnNjHClUYw7ttDWjdjPc6EYn1ihHHNzwaww98Kw0grLpLMsF1NeFo4t+UwwK9+L07G650UpLJuI",
+	"Qq/Yc6YN4xN9LxrvP7NswR/kolwwbgQzYlpakY/YGa2z4Gs210XOpmIlDAE3VuJeKLYCeBbaCDbVRaFX",
+	"J0yrYs24YmKxdGuWKvHgbmGVW6fvhErZQnBl8dtC5aOxGiQDCXv/tRRmPUgGii/E4GSAr8AGBsnAZnOx",
+	"4HBcU20W3A1OBlK5f3sxSAZuvRT0TzETZvCYDB4OZ/oQ/nxo7+TyUOPZ8uJwqeEhMziZ8sKKxwSv4QZg",
+	"2ryHm7mIQK6nCPbSiHupS4tncxouY6oN/jqVxtLxj7btDJdsbc3vxDoj1Wzw+JgMrkp18SoOnCnVM8tk",
+	"njBuPY6InE3W7KpUP2tzNy30qvr+krt5/XlTqluZD5KBEb+W0oh8cOJMKbaB8ggP26VWViAC/yfPr8Sv",
+	"pbAO/pVp5YTC/+TLZSEzDoAe/d1qPNl62f9txHRwMvhfRzVxHNGv9ujcGG2u/Efok5Fd00eZBHQtABdE",
+	"fsrShZ2lzPK1Zau5zOZsKkWRM65ytpqvR4ATL7WaFjL70uCWCkCVinFmHXdAcdyxXAvLlHaMA8EwN5eW",
+	"ZXOuAGMek8EP2kxknhNafjlgM14UwiCpA2y5RsAQogugG8ULXOfLQXWtF8LNpZqxFRDYymg1Y1o12NYp",
+	"/rdeCsOdNpbNuedquXBcFgT9G+1+0KXKv+hxGgE3rzSzZTZHRAD2wO0du5dWTgoBvN1Vx46A3mj9mpuZ",
+	"+MfQ1JyDvNEkfpbcOJugpMD/Zp65rea6EGyi8zVsDx6fyBkC/07x0s21ke/FFzzpl0bkQjnJC4uCayGt",
+	"BYTRBpH4nhcyD+Ddc1nwSfEFj/eMTXh2J1TelNS5WAqVW0DkjCuAcgKXwLO5yJmRs7ljSq9OmTNrxmdc",
+	"KlZwhxjyGFg08uAzYB4iP1czqcTboF+gsmGAIpwkXk1cf4OnJwPUCuKCp5YMf6P3f6kErZ78XWQO3j8r",
+	"c+nOlTPrTRF1phiHnxnoCA5ZMSgny4JnAvghnMec2znwPalAULWBxtd2nT8BgE8+JgNYLrpPmUf/DFI8",
+	"+oMVv+6laXTOCV7Dj/mlPUSJ30v/CYattk/wUgk6QpEznsEfN0+J/h7dBM8cseqNX3LuuBUu/huyTVw6",
+	"zyXpTW9bn9x4ZWNTunSZ7kE5I7jtAdhrJdFPSFquupGcO3GIf002n1557Wc3ZvsV6KiScJr1DnqvDBTH",
+	"TUITyhn/n6gg74e+SD/1OXJjOP4blc+sNJausY0cb7m1oPil9EBaKZ/wlldLSf3mrtK0Nw+rcx5hA+2P",
+	"x07hJXe80LNXNSp1GZ/HsoaIQ82itCIBLVXmm9jcWmJ/Ou7hb529IV32srL2fl5L0ms74NGP+99v55A2",
+	"7rgDYbX+FgB/buB298RR1nFgF4ECuodvyhgPITFyK1CO3LYN1U1tIay9+TzjqObAh6xQ+SnjDCUMKApT",
+	"+QBwgak4k/cCwdiPRuJCLkIv/vgIoB7gG8CiIu74nagwVea2BVYfp6u/uANfxcwIG4GEl06zA126Zems",
+	"N7cLwW04IectB9AShqDJgLkpVuyAI6wMdBej8Vb5cmn0vUBrekGW53AUY4pEO204fsYj0HhbwEyqqy1N",
+	"EV2k0DMbW0YTdgmee14Dl/XMMtpiwpRWImE8X0jUgvVKgTqT7E3KCblP7G2tlrVB+PP15Rt2jT+CjV5t",
+	"hF5rfKomqHthbN/FdXB8n2duG+tt4h09w/wzpEgHGpWWLaUC493phMkp42o92ibXbumXDzueuO3fYS9r",
+	"rI+l+7m+xbtXswfvinPXsPyT2WvFEnfx1/oLUSDnIru7ErYsXPwOvVIA+KWVYLm0WaFtaQTL4FVQ5+Hv",
+	"hPObbBYf2lx5IdVtJoriNtOlcglb8Idbo1c2AYlOXoDbTBflQtmE5UKtb5fcgTEO//QcT98LU/AlWmtL",
+	"bqw4QlKseMlUFoJluixyVlsbSPGcOTCIouhWq4JdcgfbFiUL7nvKZSFyYE5Gr5gqFxNhEgZcCqBmgFfD",
+	"hNm5XilyZwIvAw6sVbE+ZUqATRRExdToRQVzFKwlt1Y0FYGJ1oXgauO66cCrFzbuPBk8HAqVFfxekP/r",
+	"MRm8It9pQKmIabWpo3varkQLbL2QYPSQJHRg7qT9YjONKUIIxm1loLW/elF7eRO2MtI5oeg26Zi2stYt",
+	"QvGZxduKvh54ziYkdHHwe8LEaDZiEvAYbiXx8CRMqHIB2JmXhgdLZpMnbdBk276OYOIadA7vviA83DzM",
+	"hZ31iL6GU4mrPAGCCZhNF5hxBZoLky5hc3KnbhqLjrvS3mY67zneH29u3jJ6KviPgysVFmxamd9/t9vK",
+	"hO20vxrjZucPIiudNmc5OkRicglx1z/2zKJ0xidZIRfS0YmAVUH6o2WrOWgKAgx6g6pkghZ9SdvonDlw",
+	"sVIpOKOND1+VyqtfVVSBs7/rCXn2pK2gAttFq6yJkA0v/x7r+7VtodGlwg6s48YhRvq3ASknAv4j4wr4",
+	"sMiH3VvpiTKsuHQ7vg+PsL+8O393/gqPkkDZa/3urTcOdC9OFhDgpVZTqcQi6mL4Ua9QZlUHntHTlgme",
+	"zeFOIlcrsjlX0i5sD1WFV9lMOJsA81tp81TVeqkLma17lKkaaa1wcAcnLA2HlYIggq/jBdT+Nb+znEk7",
+	"Vj66NUxYOhHWHYrpVBuXsoPqqZV0c7aae+N5wbM58Hg9nQpDKnmqp9P0dKwasR+u6oOE93UJ6CsowBXx",
+	"PulJIRZxrvZ3PbEx4DmFzeh0mN+zRSf4uhW322nqN65xL3x6rWcxm3NpdCasR3fDVcKEdHNh2iquF5HS",
+	"WVFM0QJQAn3hETVpkcfFTKYXC65yVkiwJWABbmYl4DVb+ojk01BMqPw2OJY2NBzFpAP7S1B8bTz45q+H",
+	"3ywOv8lvvvnx5JufTr65/p/xgB28u3kZN7fEg3SVTNjF4p8Qsew1kJCz7dgPPvOxO7IuFyaiAr27eg1i",
+	"DUSBdVzl3ORMgNxmB5YvBMuaDnpC37O3F73f0KXb7xukZ3/MR9bWicVt3Jb9SVjLZ8KSInpORMD4BGgZ",
+	"tAAM5oCpPF/DiXrdF2xoONunIGBM37nEPf0gC/FKZDIuts9Y7n8LFsdSqBwkWFCZu7pkvRKoYUD83muA",
+	"EWD89i9RRdvNey2hZemeWQaPIDYV0jqKPoNxd1Uq2omNXkDtA95gfKeBp+VkKgBw7ADVMlIH4GadXrJC",
+	"3ItimISsCPb8+PiYZXNueAY69YjVIXL0NoDmYpl0uxkjbnsvlkh7vEJ7ps8D2vDVPLOtm+MevHB73h10",
+	"wtLwVMoOUAyldGDpcKxAzJD+1bz0oCehAZjCX2wK5wcL5d78m6zp/w/wZ7QDgZfkY2Udr5YbnqKx4pcA",
+	"gaacWVfSDAgQzLh6H4YRcOhJQ8IbK6eXh3g/KP3YtVB5Y1NJtTyoXtrNST5+JqTFpff2IEToLSIonoiv",
+	"nwspN7jD1eVLw534STgOqBWNuV1dHuJDbOGfYrnOSEoe/Pn68s3h61cJmxYcTEaRD09Y+keMhD64FGN0",
+	"nKV/nBm+nKdMT8dwWhLuJCGtjtDxjzKnh9M/AowpXLFgc+eW9uToaPW9zEfazI6MPlpNTamOghpwdDz6",
+	"Q+yyAwSta9spvgnM1jvxkBWltmyc5lZXUQVS9Z2YkXVVqouYtoKiaCqF94hv8uQ61NWf17MvUpQKWW6v",
+	"kXyJvokZ+q1MqewmNJ0spy3BpmYqlNOg4MdjTt7zJC3mCMwFK3gjIyoW+bO9h2ErsxDeT5gSK7T2pbFu",
+	"7yjCVamuy8WCxyJtnatHYJKNQ+m5/7haXBSkEEvL7hQwTFIgQFhH8cHz/m3S1tYxAqvZlJtw1qVysqhC",
+	"BtKyl5c/vX19fnM+Yj+g9Y5O0lKMVeX/9Al6RaFXhyS5k3p1kg98uRTceLLndqw+WPleJMzO+Xd/+LeE",
+	"+fSJW3L7lKZ4PK0A9YYx2kQ+ckHL+YXQdXESRM5j4vmmyOGAENGqZ8IvjyN2iWYFIgTAjMbZWNXhBmbE",
+	"UoN627K3GuJbLwBVlm7ttenwt/fC6FrBNnVW2w6ECvlv20PX8FNBSLJtPcAj70wSu569xocAj7m9a+ix",
+	"SyMy7upsvk4uVbkUxoqc1LS0eve2NEV6Wqm6heD3KJTgOvemLw++KgufYNNiuhXPbn00QjcTq4vSCeb1",
+	"fVexQ8ybwms/AG53w+2dHe7PIUnOx3mjtyP0tI9Zk97BC7slWRfTzryCkqOp5WmUrK51reYRuVZr+rwf",
+	"W//lNjCjuNdr87ktYOXSOqky11VFLVuU1gWAibvORZF7VVFMtQFrHbhJxRcOKJbsuQkphs8acKPaA886",
+	"n3+3LPQaFI9nlr0HRZBYwah6YbhtgyK/nazjocbYMVfRhY2NolKTL6SS1vkcQeB+T3MVYCihT0RhyKhy",
+	"7QYmC0dTOr3gTmYbsaJappFOTk6ksUK5qdC3sVwW6+GIvVO5MIwCybgg4/QOyhcwPy2KFUkqfbit07Eq",
+	"m296NizJJWlJkZMoVAj6kD4SojM+K3uvMFwjcBY7u4akiJ8g7OeZZQuRS45xhFOixsoyMg0J4akVBNg+",
+	"d22FiCvY2+xbDxA8ACfKnbyvsjXR720LbueHViw56Nr5U61cDFq0N7Ti7Qskctu0INGVinaeZ9jP7LDn",
+	"87TQLXf9DqEVrwn8I71CqA9sPUZ6BKz4h+GXuVkbraxogiTfYxLiZO2E/U1g2iN+QDrOJpw1CuR6pQrN",
+	"cxCpw6SC8KCpYPEIkhARD5tbAZiCIR0+AJKOlqxs6lactD7QqLT2cWDNApiI1h52OrmqNEKD8raSVuzp",
+	"f6lO55dtAj0kEnQdL97Erl1QnTS9nrScH33CVIOFB5UWtSL88T2lsgAnrtTbVgUImSylszL3scQgM6O4",
+	"2lD997VkvDYT81T066FP0yxXvWlmNy0toJVoBvZHiZykN4ll09aiQpRwCj3X3Sg1id91iAFzy2w5WUjn",
+	"YpFgx2f201JbI4lBvck+4UhWTaAARbYn90TT8D4bxE9KU+L2jiDeLy1pW+Jdg6akgqs+ZbxYoWJsBNBO",
+	"wj48slr/WQFvwUxBkoQ/n18zuxQZRqPRPLk6/8u7i6vzV8NodtdGrlSHdwW8LbialX1+id50qvZi/88f",
+	"V0cD3HPtKG+9waAjhU5pMZBcyYY2wp3j2Ry0bLub2roXtX+KVwvYHhq97hFnZ5VHCyUm8qFtHrFP4lxx",
+	"/tIHsfcIxUFGXoJmhfTOejRAI+JkexwxsIEpKArzj9Wztp/P9shfgOATw39P80w8kdNuoj8s4TkAd8RA",
+	"MT0lQu59UgWhiF3+tTD3MhMXaqrjtPensxd/+hHrdWQmDqWaaioptL7GlZwogTFpJeyIpegMB0uMONtY",
+	"fZgZXS5PmDaz0Yy/mM0Txo2TU565E7YSNgmc9oQ9Hz0fHT/GvOO8dPNbqawzJZYn9PlOyMmLZqF4WBZc",
+	"KsvmIJk10xPHEYknghthGHo0vcknrS9Lit46qJU8c++26n/owujU4R1wthIT73gGLXXBZeE0e3f1up1f",
+	"UxoZ/bARYFmduV6c9oDLTKCEpaJb8jqA7nz1w0v2/fff/3v7a1vrRkLW3XZR3Cs1W4nw7QzAhAxuNxfS",
+	"oIVL1oP/oN3bzbYjPXF3inos/7t5ktJ6cY8FqwIs9wwv0K10PEnUR5cwq28bmvjyN5mB/dV6ixXyXth9",
+	"kEKoe2m0iucyvaocTqzxnE9JXBqdJ8yBiqgNy8V9T9IGZe/c8mbWXB8P21oYuJF+t8HjgsNVPDihiAlg",
+	"dBdoqUojQt3nTqyHhECcpY1EsJQy9ZKxmgeHn0+SQBukk1wXcukYpqdNxFqrPLgnfY5aMlaO34Fl6Uqj",
+	"LOOZ0dbHKkMIEP+BWlyDJzNtcmFG7GWdKjhWrVxBxgtLAaMK1mZyHlBD9QOYt31O/G4MvrqyrJ3n9imX",
+	"1kyZ+9Rro3JvXGGCbnVMJKUrGStp2Z1YYg1GCK1jobAKfJzWO6FMNOnqMgssbTfSCcxaBet6rKSrvMkU",
+	"lXPAyaoHqP6S8rUEmqhAeEy6EXtr9ATDLxTAD+luCARXdoXXz30C0b5XI7eFRg1py03Wo6zjmMQgc8GL",
+	"Yg0oZgCBrGC5Rm1YadeXPtyX4PxjueDqEM6MTwqBOQ/dT8ftcjPjSr7ngXNuVXtoncvmK6AylUuKSN1i",
+	"TI3SjpZGO53pWDTh3dVrhkv6C/TlwhlXdOd1xQhaUJii9DQ/dg3RStig38fyOM+vg2pimzoCk4tlISpz",
+	"4wkfps2jEkmVDlvVwz28Z22A32DVQQhxA+YgQVLLhQPgRLV6IrXCVJzqfSTg1VxbijfHDcpP1Gh/KA3S",
+	"IOh+1oeDGzIRjQ18lS25RGaLmfQOnf5zIBoqUGcLnYs4gN7Q3QNRb+DRx2RQLvOnKVkYxvdvfZSKta8N",
+	"Hbis1VO34kZ4LtRX29Dj5LAfKwnaCpaHLXKpgfF3E10r/p/gbipSqjoQ7PZZfLY9wGU/YQfBadG/hywT",
+	"y3bQo8cOa5aVeQdDi6v2FpvVe+9lWTu56xak2EvTj/OspMcc221rXnbkyWZc05TKNnlCJFGnt4Snea7b",
+	"qnh6nU2dBcB2s9KJ3Vp5rFcEfWfLYdzEnXLYuodM77O3F2iBeN2gJXY69rG3qOP7Ont74c8jYelK2JSB",
+	"ORI9GzTWN1d5wxfCLnkmAm86e3uRsLSy6an03jsMfHJyPO91q+sVNhz8rtV290nkJ7CT+hzqD0VvIPhx",
+	"YlYabzQsAtlTyKk4Gat3b/7rzeXPb9gBtgUC+lhIheUTvralE5ECshJmmLCLNxc3F2evL/7n4s2f2AEG",
+	"nrUBA2OscmlE5rTBNjJUgbM0YskNrnv17s0bfKeR3yNtKNoZJuzt2bvr81dJlew0VgfBwcZsmYGOOy0L",
+	"bENGjUeq5CTRKLceJuz8v89fvru5vLo9v7q6vKIPBrYwVpTfPUzY9V+vb85/Cg8F8aRJqZZqajhxhNII",
+	"Vr308uzNy/PXuA/u64tAjI6VD1cI0uPhk2ChVQdhnV4uGyvARt9enZ//9PYGDhuer9rKaH1HSrsRVpcm",
+	"ExZ/G46qo+nusb2Z+hsIS/0ZbsQY7CBekMIfooceGQbJgC5/kAya1zxIBv7yBsmAbmmQDAIsg2TQBmaQ",
+	"DJrQwKMenOo//VIBsGiA8obbu/3TIHkjq+j3mA/ZyuvayzGE+9ezncmN9cr7ZTiGdaPHiUlZ4TiTUHfR",
+	"1YUoLS+kOUeLff7Fa3b6Mn3h/HwLPxQhAvPantYX4QuW/Wyp1tlVY7P/BTsBCpXsLQFy/tzIQ0lSF06N",
+	"kfMGpKfXMRKiOollab5UZrc03d4lJm4X9BkzNrQK6JKEC3WFQb9BEz+We7glevspdUYx22D/XVQmwsY+",
+	"yDawW/bRjaR+/C6wT1dWGunW1+Q0gWUownFWxlK7zhS7vHj1EqG0lqIgI/ZGO6YE5sVWDRO8twM1cnK8",
+	"to1wPZ2OQudObEGAX62Ra+7cktrByWiIKegP+IHNtj2WJAh1ZrESA76Y5SMVZpWAYpyBpuG9eahQNZze",
+	"I3YDsqaq/Gj6Hy3VoyOLmvJMnOCGiZCqqHhFTGPlqYkd/Hx+PaQwVe1HsQkqDRs+URCts5nI2ThsdTwY",
+	"jdVYvcSwSMupIfwJK3YJ1/bdEd5RK1Ll28WlZ76/IH4bNHmeC4O3RongO69NnbI0asCl4RvNkB/qVKhO",
+	"UGtRH00DKY+FTedgOPvuSljJg3liLpQtYE1ulfiRsFIVVCkr1mNFzm/VTiDD2AR3/LDR4MfoQowYRaS9",
+	"U1haZ9mkdNjOV82wSbDVC6GVGCtRWFKVfTY884mFU11ir92xOkefPJVozrFrBHbPwZaOwGHXS8FajRe8",
+	"byxt9BxIYX3BHYl8wCisI3OlJWWxkJnwapjvOXu25NlcHH43OvbmIVEJVgytViOOP2PdkH/XHr2+eHn+",
+	"5voc38EmcK4QDeLZxNbA+hsm0MkAURY9ukuh+FIOTgbfj45H3w8oAxS5xhH22YP/msWamV0JHw+hhobU",
+	"JI0tuMuwN6lvV+LQS66LvCpPoTJl1Dq5Y5yBmCa0wcoqs2YZN7jWltaI7CC14tc0YenSiHv4f/gtHdJB",
+	"V6R4kQ9OBn8phVljV7nQl8eHLf/2IdqHuIqUb+lBvBlotuWE6ty0YSlJ+rSv03ForfeUDyjf7rAqtk1B",
+	"NhIlpaElqRFT+cB8RqRULP02rZ+nDL/Rt9vAIr/TE+C6BOrGVo4Wg2mG8akTPoYOV9vxiMa+a6XKxMd/",
+	"1mfmP+WLWG/wxAvw5Yv4GYzIBZQ/eA685vnx8fFp1Wb8+fFx78cxPtnbvbun20l/J+7Q6zDWhbsPBN/D",
+	"cNsB/NLpbf3d8fFn6xBbd4uMdIdt2aRN3oINa18QGLHVK3CPGn248ZXnu19p9enFl77f/VLdkhrfeLH7",
+	"jarp8mMy+MM+W2n3mMa3vt9rN1VbX9QJQ1IXMUPKksOzdYbLgh20U7aHwXV78rcgWEDz70YzHxMvI46w",
+	"fgNNPNsrL0jC1k8GhCU4kKs/s6i+VBazMJZZp43IgwSgygz641gdpPjyqF50dCfW6PpOh12pwy2J9AJb",
+	"uegpSz+MB3diPR4kbOwV6PHgMR0r1JIoro9/pTgUgEHFyqFjcehXTh2/3FwsTlgqQncE3Na9MHK6HqvD",
+	"w8YRHU6NXhz6VQ4Pl+WkkNnhnVizHy5en6ehGoYSY6ycKe5KI2yVLsPojbGCV4KvjC4SOyNTsdFixF4c",
+	"v2j0TmwcXeiigsVj+GxEbr6W1iGlvmzc7pO4wsOhyjc5Q6SLfiSbuv4mKQx4d/4+lsLgNY6+kneHvF/7",
+	"C0W0EXnzGCP09sl0Lx5An+4l+ZuqNbrHziYJdukTCQ5+8QX1Xr+Tea3ljRWpeRXSp6gCpEw88MwVa/gA",
+	"PACGhdVxWkzRr1CR7FjRSejpFDGKUS8l2FbozCNt6Dgdo5JzfDaol1+GOPA0v5LF/mRBl9Ro1f95hJ8v",
+	"+Thq9kCOEoJvdkxtbbHDCHV7Pq27660ZJR6pqkTmfShhxF6QmHU9ijLpdkflJ/Lop2lukY7QPTiaV1sO",
+	"d9Ie7QAUalw4iH85lI1z5epQNvt/Px3rWr1ho2h3Edw3vBA54RMFMwEFqUSWhIIVDTcbXIizyHnbTTpL",
+	"U6RjBbx3KrHepPkjlU+kPhUc7U+HwaBGH9x0xN7W+cALbu5EPlZptclDfz4ptaAG2GVOwZTQjho7UEWQ",
+	"vk+B6bTD/RLE0ero20Md9Wl/JY+aPDZL6GykWfv+lOKdW6M1XxQ7/VjwoculUGdvL2oncSdTtZH1h9m+",
+	"3l28yZb/JJxf65Vf6mmIFyB+omLQhR+tnr+e/fR69CkX5QMKg5O//dK8tpY7ff9LCX1topfxGt249Z0/",
+	"82nbB3sUGp9QYrVW4pkdhpY4Y0U9cRjl8+TCgEi12OD5hNauyxCD66o5rYzqKITDOTQoisfKN27RfgYN",
+	"PmdR5VzyGTk/jS5noTXUxsA09IujvotJ4G6s0LWEmejojN4MHZArlcLk0rpTn0Tu/0wVQdi+Ah2wI5ZS",
+	"Ee5/+FrmFNOq614G7NdSlD7MUUcGYr1q+JaObaOxOvMgiDw6Es/7/LnyaQFWvhcpO8AReUorMfTlb7Io",
+	"0O27ZnysNg7spBV/Ejy3jLMJ8B+4k3aW69LfR59AuKJORh0/cIwm6keOqsmEj8lez9L4vB63ZUjGJWZC",
+	"ybi1KGYpJiOl1EHa1s0VU59Bkvb7UTGLaYtTL5KQ3g9hyAeP1DVj0pLMewGpCqU/DZY0IC9l98AZ4aEM",
+	"/TDF7YjrO6v0gEi/fvbDKq2gQgdpQkRgeLrRLDqExKQJ1Q1UmEJ5+P7HhRWFLwGKbQBLTj4b/N61JDFG",
+	"iVIjvRPr/8DjTtkBxbXwWC0wHl6cMl4UDY4zHDFcDQsUOzIbtkxsaZAMxMOywGwSaoYU25rjs9bGnpBR",
+	"79YYDZtqs4iUX/yWPu1uy7kdnm1qOve7dmj/4xxYvttcUCiqmCby7l+wEXas78FLLI8ME3dAsKCUs0w6",
+	"mohI+fJVfJGy0lZ1c0GQvaAnhEF+6aIsnFxy444Ao9A8SX2Im4ZpAnpX2kAmEiYeMrF0Y1UbRnU1epr4",
+	"QZwUicZazhANNeS+wW617Ew1atif2bHC5qBAHVhJi3HRnjY8z6psUlYnk8JRAKRYuCrVWNlychh+hpOo",
+	"mvZgF7SjFHt3UNcxNBUTlo5GoLfMMN84wWxK7PeDXTAXS7ceq/pXryw0unxSZWdJxCVsqys3nHrbyCS+",
+	"MvHdIsImccs+7Sb4MhuV/pTe4ZNY0Tk/Rh836m4NgwItSCMWmlqq2RO/SjVgw2LVleBdyLyFm7AUENM3",
+	"+9wywQI32fDPWawdxXZ/Tjy4073XwdPAZmq+GoZUg1ETuNhrfE3CBMWKiwx6apVyF6h6T7WhtJFsrq1Q",
+	"PjnLz1fufg6xsRBTbIuXNJW0pczuLLXKxeQuXDZtJTylpxSbSHvSuTqLS+cX9VSLuv19u0AmAPsDVaW7",
+	"SKzmTunVBvZ9++117SL59lt20DoYx2csXehcnHhPSjo86XhFQgar91aMVU8zmLYhS237uh6K4SnrHFTS",
+	"PbrqiJLIlUTRqTpT+PRE4LmOlS5dO7ebUnpA+cA+SbV4Rxa66ezBB6bSkSe90c6k4/dJCAcr9xc6NRBS",
+	"UvqVpv5tmHsCXwbCPN0Dv1saU6vNnG9IUL9wOlYNdtHEgVPSWrCiykf5vztmdq6NYwWfiMIm3gnbgg/T",
+	"vMYKXqOWGARHkxXTTC92Vh+wT2aKzAAE7CwxTWmsXhx/nzSGuLTHI0+pB+GL4+Mw45ncecS/RJGPGMVa",
+	"G6XICKmvO4ZN82JHWKMxL3tQ9f/8T52vOwpTREK2daZ4s6HIoDIfxNDTwOXuxNp687DB9ag2uAqF+gTR",
+	"/uK3+s539uBB5h8TyM2qzipXYyIVR611p1a6sz/Suc+A1T6hrUGQsNFGP23kmD3EDTdajRF8Yiulrfex",
+	"McuJ8G3jap5Shdh7CP73j2uq1AS8QpGNLkv7zZHb0RvJF6O+/Pk10PT1T/9FFbVNyTH8nfVPuupqUrUK",
+	"JfJIZ6W9Wsm2c8V9lftvaWVd5Nvmyq+4Zb5NSm0B5L/31KHne7xRjUH/R5lm1+gnJetqi3UWfLxHHyiR",
+	"8pEQsRCxCrsrscBBnbzqBNVnxNBcLc+KCj2zVRFbqFtDfabqAUC17cQKKOflgMYLaNP2Gw+bEwiMyLTJ",
+	"qTsx9acZKz9gxQnieJjaiRBQnrfVJJqpLL0KK7fSk+ch39hvcqyChVMN2PK92yOi+BWe3VWpnuy2BGp5",
+	"Nfit3R5bCTKIVSoxJDTI2QFmWedsIoRivDCC5+vh7zrI9eL433e/8FKraSGpmuQfQqKEKpvURANA9grR",
+	"JNujZKhDOszwbjbxR6bgwwmRrpMJq4goIVuhmobrJ1glmLpLRC0epGOZzkXCCqnubNCpq3e6445Iu4Uz",
+	"BK0Z3mmr4VjSmFRZQz2zA7aMBmh9Pczcgv95AAhMsASCwVrn3dXqx1gVehbGlFXqfNE2BcK84IWHN1gm",
+	"VTNv3AFxMlWsYwzjT8L5IQy/T4aBNZm9HONr9tImVVP8+emi94jEC9phUZfpmb1rtDkvEcEmItRaV5KR",
+	"kZR2ulG97alJ1X89f4VOUJKYf9cTFHvVUi9J0gHn4G3J6AVAzbSyOVczIg/kNEjfFCTEMnaRR/M96Av/",
+	"jILSawFUkEX9x0EP8ZIy3A1IzO5ZfZWan05fhDcfQV2gBB59sM4IvnjcK8GkU/QakWXadCcGcsuceHAj",
+	"dkGzdyfY1wBHWdPMg2rIzUxLNTutC2KqLhFAZdVIZOXldyMiIu1YoRd/hCM8MQXL3sllNZFWraktPCY5",
+	"8NYkYMz3ArGrZ2yyZkuOpZck5dP/PvSqxuEb8eAOL/3aviNfVasC20FmYwUKOwDt3dVr+vxYpX5ezIiK",
+	"q72Ps/FHYUzKqKrA6Y4cb+cStbyUTXGMU+EoRNsc279gB405/Sfd3vbImbq5KQnJ55OuI5A5rYen1Pbd",
+	"YsXki+Pvtwrwa0Stj2VnSbyXDOGr71GaV/Fl32K+yiXwX27b9s2wbOh94Sveq6r4X5Ld1VT/uXY4OBb9",
+	"oH5OJIKD7N6dsmNSoKiFfG8MHBfoLaXCJmlwXQsA9DhSVrWb4QPlHWHj2FMMZ1nh/qN008P/+xHZWYBu",
+	"sB7ZpxWhkbOL6nYRiijR9HQoqo4Q6M73KqRCacLgUJlbrDFoYoiVbD+yjWN6/Fp49clC5krQLAhkB54t",
+	"E8t/WupcLX0aQxJ25NL56WUoJhqTTVReF3jXGcIO65pp8FGV/zVWkVka7CDtjC1LW+M1QBxgTTjlmYhZ",
+	"WXDjgQldNTfGSjQmsKF8wbiLD7HPhRGnlVaIRd1+MlfIlx+N1VV72oYNeWUsxUhdczQHlWxxCvUcFvJe",
+	"5Nh5n2pn6uYaY9V0JGGxLebKUB+tajmjS2ysuG32bn9Wmh8O+zvVXRuzRbY6e6r5Il/pP5LYwtun9ImU",
+	"f2SqKbtx6w70oFr7oYYFfvbVQudYXOLzRNOTzURPtD3arlJMfTVoC1Z0bhtqTmdsb4JJYr7HMrzRHLo7",
+	"Ymegx3pWgb/QUDjPk5AZ1XE+P4ILmQ+3WoVcmo6OhR2WK0FYp9OE8Wj4ndYEN0r65b4krFFA6Wc0AZDe",
+	"GFs1BwdgT6UhbY3bzmi5AC4Sv6ReKhYLVjcm1aXDjUF5p/X8SrUxLA8dy3hs2IpksgaNHodo0nWM2BuN",
+	"CUwEg62sbbGGI/JOaydW3OS2XVxBb4xVnV2p7ynpWFZha+vzn6ppx+ixo4woOtptUWX8wGdidn0h6Y/n",
+	"c63Z1V8+srWbx1aHvuI4ZLCQmL3Q5b4+kV26f7WS+X8Of8KZnyBZsci+seafyv8/gM22n+MBrfeQPdcZ",
+	"SDZiKSxUZTG1Jtm3BtmPVVtZ8SMckPzTo7T2MViWfvPdDyk7QNOJ+VRBSrHxrXLRGh5RwmXDT3D949l3",
+	"f/i3qo9RM1fTz8zbZMfIeXwPSdpZSIGpdLPtfOmVf6yeI/a5TO6bjfOMzk7EXAI/dvKb737wuDTK7H2P",
+	"fe7/1W+df1o/D5054Q69E6DFw3bmv8Q5V8gniJq5dOd7z0vE/PQKC3g1H3K0taHJ41e+9qlxiN6Rhh/L",
+	"yIw+zIxvvbuVhaXhycMwwn8E4jUl/aXpqWU06f+gmvn/fPS8UiPH6i01h0vqd7DBK/BrxUGVq5c4Hv2B",
+	"LY1Ge3UYigCD4zSEO6OpnqTzGa7YAXW0knk11SipK7dqvPbtxIOKFaZW+OpPdlCpwdUQOuV7O9hy0Smd",
+	"zEVWcCOsX9O7GtBRKZ2twcAfw2yOkEvhM8RxqAEmOdXRRtA4ZlhTWOkbY1UHbXXpMr0QSTdSK5aWHfgk",
+	"cnw6ofgueQ6GVVDWL2i61vsBtaluD1qvp+IO0S1O2ZlzXeSWdZLEcHzLDJPSKWzrm09QAsd7SvZzc5uE",
+	"ZJE7saZZspWjHHBMBfcEeaS7k2kpUuazx11IkDMCH5IqK8pc5CfMbPomyJ8f5BRYKEYvGHmAL4PgIM8C",
+	"QI/90JDpkVaeBl0gpW2M2M9zTVWKofQmGCzw76qzxWkYzkL/3iodCZirSySLL+OfKPL/80T1maD7yXOH",
+	"3kAbPIRjlem5utL34M/Xl28OX7/6pIDaP1EvjEolrVkftj1s8dLARD+Wv9fTfLdy92aLyM5QxFNgc3yJ",
+	"VihXrIqMjHqw1A9c/H060TxwWx1ofhTkV/dZx6ZqHs+TgrSY/LOHk5xEVaxZ95xbmkBlGu3260mBqMBL",
+	"1clrwlrzaK/LHhfwDcL58XbHb1PC/FtSxEZ/+h01k74z/ddg1Od1RjuPeE8kqaMP2DffJ/h64tpgyXDH",
+	"n82YPvNdzvO6DcxNmFYQsZE9fL+hmfwR+N6f++awz/1XVO1JftN+uMIOTG0WYDwtJSdUVvgkVGTk7UFv",
+	"QAWJV7zr0U9gWdXIm1QDcKsnwNpZCh5SUKuRjuhhByOhNZltNFZpZMpSyjJ9T5WbjeYoVfuAA14U9F/T",
+	"btSmJ0tlGHqIUG67bAwdR3PzvTC6bk9mhDdnsBhUurku3Vg1o5wIF4JKbr6iwCV6DIrmsOHfkOSan+kh",
+	"u8YA1vq3r6X5Wyix0RK+QYyhJz6e9S+Pnc5B7SEEf/vlMfkAvJYIi4QC9T8/wvlRRythj+6fo/7hP7B7",
+	"Tq8ffmYrKpuUds2wWnJUS4UWnJsyhqpcEvR5g1pnl+jAx1JVmlUU+AW1cKjWbTOjzYVj8wA0MgqcIIUV",
+	"h74my8/NWopMTj3eDxtfCibY4y+P/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

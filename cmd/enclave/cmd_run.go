@@ -38,6 +38,7 @@ flag, as other users of the machine can see command lines.`,
 		newRunWaitCmd(o),
 		newRunOutputsCmd(o),
 		newRunDownloadCmd(o),
+		newRunROCrateCmd(o),
 		newRunReviewCmd(o),
 		newRunDeleteCmd(o),
 	)

@@ -28,6 +28,8 @@
 //	    groups: [cohort-analysts]      # principal groups that may run it
 //	datasets:
 //	  - {id: cohort-demo, name: ..., description: ..., path: cohort-demo/patients.csv, groups: [...]}
+//	    # optional, for the runs' provenance (never computed by Enclave):
+//	    # version: "2024-06", checksum: "sha256:<64 hex digits>"
 //	policy:                            # allow rules; anything not allowed is denied
 //	  - {groups: [...], roles: [...], workflows: [ids], datasets: [ids]}
 //

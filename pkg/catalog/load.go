@@ -154,6 +154,8 @@ type datasetYAML struct {
 	Path        string   `yaml:"path"`
 	Groups      []string `yaml:"groups"`
 	Stewards    []string `yaml:"stewards"`
+	Version     string   `yaml:"version"`
+	Checksum    string   `yaml:"checksum"`
 }
 
 type ruleYAML struct {
@@ -263,7 +265,9 @@ func (l *loader) dataset(i int, d datasetYAML, dataRoot string) *Dataset {
 	if d.Name == "" {
 		l.addf("%s.name: required", where)
 	}
-	ds := &Dataset{ID: d.ID, Name: d.Name, Description: d.Description, Groups: d.Groups, Stewards: d.Stewards}
+	ds := &Dataset{ID: d.ID, Name: d.Name, Description: d.Description, Groups: d.Groups, Stewards: d.Stewards,
+		Version: d.Version, Checksum: d.Checksum}
+	l.checkDatasetChecksum(where, d.Checksum)
 	switch {
 	case d.Path == "":
 		l.addf("%s.path: required", where)

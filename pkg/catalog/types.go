@@ -83,6 +83,9 @@ type Dataset struct {
 	// Stewards are the groups whose data controllers review the outputs of runs that read
 	// this dataset; none: any data controller does. Administrators review every run.
 	Stewards []string
+	// Version and Checksum ("sha256:<hex>") are what the catalogue declares of the data,
+	// recorded in each run's provenance; Enclave never reads the data to compute them.
+	Version, Checksum string
 
 	path string // absolute, inside the zone
 	dir  bool   // a directory rather than a file

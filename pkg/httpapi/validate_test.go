@@ -32,7 +32,7 @@ func TestOpenOperations(t *testing.T) {
 	}
 	slices.Sort(open)
 	slices.Sort(checked)
-	wantOpen := []string{"CancelRun", "DeleteRun", "DownloadRunOutput", "ExportAudit", "GetOpenAPIDocument", "GetRunLog",
+	wantOpen := []string{"CancelRun", "DeleteRun", "DownloadRunOutput", "ExportAudit", "GetOpenAPIDocument", "GetRunLog", "GetRunROCrate",
 		"GetRunStatus", "GetServiceInfo", "GetTask", "ListAuditCheckpoints", "ListCatalogDatasets", "ListCatalogWorkflows", "ListRunOutputs",
 		"ReviewRunOutputs", "RunWorkflow"}
 	wantChecked := []string{"GetRunLogStream", "ListRuns", "ListTasks", "QueryAudit"}

@@ -64,6 +64,10 @@ func (r *Runner) stageSealed(ctx context.Context, run *wes.Run, workDir string) 
 		return nil, nil, nil, err
 	}
 	cp := *run
+	// What was staged, from the same catalogue: the run's provenance once it starts.
+	if prov, ok := cat.Provenance(run.Workflow, run.Datasets); ok {
+		cp.Provenance = &prov
+	}
 	cp.Request.WorkflowParams = params
 	cp.Request.WorkflowEngineParameters = e.EngineParameters(run.Request.WorkflowEngineParameters)
 	cp.Request.Attachments = nil

@@ -120,6 +120,7 @@ type prepared struct {
 	job      *wes.Job
 	ex       wes.Executor
 	engineID string // the engine's name, for the RunLog
+	prov     *wes.Provenance
 }
 
 // prepare finds the run's engine and executor, creates its directories, stages a
@@ -190,7 +191,7 @@ func (r *Runner) prepare(ctx context.Context, run *wes.Run) (*prepared, error) {
 	job.WorkDir = layout.WorkDir()
 	job.Stdout = layout.StdoutPath()
 	job.Stderr = layout.StderrPath()
-	return &prepared{job: job, ex: ex, engineID: engine.Name()}, nil
+	return &prepared{job: job, ex: ex, engineID: engine.Name(), prov: provenanceOf(in.Run, engine, ex, job, r.now())}, nil
 }
 
 // recordStart stores the submitted job's Handle before anything else, and then brings
@@ -211,6 +212,7 @@ func (r *Runner) recordStart(ctx context.Context, id string, p *prepared, h wes.
 	run, err := r.store.Update(ctx, id, func(run *wes.Run) error {
 		effects = nil // fn may run more than once
 		run.Handle = &h
+		run.Provenance = p.prov
 		run.Log.Name = p.engineID
 		run.Log.Cmd = p.job.Argv
 		mustCancel = run.Cancelling() || run.State.Terminal()

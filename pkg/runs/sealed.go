@@ -90,6 +90,7 @@ func looksLikePath(s string) bool {
 
 // sealedRequest is an authorised sealed-zone submission.
 type sealedRequest struct {
+	cat      *catalog.Catalog // the catalogue it was authorised against
 	entry    *catalog.Entry
 	datasets []string // ids
 	engine   wes.Engine
@@ -147,7 +148,7 @@ func (s *Service) authorizeSealed(p *wes.Principal, rr *wes.RunRequest, sub *sub
 	if len(params) > 0 {
 		rr.WorkflowEngineParameters = params
 	}
-	return &sealedRequest{entry: e, datasets: res.DatasetIDs, engine: eng, version: ver}, nil
+	return &sealedRequest{cat: cat, entry: e, datasets: res.DatasetIDs, engine: eng, version: ver}, nil
 }
 
 // tagsFor returns the tags of r as p may see them: in the sealed zone tags are echoed

@@ -145,9 +145,10 @@ func (s *Service) Submit(ctx context.Context, d *Draft, rr *wes.RunRequest, hash
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
+	var sr *sealedRequest
 	if zoned {
-		sr, err := s.authorizeSealed(p, rr, &d.sub)
-		if err != nil {
+		var err error
+		if sr, err = s.authorizeSealed(p, rr, &d.sub); err != nil {
 			return "", err
 		}
 		run.Workflow, run.Datasets = sr.entry.ID, sr.datasets
@@ -166,6 +167,7 @@ func (s *Service) Submit(ctx context.Context, d *Draft, rr *wes.RunRequest, hash
 		}
 		run.Engine, run.EngineVer = eng.Name(), ver
 	}
+	run.Provenance = submittedProvenance(sr, run)
 	if err := s.checkSubmit(p, run.Executor, rr.WorkflowEngineParameters); err != nil {
 		return "", err
 	}
@@ -178,6 +180,9 @@ func (s *Service) Submit(ctx context.Context, d *Draft, rr *wes.RunRequest, hash
 	// Audited before it is stored: a run the trail does not know must not exist.
 	ev := runEvent(p.Subject, actionSubmit, "ok", run)
 	ev.Detail = map[string]string{"engine": run.Engine, "engine_version": run.EngineVer}
+	if v := run.Provenance.WorkflowVersion; v != "" {
+		ev.Detail["workflow_version"] = v
+	}
 	if s.record(sctx, ev) != nil {
 		return "", errAuditDown
 	}

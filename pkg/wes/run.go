@@ -48,6 +48,9 @@ type Run struct {
 	Workflow string   `json:"workflow,omitempty"`
 	Datasets []string `json:"datasets,omitempty"`
 	Released []Output `json:"released,omitempty"`
+	// Provenance is what the run ran with (provenance.go); nil for runs stored before
+	// Enclave recorded it.
+	Provenance *Provenance `json:"provenance,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
