@@ -1,8 +1,8 @@
 package notify
 
 import (
-	"crypto/x509"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -71,7 +71,9 @@ func (w Webhook) id() string {
 	return hex.EncodeToString(s[:6])
 }
 
-func (w Webhook) wants(kind string) bool { return len(w.Events) == 0 || slices.Contains(w.Events, kind) }
+func (w Webhook) wants(kind string) bool {
+	return len(w.Events) == 0 || slices.Contains(w.Events, kind)
+}
 
 // SMTP is the mail server.
 type SMTP struct {
