@@ -125,3 +125,7 @@ func (n *Notifier) DeadLetters(ctx context.Context) (int64, error) {
 }
 
 func deadKey(prefix string) string { return prefix + "notify:dead_letters" }
+
+// MailsOwners reports whether owners are mailed (an SMTP server is configured), so that
+// the run service keeps an owner's address on the run only when it is used.
+func (n *Notifier) MailsOwners() bool { return n.cfg.SMTP != nil }
