@@ -101,6 +101,7 @@ func (c Config) Validate() error {
 	}
 	v.oidc(c.Auth)
 	v.zone(c.Zone)
+	v.notify(c.Notify)
 
 	si := c.ServiceInfo
 	v.Check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),
