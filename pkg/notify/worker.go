@@ -99,15 +99,16 @@ func (w *Worker) handle(fn func(context.Context, *asynq.Task) (string, error)) f
 func (w *Worker) deadLetter(ctx context.Context, t *asynq.Task, id, target string, retried int, cause error) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	var total int64
 	first, err := w.rc.SetNX(cctx, w.cfg.KeyPrefix+"notify:dead:"+id, 1, 7*dedupWindow).Result()
 	if err == nil && first {
-		err = w.rc.Incr(cctx, deadKey(w.cfg.KeyPrefix)).Err()
+		total, err = w.rc.Incr(cctx, deadKey(w.cfg.KeyPrefix)).Result()
 	}
 	if err != nil {
 		w.log.Error("a dead-lettered notification could not be counted", "delivery", id, "err", err)
 	}
 	w.log.Error("a notification was given up after its last retry (dead-lettered)", "task", t.Type(),
-		"delivery", id, "target", target, "retried", retried, "err", cause)
+		"delivery", id, "target", target, "retried", retried, "dead_letters", total, "err", cause)
 }
 
 // webhook delivers one webhook task. The target it returns is the webhook's id, never
