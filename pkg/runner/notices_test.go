@@ -155,3 +155,16 @@ func TestNoticesOfASealedEnd(t *testing.T) {
 		t.Errorf("notices of a running run: %v", ids)
 	}
 }
+
+// TestDeleteForgetsOwnerEmail: erasing a run's files also drops the owner's address the
+// run kept for mailing them.
+func TestDeleteForgetsOwnerEmail(t *testing.T) {
+	e := newEnv(t)
+	id := e.newRun(t, []string{"fake"}, func(r *wes.Run) { r.State, r.OwnerEmail = wes.StateComplete, "alice@example.org" })
+	if err := runner.DeleteRunFiles(t.Context(), e.store, nil, e.dataDir, e.get(t, id), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, id).OwnerEmail; got != "" {
+		t.Errorf("the deleted run keeps the owner's address %q", got)
+	}
+}
