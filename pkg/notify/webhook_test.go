@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,6 +91,11 @@ func TestWebhookArrivesSignedAsCloudEvent(t *testing.T) {
 	}
 	if err := Verify(secret, sig, ts, d.body, time.Now().Add(time.Hour), DefaultTolerance); err == nil {
 		t.Error("a delivery replayed an hour later verifies")
+	}
+	// A replay with a fresh timestamp header: the MAC covers the timestamp, so it fails.
+	later := time.Now().Add(time.Hour)
+	if err := Verify(secret, sig, strconv.FormatInt(later.Unix(), 10), d.body, later, DefaultTolerance); err == nil {
+		t.Error("a delivery replayed with a new timestamp verifies")
 	}
 	if ct := d.header.Get("Content-Type"); ct != ContentType {
 		t.Errorf("Content-Type = %q, want %q", ct, ContentType)
