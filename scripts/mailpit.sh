@@ -14,9 +14,11 @@
 # Licence: Mailpit is MIT. It is only built here as a separate program and run as an external
 # test server.
 #
-# Why build from the module proxy: Debian has no Mailpit, and the module zip carries the built
-# web UI (server/ui/dist), so `go install` works without node. The version is recorded next
-# to the binary, so a version bump here rebuilds once and an unchanged one never does.
+# Why build from the module proxy: Debian has no Mailpit. The module zip lacks the built web UI
+# (server/ui/dist, made by npm), but Mailpit embeds the whole server/ui directory, which is
+# there, so `go install` builds without node: the browser UI is then empty, while the SMTP
+# server and the HTTP API the tests read mail through work. The version is recorded next to
+# the binary, so a version bump here rebuilds once and an unchanged one never does.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
