@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 #   k8s     kube-apiserver, controller-manager, scheduler and kwok for the kubernetes
 #           executor's tests (about 17 min)
 #   funnel  the TES server of the TES executor's tests (about 8 min)
+#   mailpit the SMTP server of the e-mail notification tests (about 3 min)
 # On a cold machine they take most of CI's time, so they build in two lanes at once while
 # apt installs the Debian packages: downloads, links and apt fill the time one lane leaves
 # a core idle. Each lane logs to $ENCLAVE_CACHE/logs/; a failed lane's log is printed.
@@ -29,7 +30,7 @@ lane() { # name scripts...
   done >"$cache/logs/lane-$name.log" 2>&1
 }
 t0=$SECONDS
-lane a k8s &
+lane a k8s mailpit &
 lane_a=$!
 lane b minio funnel dex helm &
 lane_b=$!

@@ -5,7 +5,9 @@
 # once by scripts/minio.sh build). Exports their addresses (ENCLAVE_TEST_REDIS_ADDR,
 # ENCLAVE_TEST_DEX_ISSUER and the other ENCLAVE_TEST_DEX_*, ENCLAVE_TEST_S3_ENDPOINT,
 # ENCLAVE_TEST_S3_ACCESS_KEY, ENCLAVE_TEST_S3_SECRET_KEY) to the command. Without a Dex or
-# MinIO binary the tests needing it skip, or fail under CI=true.
+# MinIO binary the tests needing it skip, or fail under CI=true. Mailpit (scripts/mailpit.sh),
+# the SMTP server of the e-mail tests, exports ENCLAVE_TEST_SMTP_ADDR, _API and _CA (its
+# certificate); without its binary those tests skip, or fail under CI=true.
 set -euo pipefail
 state=$(mktemp -d /tmp/enclave-test.XXXXXX)
 port=${ENCLAVE_TEST_REDIS_PORT:-16479}
@@ -18,10 +20,12 @@ slurm="$(dirname "$0")/slurm.sh"
 dockersh="$(dirname "$0")/docker.sh"
 k8s="$(dirname "$0")/k8s.sh"
 funnel="$(dirname "$0")/funnel.sh"
+mailpit="$(dirname "$0")/mailpit.sh"
 cleanup() {
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   "$dex" stop "$state/dex" 2>/dev/null || true
   "$minio" stop "$state/minio" 2>/dev/null || true
+  "$mailpit" stop "$state/mailpit" 2>/dev/null || true
   "$slurm" stop "$state/slurm" 2>/dev/null || true
   "$funnel" stop "$state/funnel" 2>/dev/null || true
   "$k8s" stop "$state/k8s" 2>/dev/null || true
@@ -61,6 +65,19 @@ elif [ -n "${CI:-}" ]; then
   exit 1
 else
   echo "test-services: no minio binary (scripts/minio.sh build builds it once): the object-store tests will skip" >&2
+fi
+if "$mailpit" path >/dev/null 2>&1; then
+  "$mailpit" start "$state/mailpit"
+  set -a
+  # shellcheck disable=SC1091
+  . "$state/mailpit/env"
+  set +a
+  echo "test-services: mailpit SMTP on $ENCLAVE_TEST_SMTP_ADDR, API on $ENCLAVE_TEST_SMTP_API"
+elif [ -n "${CI:-}" ]; then
+  echo "test-services: no mailpit binary (run scripts/mailpit.sh build); CI needs it" >&2
+  exit 1
+else
+  echo "test-services: no mailpit binary (scripts/mailpit.sh build builds it once): the e-mail tests will skip" >&2
 fi
 # SLURM (single node) and a loopback sshd with a test user: ENCLAVE_TEST_SLURM_SSH_ADDR,
 # _USER, _KEY, _KNOWN_HOSTS and ENCLAVE_TEST_SLURM_WORKDIR (shared by the jobs and the tests).

@@ -28,6 +28,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/engines/nextflow"
 	"github.com/spe4hd/enclave/pkg/engines/snakemake"
 	"github.com/spe4hd/enclave/pkg/httpapi"
+	"github.com/spe4hd/enclave/pkg/notify"
 	"github.com/spe4hd/enclave/pkg/queue"
 	"github.com/spe4hd/enclave/pkg/runner"
 	"github.com/spe4hd/enclave/pkg/runs"
@@ -60,6 +61,10 @@ type App struct {
 	ckpt     *audit.Checkpointer // nil unless audit.checkpoint is on (worker role only)
 	zone     *zone
 	worker   *queue.Worker
+
+	// notifier queues notices (nil: notifications off); notifyWorker delivers them.
+	notifier     *notify.Notifier
+	notifyWorker *notify.Worker
 
 	listener net.Listener
 	srv      *http.Server
@@ -112,6 +117,9 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 	if err := a.buildZone(ctx); err != nil {
 		return nil, err
 	}
+	if err := a.buildNotify(asynqOpt); err != nil {
+		return nil, err
+	}
 
 	if roles.Worker {
 		if err := a.buildWorker(ctx, asynqOpt); err != nil {
@@ -147,7 +155,8 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		Logger: a.log, Catalog: a.zone.catalog, Results: a.zone.results, Audit: a.zone.audit, Egress: a.zone.limits,
 		Retention: a.cfg.Zone.Retention, RetentionInterval: a.cfg.Zone.RetentionInterval,
 		Admission: a.store.Admission(), MaxRunning: a.cfg.MaxRunning(),
-		Lease: a.store.Lease("reconciler"), // one worker reconciles; LeaseTTL: 3 reconcile intervals
+		Lease:  a.store.Lease("reconciler"), // one worker reconciles; LeaseTTL: 3 reconcile intervals
+		Notify: a.notices(),
 	}, a.store, a.dispatch, execs, a.engines)
 	if err != nil {
 		return err
@@ -216,7 +225,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 		EgressLimits: a.zone.limits, IdempotencyWindow: s.IdempotencyWindow,
 	}, runs.Deps{Store: a.store, Idempotency: a.store, Admission: a.store.Admission(), Dispatcher: a.dispatch,
 		Engines: a.engines, Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
-		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI})
+		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI, Notify: a.notices()})
 	if err != nil {
 		return err
 	}
@@ -311,6 +320,9 @@ func (a *App) Run(ctx context.Context) error {
 	if a.worker != nil {
 		a.worker.Shutdown()
 	}
+	if a.notifyWorker != nil { // after the worker: its last steps may still queue notices
+		a.notifyWorker.Shutdown()
+	}
 	return err
 }
 
@@ -337,6 +349,11 @@ func (a *App) start(ctx, bg context.Context, wg *sync.WaitGroup, checked <-chan 
 	if a.worker != nil {
 		if err := a.worker.Start(); err != nil {
 			return fmt.Errorf("worker: %w", err)
+		}
+		if a.notifyWorker != nil {
+			if err := a.notifyWorker.Start(); err != nil {
+				return fmt.Errorf("notifications worker: %w", err)
+			}
 		}
 		a.up.worker.Store(true)
 		wg.Add(1)
@@ -378,6 +395,9 @@ func (a *App) closeBackends() {
 	}
 	if a.dispatch != nil {
 		_ = a.dispatch.Close()
+	}
+	if a.notifier != nil {
+		_ = a.notifier.Close()
 	}
 	if a.rdb != nil {
 		_ = a.rdb.Close()

@@ -43,6 +43,8 @@ type Config struct {
 	Zone ZoneConfig `yaml:"zone"`
 	// Audit configures the audit trail's checkpoints.
 	Audit AuditConfig `yaml:"audit"`
+	// Notify sends notifications of run events: webhooks and e-mail.
+	Notify NotifyConfig `yaml:"notify"`
 	// ServiceInfo is what GET /service-info reports about this deployment.
 	ServiceInfo ServiceInfoConfig `yaml:"service_info"`
 
@@ -350,6 +352,9 @@ func Default() Config {
 		Zone: ZoneConfig{Mode: "open", OutputURLTTL: 15 * time.Minute, MaxFileBytes: 1 << 30, MaxTotalBytes: 5 << 30,
 			MaxFiles: 1000, Results: ResultsConfig{Store: "local", S3: S3Config{Bucket: "enclave-results"}},
 			RetentionInterval: time.Hour, Review: ReviewConfig{Approvals: 1}},
+		Notify: NotifyConfig{Source: "urn:enclave", Timeout: 10 * time.Second, MaxRetry: 8, RetryBase: 10 * time.Second,
+			RetryMax: 10 * time.Minute, Webhooks: Webhooks{}, SMTP: SMTPConfig{Port: 587, StartTLS: "required"},
+			Email: EmailConfig{Reviewers: []string{}}},
 		Auth: AuthConfig{Mode: "none", OIDC: OIDCConfig{
 			Audience:            []string{},
 			Claims:              OIDCClaimsConfig{Subject: "sub", Name: "name", Email: "email", Groups: "groups", Entitlements: "eduperson_entitlement"},
@@ -395,6 +400,11 @@ func (c Config) Redacted() Config {
 			*s = RedactedValue
 		}
 	}
+	for i := range out.Notify.Webhooks { // the one secret inside a list
+		if out.Notify.Webhooks[i].Secret != "" {
+			out.Notify.Webhooks[i].Secret = RedactedValue
+		}
+	}
 	return out
 }
 
@@ -406,6 +416,7 @@ func (c Config) clone() Config {
 			*l = append([]string{}, *l...)
 		}
 	}
+	out.Notify.Webhooks = c.Notify.Webhooks.clone()
 	return out
 }
 

@@ -135,6 +135,26 @@ func (c *Config) fields() []field {
 		{"audit.checkpoint.key_file", &c.Audit.Checkpoint.KeyFile, `Ed25519 private key that signs the checkpoints: PEM PKCS#8 (openssl genpkey -algorithm ed25519), mode 0600, on the workers only, never on a Redis host. "" writes no checkpoints.`, false},
 		{"audit.checkpoint.interval", &c.Audit.Checkpoint.Interval, "How often one worker (the holder of the checkpoint lease) signs the trail's head, when it moved since the last checkpoint. 0 writes none.", false},
 
+		{path: "notify", help: "Notifications of run events: signed CloudEvents webhooks and e-mail. Nothing is sent unless webhooks or smtp.host are set."},
+		{"notify.source", &c.Notify.Source, "CloudEvents source of every event.", false},
+		{"notify.include_owner", &c.Notify.IncludeOwner, "Add the owner's subject (OIDC sub) to webhook payloads.", false},
+		{"notify.allow_http_loopback", &c.Notify.AllowHTTPLoopback, "Let a webhook use http:// to a loopback host (tests, a local relay); all others need https.", false},
+		{"notify.timeout", &c.Notify.Timeout, "Longest one delivery attempt (webhook POST or SMTP session) may take.", false},
+		{"notify.max_retry", &c.Notify.MaxRetry, "Retries of a failed delivery before it is dead-lettered (archived, logged, counted).", false},
+		{"notify.retry_base", &c.Notify.RetryBase, "Wait before the first retry; doubled per retry up to notify.retry_max.", false},
+		{"notify.retry_max", &c.Notify.RetryMax, "Longest wait between two retries.", false},
+		{"notify.webhooks", &c.Notify.Webhooks, "Receivers: a list of {url, secret_file (or secret), events}; events from run.terminal, outputs.pending_review, review.decided, output.released ([] for all). In the environment, a JSON list.", false},
+		{path: "notify.smtp", help: "The mail server; host \"\" sends no mail."},
+		{"notify.smtp.host", &c.Notify.SMTP.Host, `SMTP submission server; "" sends no mail.`, false},
+		{"notify.smtp.port", &c.Notify.SMTP.Port, "Port of the server.", false},
+		{"notify.smtp.username", &c.Notify.SMTP.Username, `User to authenticate as (PLAIN, only over TLS); "" for none.`, false},
+		{"notify.smtp.password_file", &c.Notify.SMTP.PasswordFile, "File holding the SMTP password.", false},
+		{"notify.smtp.from", &c.Notify.SMTP.From, "Sender address. Required with host.", false},
+		{"notify.smtp.starttls", &c.Notify.SMTP.StartTLS, "required: never send without STARTTLS; opportunistic: upgrade when offered, else send in clear without credentials.", false},
+		{"notify.smtp.ca_file", &c.Notify.SMTP.CAFile, `PEM certificates that verify the server; "" uses the system's.`, false},
+		{path: "notify.email", help: "Who is mailed."},
+		{"notify.email.reviewers", &c.Notify.Email.Reviewers, "Addresses mailed when outputs wait for review. Owners are mailed of their own runs when their token carried an e-mail address.", false},
+
 		{path: "service_info", help: "What GET /service-info reports about this deployment."},
 		{"service_info.id", &c.ServiceInfo.ID, "Reverse-domain id of the service.", false},
 		{"service_info.name", &c.ServiceInfo.Name, "Display name.", false},
@@ -207,6 +227,8 @@ func kindName(ptr any) string {
 		return confkit.SizeKind
 	case *[]string:
 		return "a list of strings"
+	case *Webhooks:
+		return "a list of webhooks"
 	}
 	return "a mapping of keys"
 }

@@ -65,6 +65,8 @@ func (c Config) YAML() string {
 func valueNode(ptr any) *yaml.Node {
 	var v any
 	switch p := ptr.(type) {
+	case *Webhooks:
+		return p.node()
 	case *time.Duration:
 		v = formatDuration(*p)
 	case *ByteSize:

@@ -102,6 +102,7 @@ func (c Config) Validate() error {
 	v.oidc(c.Auth)
 	v.zone(c.Zone)
 	v.auditCheckpoint(c.Audit.Checkpoint)
+	v.notify(c.Notify)
 
 	si := c.ServiceInfo
 	v.Check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),

@@ -97,6 +97,8 @@ func setValue(ptr any, v any, text bool) error {
 		default:
 			return wrongType(ptr, v)
 		}
+	case *Webhooks:
+		return p.set(v, text)
 	default:
 		return fmt.Errorf("unsupported field type %T", ptr)
 	}
@@ -117,6 +119,8 @@ func zeroValue(ptr any) error {
 		*p = 0
 	case *[]string:
 		*p = []string{}
+	case *Webhooks:
+		*p = Webhooks{}
 	default:
 		return fmt.Errorf("unsupported field type %T", ptr)
 	}

@@ -72,7 +72,7 @@ func (r *Runner) addStateEffects(run *wes.Run, reason string, ex wes.Executor) [
 		run.Effects = append(run.Effects, wes.Effect{ID: id, Kind: wes.EffectAudit, Event: &ev, NotBefore: now.Add(effectGrace)})
 		ids = append(ids, id)
 	}
-	return ids
+	return append(ids, r.addNotices(run, v, now)...)
 }
 
 // drainOwn does the effects with the given ids, which the calling step has just stored.
@@ -196,6 +196,8 @@ func (r *Runner) doEffect(ctx context.Context, run *wes.Run, e wes.Effect) (ok b
 		return true, r.cfg.Audit.Record(actx, *e.Event)
 	case wes.EffectRelease:
 		return r.release(ctx, run)
+	case wes.EffectNotify:
+		return r.notify(ctx, run, e)
 	case wes.EffectCleanup:
 		if run.Handle == nil {
 			return true, nil

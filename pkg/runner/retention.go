@@ -58,6 +58,7 @@ func DeleteRunFiles(ctx context.Context, store wes.RunStore, results wes.ResultS
 		cur.Request.WorkflowParams = json.RawMessage("{}")
 		cur.Request.Tags, cur.Request.WorkflowEngineParameters, cur.Request.Attachments = nil, nil, nil
 		cur.Log.Cmd = nil
+		cur.OwnerEmail = "" // kept only to mail the owner about this run (notify)
 		cur.AddSystemLog("the run's files and outputs were deleted by " + by)
 		return nil
 	})

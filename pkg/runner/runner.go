@@ -55,6 +55,9 @@ type Config struct {
 	Results wes.ResultStore
 	// Audit records run state changes and every egress decision. nil records nothing.
 	Audit wes.Auditor
+	// Notify is told when a run ends (and of outputs held or released by its end), from
+	// the run's outbox (notices.go). nil tells no one.
+	Notify wes.Notifier
 	// Egress are the deployment's output limits; zero fields use egress.DefaultLimits,
 	// and a workflow's own limits win over both.
 	Egress egress.Limits

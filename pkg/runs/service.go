@@ -79,6 +79,8 @@ type Deps struct {
 	// Audit records submissions, refusals, downloads, reviews, cancels and deletions.
 	// nil records nothing.
 	Audit wes.Auditor
+	// Notify is told of review decisions and releases (notify.go); nil tells no one.
+	Notify wes.Notifier
 	// AuditLog serves the audit queries and exports to administrators; nil: none. It
 	// is usually the same *audit.Log as Audit.
 	AuditLog *audit.Log

@@ -145,6 +145,7 @@ func (s *Service) Submit(ctx context.Context, d *Draft, rr *wes.RunRequest, hash
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
+	run.OwnerEmail = s.ownerEmail(p) // where their notices are mailed (notify.go)
 	var sr *sealedRequest
 	if zoned {
 		var err error

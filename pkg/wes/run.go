@@ -52,6 +52,10 @@ type Run struct {
 	// Enclave recorded it.
 	Provenance *Provenance `json:"provenance,omitempty"`
 
+	// OwnerEmail is the submitter's e-mail address (Principal.Email) when their token
+	// carried one: where their notices are mailed. Never shown to clients.
+	OwnerEmail string `json:"owner_email,omitempty"`
+
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	StartTime time.Time `json:"start_time,omitzero"` // when the job started running
@@ -104,6 +108,9 @@ const (
 	// EffectRelease frees the run's executor slot (Admission) once it has ended, and
 	// lets the next waiting runs in.
 	EffectRelease EffectKind = "release"
+	// EffectNotify hands Effect.Notice to the Notifier (webhooks, mail), which queues its
+	// deliveries; the notice's id makes a repeat harmless.
+	EffectNotify EffectKind = "notify"
 )
 
 // Effect is one side effect that must follow a state change of its run: an audit event
@@ -120,6 +127,8 @@ type Effect struct {
 	Kind EffectKind `json:"kind"`
 	// Event is what EffectAudit records, its time included.
 	Event *AuditEvent `json:"event,omitempty"`
+	// Notice is what EffectNotify sends, its id and time included.
+	Notice *Notice `json:"notice,omitempty"`
 	// NotBefore is when others than the step that stored the effect may do it: until
 	// then that step is expected to be doing it.
 	NotBefore time.Time `json:"not_before"`
