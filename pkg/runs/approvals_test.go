@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/egress/egresstest"
 	"github.com/spe4hd/enclave/pkg/egress/s3"
+	"github.com/spe4hd/enclave/pkg/notify"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -244,5 +247,44 @@ func TestPerFileDecisions(t *testing.T) {
 	page, err := e.trail.Query(ctx, wes.AuditFilter{RunID: run.ID, Action: "output.review"})
 	if err != nil || len(page.Entries) != 2 || page.Entries[0].Event.Detail["decision"] != "mixed" || page.Entries[0].Event.Detail["undecided"] != "1" {
 		t.Errorf("audit of the decisions: %+v %v", page.Entries, err)
+	}
+}
+
+// waitEvents waits (up to a deadline) until events reports n events and returns them.
+func waitEvents(t *testing.T, events func() []notify.CloudEvent, n int) []notify.CloudEvent {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(events()) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return events()
+}
+
+// Review's notices: a first approval of a file that needs two tells nobody (nothing
+// changed for the owner); the second tells of the decision and the release; a mixed
+// per-file decision is said as mixed.
+func TestReviewNotices(t *testing.T) {
+	results := realResults(t)
+	e, events := notifyEnv(t, nil, func(d *Deps) { d.Catalog = reviewCatalog(t, "2"); d.Results = results })
+	ctx := context.Background()
+	run := e.heldRun(t, map[string]string{"results/a.csv": "x,count\nA,12\n", "results/b.csv": "x,count\nB,3\n"}, 2)
+	if _, err := e.s.Review(ctx, carol, run.ID, &Decision{Files: []FileDecision{{Path: "results/a.csv", Decision: Approve}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Review(ctx, dave, run.ID, &Decision{Files: []FileDecision{{Path: "results/a.csv", Decision: Approve},
+		{Path: "results/b.csv", Decision: Reject, Reason: "count of 3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	evs := waitEvents(t, events, 2)
+	var types []string
+	for _, ev := range evs {
+		types = append(types, strings.TrimPrefix(ev.Type, notify.TypePrefix))
+		if ev.Type == notify.TypePrefix+wes.NoticeReviewDecided && (ev.Data.Decision != "mixed" || ev.Data.Outputs[wes.OutputReleased] != 1) {
+			t.Errorf("review.decided: %+v", ev.Data)
+		}
+	}
+	slices.Sort(types)
+	if !slices.Equal(types, []string{wes.NoticeOutputReleased, wes.NoticeReviewDecided}) {
+		t.Errorf("notices %v, want one review.decided and one output.released (none for the first approval)", types)
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // notifyEnv is a testEnv whose service notifies a webhook receiver in the test through a
 // real Notifier and delivery Worker on the test Redis.
-func notifyEnv(t *testing.T, smtp *notify.SMTP) (*testEnv, func() []notify.CloudEvent) {
+func notifyEnv(t *testing.T, smtp *notify.SMTP, edit ...func(*Deps)) (*testEnv, func() []notify.CloudEvent) {
 	t.Helper()
 	var mu sync.Mutex
 	var evs []notify.CloudEvent
@@ -50,7 +50,7 @@ func notifyEnv(t *testing.T, smtp *notify.SMTP) (*testEnv, func() []notify.Cloud
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Shutdown)
-	e := newTestEnv(t, func(d *Deps) { d.Notify = n })
+	e := newTestEnv(t, append(edit, func(d *Deps) { d.Notify = n })...)
 	return e, func() []notify.CloudEvent { mu.Lock(); defer mu.Unlock(); return slices.Clone(evs) }
 }
 

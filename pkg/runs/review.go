@@ -92,7 +92,7 @@ func (s *Service) Review(ctx context.Context, p *wes.Principal, id string, d *De
 		return nil, err
 	}
 	if len(ready) > 0 {
-		if r, err = s.approveOutputs(ctx, r, p, pol, ready); err != nil {
+		if r, err = s.approveOutputs(ctx, r, p, pol, ready, decisionWord(approve, reject)); err != nil {
 			return nil, err
 		}
 	}
@@ -272,6 +272,9 @@ func (s *Service) recordDecision(ctx context.Context, r *wes.Run, p *wes.Princip
 		}
 		if len(ready) == 0 {
 			noteOutcome(cur)
+			if len(rejected) > 0 { // a decision that changed a file's status; approvals are told when released
+				s.notify(cur, wes.NoticeReviewDecided, Reject)
+			}
 		}
 		return nil
 	})
@@ -282,6 +285,7 @@ func (s *Service) recordDecision(ctx context.Context, r *wes.Run, p *wes.Princip
 	if err != nil {
 		return nil, nil, err
 	}
+	s.sendNotices(ctx, updated)
 	for _, f := range rejected {
 		ev := runEvent(p.Subject, actionReject, "refused", r)
 		ev.Reason = f.Path + " rejected by a data controller: " + f.Reason
@@ -343,8 +347,9 @@ func noteOutcome(cur *wes.Run) {
 // approveOutputs releases r's approved outputs through the one egress path
 // (egress.Releaser.Approve), which re-checks each against the workflow's current
 // allow-list pol and limits and the sha256 recorded when the run ended, and records each
-// file's new state.
-func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, pol wes.OutputPolicy, approved []wes.Output) (*wes.Run, error) {
+// file's new state, with the notices of the review's decision (approve, or mixed when
+// it also rejected files) and of the release.
+func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Principal, pol wes.OutputPolicy, approved []wes.Output, decision string) (*wes.Run, error) {
 	rel := s.releaser()
 	workDir := wes.LayoutFor(s.cfg.DataDir, r.ID).WorkDir()
 	decided, stored, err := rel.Approve(ctx, r, workDir, pol, approved, p.Subject)
@@ -370,6 +375,10 @@ func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Princip
 		}
 		cur.AddSystemLog(fmt.Sprintf("approved outputs: %d released, %d withheld because they changed", released, n-released))
 		noteOutcome(cur)
+		s.notify(cur, wes.NoticeReviewDecided, decision)
+		if released > 0 {
+			s.notify(cur, wes.NoticeOutputReleased, "")
+		}
 		return nil
 	})
 	if errors.Is(err, errNoPending) {
@@ -380,6 +389,7 @@ func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Princip
 		rel.Discard(ctx, r.ID, stored)
 		return nil, err
 	}
+	s.sendNotices(ctx, updated)
 	return updated, nil
 }
 
