@@ -24,6 +24,7 @@
 //	    outputs: {globs: [results/summary.csv], max_file_bytes: 1048576}  # wes.OutputPolicy
 //	    logs: admin                    # none | admin (default) | owner
 //	    egress: auto                   # auto (default) | review
+//	    approvals: 2                   # review: distinct reviewers per file (1-5; zone.review.approvals is the floor)
 //	    resources: {cpus: 1, memory_mb: 512, time_limit: 10m}
 //	    groups: [cohort-analysts]      # principal groups that may run it
 //	datasets:
