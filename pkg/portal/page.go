@@ -3,8 +3,8 @@ package portal
 import (
 	"fmt"
 	"net/http"
-	"runtime/debug"
 	"net/url"
+	"runtime/debug"
 
 	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
