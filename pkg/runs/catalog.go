@@ -18,6 +18,9 @@ type CatalogWorkflow struct {
 	DatasetParams                     []string // the parameters that take dataset ids
 	Logs, Egress                      string   // the log and output policies
 	AllowedEngineParams               []EngineParamValue
+	// Outputs is what the workflow may release: its allow-list globs (relative to the
+	// run's work dir, never a zone path), limits, disclosure checks and approvals.
+	Outputs wes.OutputPolicy
 }
 
 // EngineParamValue is an engine parameter a run may send; Value is fixed when given.
@@ -59,7 +62,7 @@ func (s *Service) CatalogWorkflows(_ context.Context, p *wes.Principal) ([]Catal
 			ID: e.ID, Name: e.Name, Version: e.Version, Description: e.Description,
 			WorkflowType: e.WorkflowType, WorkflowTypeVersion: e.WorkflowTypeVersion,
 			Engine: e.Engine, EngineVersion: e.EngineVersion,
-			ParamsSchema: schema, DatasetParams: e.DatasetParams, Logs: e.Logs, Egress: e.Egress,
+			ParamsSchema: schema, DatasetParams: e.DatasetParams, Logs: e.Logs, Egress: e.Egress, Outputs: e.Outputs,
 		}
 		for _, a := range e.AllowedEngineParams {
 			w.AllowedEngineParams = append(w.AllowedEngineParams, EngineParamValue{Name: a.Name, Value: a.Value})
