@@ -30,7 +30,8 @@ func TestCatalogPages(t *testing.T) {
 		`<select id="group_by" name="param.group_by"`, `<option value="site" selected>site</option>`,
 		`<input type="number" id="min_count" name="param.min_count" value="5" step="1" min="5" max="100"`,
 		`<p class="help" id="min_count-help">Smallest count released`,
-		`<button type="submit">Start run</button>`)
+		`<button type="submit">Start run</button>`,
+		"Only files matching <code>results/summary.csv</code> leave the zone, at most 1 file(s), each at most 1.0 MiB")
 	// A researcher who may not run it, and a workflow that does not exist, are one 404.
 	if pg := h.browser("carol").get("/catalog/cohort-count-smk"); pg.status != http.StatusNotFound {
 		t.Errorf("carol (no researcher role) GET entry: %d, want 404", pg.status)
