@@ -225,7 +225,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 		EgressLimits: a.zone.limits, IdempotencyWindow: s.IdempotencyWindow,
 	}, runs.Deps{Store: a.store, Idempotency: a.store, Admission: a.store.Admission(), Dispatcher: a.dispatch,
 		Engines: a.engines, Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
-		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI, Notify: a.notices()})
+		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI, Notify: a.notices(), LogReader: a.logReader()})
 	if err != nil {
 		return err
 	}

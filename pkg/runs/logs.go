@@ -50,6 +50,9 @@ func (s *Service) LogSection(ctx context.Context, p *wes.Principal, id, stream s
 	empty := io.NopCloser(strings.NewReader(""))
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, fs.ErrNotExist) {
+		if lr := s.liveLogReader(r); lr != nil {
+			return s.liveSection(ctx, lr, r, stream, offset)
+		}
 		return empty, offset, nil // the engine has not written anything yet
 	}
 	if err != nil {

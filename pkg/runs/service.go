@@ -91,7 +91,11 @@ type Deps struct {
 	// TaskURI, when set, gives the backend's URI of a run's job from its Handle (the TES
 	// task a run ran as); it becomes the tes_uri of the run's tasks that have none.
 	TaskURI func(wes.Handle) string
-	Logger  *slog.Logger
+	// LogReader, when set, gives the executor of that name if it reads a running job's
+	// log from its backend (wes.LogReader: Docker, Kubernetes, TES), else nil: the live
+	// view of a log that reaches the work directory only when the job ends.
+	LogReader func(executor string) wes.LogReader
+	Logger    *slog.Logger
 }
 
 // Service is the run service. It is safe for concurrent use.
