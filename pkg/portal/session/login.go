@@ -115,7 +115,6 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	bc, _ := r.Cookie(m.loginCk)
-	m.clearCookie(w, m.loginCk)
 	if e := q.Get("error"); e != "" {
 		m.loginFailed(ctx, w, r, "provider_error", http.StatusBadRequest, "The identity provider did not log you in ("+clip(e, 60)+"). Try again.")
 		return
@@ -131,6 +130,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 		m.loginFailed(ctx, w, r, "unknown_state", http.StatusBadRequest, "This login is unknown, was already used or took longer than "+human(loginTTL)+". Start the login again.")
 		return
 	}
+	m.clearCookie(w, m.loginCk) // the login it bound is used up
 	if bc == nil || subtle.ConstantTimeCompare([]byte(digest(bc.Value)), []byte(at.Browser)) != 1 {
 		m.loginFailed(ctx, w, r, "other_browser", http.StatusBadRequest, "This login was started in another browser or tab, or its cookie is gone. Start the login again here.")
 		return
