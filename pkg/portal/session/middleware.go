@@ -28,7 +28,9 @@ type current struct {
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(m.cookie)
-		if err != nil || c.Value == "" {
+		if err != nil || c.Value == "" || strings.HasPrefix(r.URL.Path, m.authPath) {
+			// The login's own routes read the cookie themselves (the portal may mount
+			// Handler behind this middleware).
 			next.ServeHTTP(w, r)
 			return
 		}
