@@ -211,7 +211,7 @@ func (a *App) confinement() map[string]wes.Confinement {
 
 func (a *App) buildAPI(ctx context.Context) error {
 	s, si := a.cfg.Server, a.cfg.ServiceInfo
-	authenticate, err := newAuthenticate(ctx, a.cfg.Auth, a.log)
+	authenticate, authenticator, err := newAuthenticate(ctx, a.cfg.Auth, a.log)
 	if err != nil {
 		return err
 	}
@@ -245,11 +245,15 @@ func (a *App) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	web, err := a.buildPortal(svc, authenticator)
+	if err != nil {
+		return err
+	}
 	a.listener, err = net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("server.addr: %w", err)
 	}
-	a.srv = &http.Server{Handler: a.handler(h), ReadHeaderTimeout: s.ReadHeaderTimeout}
+	a.srv = &http.Server{Handler: a.handler(h, web), ReadHeaderTimeout: s.ReadHeaderTimeout}
 	return nil
 }
 

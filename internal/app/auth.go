@@ -10,12 +10,13 @@ import (
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
-// newAuthenticate returns the API's authenticate function: nil (authentication off)
-// in mode none, else an OIDC authenticator, which fails when the provider cannot be
-// reached within auth.oidc.discovery_timeout.
-func newAuthenticate(ctx context.Context, cfg config.AuthConfig, log *slog.Logger) (func(*http.Request) (*wes.Principal, error), error) {
+// newAuthenticate returns the API's authenticate function and the authenticator behind
+// it (the portal's login verifies ID tokens with it): nil (authentication off) in mode
+// none, else an OIDC authenticator, which fails when the provider cannot be reached
+// within auth.oidc.discovery_timeout.
+func newAuthenticate(ctx context.Context, cfg config.AuthConfig, log *slog.Logger) (func(*http.Request) (*wes.Principal, error), *auth.Authenticator, error) {
 	if cfg.Mode != "oidc" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	o := cfg.OIDC
 	aud := o.Audience
@@ -40,7 +41,7 @@ func newAuthenticate(ctx context.Context, cfg config.AuthConfig, log *slog.Logge
 		DiscoveryTimeout:       o.DiscoveryTimeout,
 	}, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return a.Authenticate, nil
+	return a.Authenticate, a, nil
 }

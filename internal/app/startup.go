@@ -124,11 +124,16 @@ func (a *App) Ready() (bool, []string) {
 	return len(waiting) == 0, waiting
 }
 
-// handler puts GET /readyz and the start-up gate in front of the API. Until start-up is
-// over, /healthz answers 503 at once, and any other request waits for it (up to
-// startHold, or while its client waits) and is answered 503 with a Retry-After if it
-// does not end in time, so nothing reaches a store that is not there yet.
-func (a *App) handler(api http.Handler) http.Handler {
+// handler puts GET /readyz and the start-up gate in front of the API and the portal.
+// Until start-up is over, /healthz answers 503 at once, and any other request waits for
+// it (up to startHold, or while its client waits) and is answered 503 with a Retry-After
+// if it does not end in time, so nothing reaches a store that is not there yet. Then
+// /ga4gh/... and /healthz go to the API, and every other path to the portal (nil: off;
+// the API answers them as before).
+func (a *App) handler(api, web http.Handler) http.Handler {
+	if web != nil {
+		api = routePortal(api, web, a.cfg.Portal.Prefix)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/readyz":

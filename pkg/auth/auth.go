@@ -118,7 +118,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*wes.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	claims, err := a.verify(r.Context(), raw)
+	claims, err := a.verify(r.Context(), raw, a.cfg.Audiences)
 	if err != nil {
 		return nil, err
 	}
@@ -169,8 +169,9 @@ type tokenClaims struct {
 	all map[string]any
 }
 
-// verify checks the token's signature and registered claims and returns all its claims.
-func (a *Authenticator) verify(ctx context.Context, raw string) (map[string]any, error) {
+// verify checks the token's signature and registered claims (its audience among
+// audiences) and returns all its claims.
+func (a *Authenticator) verify(ctx context.Context, raw string, audiences []string) (map[string]any, error) {
 	// The header's alg is checked first only to say why a token is refused; ParseSigned
 	// itself refuses every algorithm outside the allow-list ("none" and HS* among them).
 	if alg, ok := headerAlg(raw); ok && !slices.Contains(a.cfg.Algorithms, alg) {
@@ -202,7 +203,7 @@ func (a *Authenticator) verify(ctx context.Context, raw string) (map[string]any,
 	if !verified {
 		return nil, a.unauthorized("its signature does not verify")
 	}
-	err = tc.ValidateWithLeeway(jwt.Expected{Issuer: a.cfg.Issuer, AnyAudience: a.cfg.Audiences, Time: a.now()}, a.cfg.ClockSkew)
+	err = tc.ValidateWithLeeway(jwt.Expected{Issuer: a.cfg.Issuer, AnyAudience: audiences, Time: a.now()}, a.cfg.ClockSkew)
 	switch {
 	case errors.Is(err, jwt.ErrInvalidIssuer):
 		return nil, a.unauthorized("it was issued by another provider")

@@ -22,6 +22,9 @@ type ProviderMetadata struct {
 	JWKSURI                     string   `json:"jwks_uri"`
 	GrantTypesSupported         []string `json:"grant_types_supported"`
 	ScopesSupported             []string `json:"scopes_supported"`
+	// EndSessionEndpoint is where a relying party sends the browser to log out at the
+	// provider too (OpenID Connect RP-Initiated Logout); "" when the provider has none.
+	EndSessionEndpoint string `json:"end_session_endpoint"`
 }
 
 // maxDocumentBytes bounds what is read from the provider (discovery, keys, userinfo).
@@ -56,6 +59,9 @@ func Discover(ctx context.Context, hc *http.Client, issuer string) (*ProviderMet
 	}
 	if !httpURL(m.DeviceAuthorizationEndpoint) {
 		m.DeviceAuthorizationEndpoint = ""
+	}
+	if !httpURL(m.EndSessionEndpoint) {
+		m.EndSessionEndpoint = ""
 	}
 	return &m, nil
 }

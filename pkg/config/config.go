@@ -39,6 +39,8 @@ type Config struct {
 	Engines EnginesConfig `yaml:"engines"`
 	// Auth is how API callers are authenticated.
 	Auth AuthConfig `yaml:"auth"`
+	// Portal is the web application for researchers and data controllers.
+	Portal PortalConfig `yaml:"portal"`
 	// Zone is the sealed zone: catalogue, result store, egress limits.
 	Zone ZoneConfig `yaml:"zone"`
 	// Audit configures the audit trail's checkpoints.
@@ -366,6 +368,8 @@ func Default() Config {
 			MaxTokenBytes:       16 << 10,
 			DiscoveryTimeout:    30 * time.Second,
 		}},
+		Portal: PortalConfig{Enabled: true, Prefix: "/",
+			Session: PortalSessionConfig{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour}},
 		Audit: AuditConfig{Checkpoint: AuditCheckpointConfig{Interval: 5 * time.Minute}},
 		ServiceInfo: ServiceInfoConfig{
 			ID:               "org.spe4hd.enclave",

@@ -106,6 +106,18 @@ func (c *Config) fields() []field {
 		{"auth.oidc.max_token_bytes", &c.Auth.OIDC.MaxTokenBytes, "Largest bearer token accepted.", false},
 		{"auth.oidc.discovery_timeout", &c.Auth.OIDC.DiscoveryTimeout, "How long the server retries reaching the provider at start before it exits.", false},
 
+		{path: "portal", help: "The web application (login, catalogue, runs, review) served next to the API."},
+		{"portal.enabled", &c.Portal.Enabled, "Serve the portal; false serves the API alone.", false},
+		{"portal.prefix", &c.Portal.Prefix, "Path the portal is served under, starting and ending with /; /ga4gh/, /healthz and /readyz stay the API's.", false},
+		{path: "portal.oidc", help: "The portal's own OIDC client (authorization code flow with PKCE). Used in auth.mode oidc."},
+		{"portal.oidc.client_id", &c.Portal.OIDC.ClientID, `The portal's client id at the provider; "" uses auth.oidc.client_id.`, false},
+		{"portal.oidc.client_secret", &c.Portal.OIDC.ClientSecret, `The client's secret; "" for a public client (PKCE only). Secret: redacted in logs; prefer client_secret_file or the environment variable.`, true},
+		{"portal.oidc.client_secret_file", &c.Portal.OIDC.ClientSecretFile, "File holding the client's secret (instead of client_secret).", false},
+		{"portal.oidc.redirect_url", &c.Portal.OIDC.RedirectURL, `Callback URL registered at the provider; "" is server.public_url + portal.prefix + "auth/callback" (or, without a public URL, derived from each request).`, false},
+		{path: "portal.session", help: "Portal sessions, kept in Redis (the browser holds only an opaque cookie)."},
+		{"portal.session.idle_timeout", &c.Portal.Session.IdleTimeout, "A session unused this long ends; the next page asks to log in again.", false},
+		{"portal.session.absolute_timeout", &c.Portal.Session.AbsoluteTimeout, "A session ends this long after login, however active.", false},
+
 		{path: "zone", help: "The sealed zone: validated workflows only, allow-listed egress, audit."},
 		{"zone.mode", &c.Zone.Mode, "sealed: only catalogue workflows run and attachments are refused; open: plain WES (catalogue workflows run too when a catalogue is set). open is the default only without a configuration file: with a file it is sealed unless the file says open.", false},
 		{"zone.catalog", &c.Zone.Catalog, `Catalogue file of validated workflows, datasets and usage policy; reloaded on SIGHUP. Required when sealed.`, false},

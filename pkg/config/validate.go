@@ -100,6 +100,7 @@ func (c Config) Validate() error {
 			"configure auth.oidc, or write auth.mode: none (ENCLAVE_AUTH_MODE=none) to serve without authentication on purpose", c.Server.Addr)
 	}
 	v.oidc(c.Auth)
+	v.portal(c.Portal)
 	v.zone(c.Zone)
 	v.auditCheckpoint(c.Audit.Checkpoint)
 	v.notify(c.Notify)
