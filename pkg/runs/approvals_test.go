@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,32 +25,9 @@ import (
 // releasing any CSV under results/, needing approvals approvals.
 func reviewCatalog(t *testing.T, approvals string) *catalog.Holder {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "catalog")
-	if out, err := exec.Command("cp", "-r", "../../examples/catalog", dir).CombinedOutput(); err != nil {
-		t.Fatalf("copy the example catalogue: %v %s", err, out)
-	}
-	p := filepath.Join(dir, "catalog.yaml")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y := string(b)
-	for old, repl := range map[string]string{
-		"      globs: [results/summary.csv]\n":                    "      globs: [results/*.csv]\n",
-		"      max_files: 1\n    logs: admin\n    egress: auto\n": "      max_files: 5\n    logs: admin\n    egress: review\n    approvals: " + approvals + "\n",
-	} {
-		if !strings.Contains(y, old) {
-			t.Fatalf("the example catalogue changed (%q); update this test", old)
-		}
-		y = strings.Replace(y, old, repl, 1)
-	}
-	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h, err := catalog.NewHolder(p, catalog.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := exampleCatalog(t,
+		[2]string{"      globs: [results/summary.csv]\n", "      globs: [results/*.csv]\n"},
+		[2]string{"      max_files: 1\n    logs: admin\n    egress: auto\n", "      max_files: 5\n    logs: admin\n    egress: review\n    approvals: " + approvals + "\n"})
 	return h
 }
 

@@ -2,9 +2,6 @@ package runs
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,26 +15,7 @@ import (
 // group stewards-a.
 func stewardCatalog(t *testing.T) *catalog.Holder {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "catalog")
-	if out, err := exec.Command("cp", "-r", "../../examples/catalog", dir).CombinedOutput(); err != nil {
-		t.Fatalf("copy the example catalogue: %v %s", err, out)
-	}
-	p := filepath.Join(dir, "catalog.yaml")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y := strings.Replace(string(b), "    path: cohort-demo/patients.csv\n", "    path: cohort-demo/patients.csv\n    stewards: [stewards-a]\n", 1)
-	if y == string(b) {
-		t.Fatal("the example catalogue's dataset entry changed; update this test")
-	}
-	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h, err := catalog.NewHolder(p, catalog.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := exampleCatalog(t, [2]string{"    path: cohort-demo/patients.csv\n", "    path: cohort-demo/patients.csv\n    stewards: [stewards-a]\n"})
 	return h
 }
 
