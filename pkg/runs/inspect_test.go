@@ -92,3 +92,30 @@ func TestVerifyingHoldsBackChangedBytes(t *testing.T) {
 		t.Fatalf("read %q, %v: want an error and fewer than 8 bytes", got, err)
 	}
 }
+
+// With authentication off the anonymous user is everyone, reviewer included: the demo can
+// inspect (and review) its own held outputs, as nobody else could.
+func TestAnonymousInspectsOwnPendingOutput(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	id := uuid.Must(uuid.NewV7()).String()
+	work := wes.LayoutFor(e.dataDir, id).WorkDir()
+	body := "site,count\nA,12\n"
+	if err := os.MkdirAll(filepath.Join(work, "results"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "results", "t.csv"), []byte(body), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(body))
+	run := &wes.Run{ID: id, Owner: wes.Anonymous.Subject, State: wes.StateComplete, WorkDir: work, Workflow: "wf",
+		Released: []wes.Output{{Path: "results/t.csv", Status: wes.OutputPending, Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:])}}}
+	if err := e.store.Create(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.s.Download(ctx, wes.Anonymous, id, "results/t.csv")
+	if err != nil {
+		t.Fatalf("the anonymous user inspecting its own held output: %v", err)
+	}
+	d.Body.Close()
+}

@@ -156,7 +156,7 @@ func (s *Service) Download(ctx context.Context, p *wes.Principal, id, outPath st
 	switch {
 	case !ok:
 		return nil, wes.Errorf(wes.ENOTFOUND, "run %s has no output %q; GET /runs/%s/outputs lists them", r.ID, truncate(outPath, 200), r.ID)
-	case o.Status == wes.OutputPending && Reviewer(p) && r.Owner != p.Subject && s.stewardOf(p, r) == nil:
+	case o.Status == wes.OutputPending && Reviewer(p) && !ownRun(p, r) && s.stewardOf(p, r) == nil:
 		return s.inspect(ctx, p, r, o)
 	case o.Status == wes.OutputPending:
 		return nil, wes.Errorf(wes.ECONFLICT, "output %q of run %s is waiting for a data controller's review", o.Path, r.ID)

@@ -60,10 +60,7 @@ func (s *Service) Review(ctx context.Context, p *wes.Principal, id string, d *De
 		s.auditForbidden(ctx, p, actionReview, r, err)
 		return nil, err
 	}
-	if r.Owner == p.Subject && p.Subject != wes.Anonymous.Subject {
-		// Separation of duties: whoever ran the workflow does not decide what leaves the
-		// zone from it, whatever roles they hold. (With authentication off there is only
-		// the anonymous user, for demos and tests: nobody else could review.)
+	if ownRun(p, r) {
 		err := wes.Errorf(wes.EFORBIDDEN, "run %s is your own: its outputs must be reviewed by another data controller", r.ID)
 		s.auditForbidden(ctx, p, actionReview, r, err)
 		return nil, err
@@ -97,6 +94,14 @@ func (s *Service) Review(ctx context.Context, p *wes.Principal, id string, d *De
 		}
 	}
 	return s.outputList(ctx, p, r), nil
+}
+
+// ownRun reports whether r is p's own run for separation of duties: whoever ran the
+// workflow neither decides what leaves the zone from it nor inspects what it holds,
+// whatever roles they hold. (With authentication off there is only the anonymous user,
+// for demos and tests: nobody else could review.)
+func ownRun(p *wes.Principal, r *wes.Run) bool {
+	return r.Owner == p.Subject && p.Subject != wes.Anonymous.Subject
 }
 
 // planDecision turns d into one decision per file, each checked: a known output of r
