@@ -296,10 +296,14 @@ func TestKubernetesVariants(t *testing.T) {
 
 	t.Run("off adds nothing", func(t *testing.T) {
 		m := renderIn(t, "wes")
-		for _, kind := range []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "NetworkPolicy"} {
+		for _, kind := range []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} {
 			if len(m[kind]) != 0 {
 				t.Errorf("%s rendered without the kubernetes executor: %v", kind, m.names(kind))
 			}
+		}
+		// The server's and the workers' NetworkPolicies are on by default; the jobs' is not.
+		if names := m.names("NetworkPolicy"); !slices.Equal(slices.Sorted(slices.Values(names)), []string{serverName, workerName}) {
+			t.Errorf("NetworkPolicies without the kubernetes executor = %v, want only %s and %s", names, serverName, workerName)
 		}
 		if names := m.names("ServiceAccount"); !slices.Equal(names, []string{baseName}) {
 			t.Errorf("ServiceAccounts = %v, want only %s", names, baseName)

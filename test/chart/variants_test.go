@@ -109,12 +109,14 @@ func TestVariants(t *testing.T) {
 
 	t.Run("optional objects", func(t *testing.T) {
 		m := render(t, nil, withMinimal()...)
-		for _, kind := range []string{"Ingress", "NetworkPolicy"} {
-			if len(m[kind]) != 0 {
-				t.Errorf("%s rendered without being enabled", kind)
-			}
+		if len(m["Ingress"]) != 0 {
+			t.Errorf("Ingress rendered without being enabled")
 		}
-		m = render(t, nil, withMinimal("ingress.enabled=true", "networkPolicy.enabled=true")...)
+		// The NetworkPolicies are on by default (issue 14), and off only when asked.
+		if len(render(t, nil, withMinimal("networkPolicy.enabled=false")...)["NetworkPolicy"]) != 0 {
+			t.Error("NetworkPolicy rendered with networkPolicy.enabled=false")
+		}
+		m = render(t, nil, withMinimal("ingress.enabled=true")...)
 		if _, ok := m["Ingress"][baseName]; !ok {
 			t.Error("no Ingress with ingress.enabled")
 		}

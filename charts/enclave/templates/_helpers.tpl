@@ -83,7 +83,12 @@ enclave.kubernetes.configure).
 {{- $_ := set $server "addr" (printf ":%d" (int .Values.server.containerPort)) }}
 {{- $_ = set $cfg "server" $server }}
 {{- $redis := index $cfg "redis" | default dict }}
-{{- $_ = set $redis "addr" .Values.redis.addr }}
+{{- with .Values.redis.addr }}
+{{- $_ = set $redis "addr" . }}
+{{- end }}
+{{- with .Values.redis.sentinel.masterName }}
+{{- $_ = set $redis "sentinel" (dict "master_name" . "addrs" $.Values.redis.sentinel.addrs) }}
+{{- end }}
 {{- $_ = set $cfg "redis" $redis }}
 {{- $worker := index $cfg "worker" | default dict }}
 {{- $_ = set $worker "in_process" (not .Values.workers.enabled) }}
@@ -108,19 +113,29 @@ deployment that could not work or would leak a secret. Called by every template 
 rendered, so `helm template` and `helm install` both stop before anything is applied.
 */}}
 {{- define "enclave.validate" -}}
-{{- $_ := required "redis.addr is required: the workers and the server share runs and the queue through an external Redis (host:port); the embedded in-process store cannot be shared between pods" .Values.redis.addr }}
+{{- $_ := "" }}
+{{- if .Values.redis.sentinel.masterName }}
+{{- if not .Values.redis.sentinel.addrs }}
+{{- fail "redis.sentinel.addrs is required with redis.sentinel.masterName: the host:port of each sentinel" }}
+{{- end }}
+{{- else }}
+{{- $_ = required "redis.addr is required: the workers and the server share runs and the queue through an external Redis (host:port, or redis.sentinel); the embedded in-process store cannot be shared between pods" .Values.redis.addr }}
+{{- end }}
+{{- if and .Values.workers.enabled .Values.workers.autoscaling.enabled (eq (include "enclave.executor" .) "local") }}
+{{- fail "workers.autoscaling needs an executor whose jobs live outside the worker pods (config.executor.default kubernetes, slurm, tes or docker): with local, every worker watches every job, so a second pod would find the first one's jobs lost" }}
+{{- end }}
 {{- $cfg := .Values.config | default dict }}
 {{- if ne (dig "auth" "mode" "oidc" $cfg) "none" }}
 {{- $_ = required "config.auth.oidc.issuer is required with config.auth.mode oidc: the OpenID Provider's issuer URL, e.g. https://login.aai.lifescience-ri.eu/oidc/ (or set config.auth.mode: none explicitly)" (dig "auth" "oidc" "issuer" "" $cfg) }}
 {{- end }}
-{{- range $owned := list "server.addr" "redis.addr" "worker.in_process" "data_dir" "zone.catalog" }}
+{{- range $owned := list "server.addr" "redis.addr" "redis.sentinel" "worker.in_process" "data_dir" "zone.catalog" }}
 {{- $parts := splitList "." $owned }}
 {{- $section := $cfg }}
 {{- if gt (len $parts) 1 }}
 {{- $section = index $cfg (first $parts) | default dict }}
 {{- end }}
 {{- if hasKey $section (last $parts) }}
-{{- fail (printf "config.%s is set by the chart; remove it (server.addr follows server.containerPort, redis.addr follows redis.addr, worker.in_process follows workers.enabled, data_dir is the data volume, zone.catalog follows catalog.existingConfigMap or catalog.volume.catalogFile)" $owned) }}
+{{- fail (printf "config.%s is set by the chart; remove it (server.addr follows server.containerPort, redis.addr and redis.sentinel follow redis.addr and redis.sentinel, worker.in_process follows workers.enabled, data_dir is the data volume, zone.catalog follows catalog.existingConfigMap or catalog.volume.catalogFile)" $owned) }}
 {{- end }}
 {{- end }}
 {{- include "enclave.validateZone" . }}
@@ -169,7 +184,11 @@ secret: the ConfigMap is readable by anyone who can read the namespace's configu
 - name: TMPDIR
   value: /tmp
 {{- if .Values.secrets.existingSecret }}
-{{- range $env, $key := .Values.secrets.env }}
+{{- $vars := deepCopy (.Values.secrets.env | default dict) }}
+{{- if and .Values.redis.sentinel.masterName .Values.redis.sentinel.passwordKey (not (hasKey $vars "ENCLAVE_REDIS_SENTINEL_PASSWORD")) }}
+{{- $_ := set $vars "ENCLAVE_REDIS_SENTINEL_PASSWORD" .Values.redis.sentinel.passwordKey }}
+{{- end }}
+{{- range $env, $key := $vars }}
 {{- if $key }}
 - name: {{ $env }}
   valueFrom:
@@ -225,12 +244,39 @@ volumes:
   {{- include "enclave.volumes" . | nindent 2 }}
 {{- end }}
 
-{{/* Egress rules when networkPolicy.egress is set: DNS, then the user's rules. */}}
+{{/*
+Egress rules of the server and the workers: DNS, Redis, the S3 store, the OIDC issuer (each
+to its cidrs and selectors, or anywhere on its ports), then the user's extra rules.
+*/}}
 {{- define "enclave.egressRules" -}}
+{{- $np := .Values.networkPolicy -}}
 - ports:
-    - port: 53
-      protocol: UDP
-    - port: 53
-      protocol: TCP
-{{ toYaml .Values.networkPolicy.egress }}
+    - {port: 53, protocol: UDP}
+    - {port: 53, protocol: TCP}
+  {{- with $np.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- range $name := list "redis" "s3" "oidc" }}
+{{- $d := index $np $name }}
+{{- if $d.ports }}
+# {{ $name }}
+- ports:
+    {{- range $d.ports }}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
+  {{- if or $d.cidrs $d.to }}
+  to:
+    {{- range $d.cidrs }}
+    - ipBlock: {cidr: {{ . | quote }}}
+    {{- end }}
+    {{- with $d.to }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- with $np.egress }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
