@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/enclave
 PKGS  := ./...
 
-.PHONY: help build run test lint generate bench setup chart-lint
+.PHONY: help build run test test-browser lint generate bench setup chart-lint
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ lint: ## go vet, gofmt, staticcheck, and a stale-generated-code check
 
 test: setup ## all tests with -race against real Redis, Snakemake and cwltool
 	scripts/test-services.sh $(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-browser: setup ## only the browser suite (test/browser: Chromium, playwright-core, axe-core) against real Dex, Redis and MinIO; screenshots in test/browser/screenshots
+	scripts/test-services.sh $(GO) test -race -count=1 -timeout 20m -v ./test/browser/...
 
 chart-lint: ## helm lint + template of charts/enclave and its Go test (builds helm once)
 	@scripts/helm.sh build
