@@ -2,7 +2,7 @@
 // (catalog/{id}, runs/{id}, runs/{id}/outputs/{path}, review/{id}) and conventions (labelled
 // fields with the parameter's name, errors in #<field>-error, buttons with visible text).
 import { readFile } from 'node:fs/promises';
-import { assert, checkPage, field, mainText, url, visit, waitForText } from './lib.mjs';
+import { assert, checkPage, field, mainText, url, visit, waitFor } from './lib.mjs';
 
 export const smk = 'cohort-count-smk'; // egress auto: released at once
 export const cwl = 'cohort-count-cwl'; // egress review: held for a data controller
@@ -59,13 +59,33 @@ export function runIdOf(page) {
   return decodeURIComponent(m[1]);
 }
 
-// watchUntil waits on the open run page until it shows state, and checks that the page
-// updated itself: a marker set on the window before waiting survives only without a reload.
-// (With JavaScript off the caller reloads instead.)
+// watchUntil waits on the open run page until the run has ended, and requires it to have
+// ended in state. The page follows the run's state in place (#run-state, polled by the
+// portal's script) and reloads itself once when the run ends, to show its outputs; a
+// MutationObserver records in sessionStorage (which outlives that reload) that the state
+// changed in place first. (With JavaScript off the caller reloads instead.)
 export async function watchUntil(page, state) {
-  await page.evaluate(() => { window.__enclaveNoReload = true; });
-  await waitForText(page, new RegExp(`\\b${state}\\b`), runTimeout);
-  assert.equal(await page.evaluate(() => window.__enclaveNoReload === true), true, 'the run page reloaded itself; want live updates');
+  const watching = await page.evaluate(() => {
+    const el = document.getElementById('run-state');
+    if (!el) return 'missing';
+    if (!el.hasAttribute('data-status-url')) return 'ended'; // already over when the page was made
+    sessionStorage.removeItem('enclave-live-state');
+    new MutationObserver(() => sessionStorage.setItem('enclave-live-state', el.textContent))
+      .observe(el, { childList: true, characterData: true, subtree: true });
+    return 'watching';
+  });
+  assert.notEqual(watching, 'missing', 'the run page has no #run-state');
+  // A page made after the run ended carries no data-reload.
+  await waitFor(page, () => {
+    const el = document.getElementById('run-state');
+    return !!el && !el.hasAttribute('data-reload') && document.readyState === 'complete';
+  }, undefined, runTimeout);
+  const shown = (await page.locator('#run-state').innerText()).trim();
+  assert.equal(shown, state, `the run ended ${shown}; want ${state}:\n${await mainText(page)}`);
+  if (watching === 'watching') {
+    const live = await page.evaluate(() => sessionStorage.getItem('enclave-live-state'));
+    assert.ok(live, 'the run state never changed in place before the page reloaded; want live updates');
+  }
 }
 
 // downloadLink is the run page's download link for a released file.

@@ -140,13 +140,16 @@ export function formatViolations(vs) {
 // checkPage is what every portal page must pass: the contract's landmarks (<header>,
 // <nav aria-label="Main">, <main> with one <h1>), no serious axe violation, no script or CSP
 // error; then it saves a screenshot. opts.landmarks=false skips the landmark checks (pages
-// that are not the portal's, e.g. Dex).
+// that are not the portal's, e.g. Dex); opts.nav=false only the navigation (the login's own
+// notice pages, shown to nobody logged in, have none).
 export async function checkPage(page, name, opts = {}) {
   await page.waitForLoadState('load');
   const file = await shot(page, name);
   if (opts.landmarks !== false) {
     assert.equal(await page.locator('header').count() >= 1, true, `${name}: no <header>`);
-    assert.equal(await page.locator('nav[aria-label="Main"]').count(), 1, `${name}: want one <nav aria-label="Main">`);
+    if (opts.nav !== false) {
+      assert.equal(await page.locator('nav[aria-label="Main"]').count(), 1, `${name}: want one <nav aria-label="Main">`);
+    }
     assert.equal(await page.locator('main').count(), 1, `${name}: want one <main>`);
     assert.equal(await page.locator('main h1, body h1').count(), 1, `${name}: want exactly one <h1>`);
   }
@@ -173,14 +176,18 @@ export async function mainText(page) {
   return page.locator('main').innerText();
 }
 
-// waitForText waits until <main> shows text matching re, without reloading the page (the
-// run page updates itself).
-export async function waitForText(page, re, timeout) {
-  await page.waitForFunction(
-    ([src, flags]) => new RegExp(src, flags).test(document.querySelector('main')?.innerText ?? ''),
-    [re.source, re.flags],
-    { timeout, polling: 250 },
-  );
+// waitFor waits until fn(arg) is true in the page, across the page's own reloads.
+export async function waitFor(page, fn, arg, timeout) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      await page.waitForFunction(fn, arg, { timeout: Math.max(1, deadline - Date.now()), polling: 250 });
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline || !/context was destroyed|navigat/i.test(String(err))) throw err;
+      await page.waitForLoadState('load');
+    }
+  }
 }
 
 // field finds a form field by the id or name the generated form gives it (the parameter's

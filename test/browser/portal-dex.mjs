@@ -81,7 +81,6 @@ await main(async (browser) => {
     await flow.openEntry(alice, flow.cwl, 'alice-entry-cwl');
     cwlRun = await flow.submitRun(alice, 'alice-run-cwl');
     await flow.watchUntil(alice, 'COMPLETE');
-    await alice.reload();
     await checkPage(alice, 'alice-run-cwl-pending');
     assert.match(await mainText(alice), /pending/i, 'the run page does not say the file is pending review');
     assert.equal(await flow.downloadLink(alice, cwlRun, 'outputs/summary.csv').count(), 0, 'a pending file has a download link');
@@ -129,7 +128,10 @@ await main(async (browser) => {
     await ctx.clearCookies();
     await ctx.addCookies(cookies.map((c) => ({ ...c, value: c.value.slice(0, -4) + 'AAAA' })));
     await alice.goto(url('runs'));
-    assert.ok(alice.url().startsWith(dexIssuer), `with a forged session cookie GET runs ended at ${alice.url()}; want Dex's login`);
+    await checkPage(alice, 'alice-session-ended', { nav: false });
+    assert.match(await alice.locator('h1').innerText(), /session has ended/i, `with a forged session cookie GET runs showed ${alice.url()}`);
+    assert.equal(await alice.locator('nav[aria-label="Main"]').count(), 0, 'the portal still shows its navigation without a session');
+    await alice.locator('main').getByRole('link', { name: /log in/i }).click();
     await dexLogin(alice, 'alice', password);
     assert.match(new URL(alice.url()).pathname, /\/runs$/);
     await checkPage(alice, 'alice-runs-after-relogin');
@@ -147,6 +149,7 @@ await main(async (browser) => {
     const dave = await newPage(await newContext(browser));
     await login(dave, 'dave', 'audit');
     assert.equal(await dave.locator('nav[aria-label="Main"]').getByRole('link', { name: 'Audit' }).count(), 1, 'no Audit link for an admin');
+    await visit(dave, `audit?run_id=${smkRun}`, 'dave-audit-run');
     assert.match(await mainText(dave), new RegExp(smkRun), 'the audit log does not show alice\'s run');
   });
 });

@@ -56,13 +56,14 @@ func TestPortalWithDex(t *testing.T) {
 		"ENCLAVE_ZONE_RESULTS_S3_BUCKET="+s3.Bucket,
 		"ENCLAVE_AUTH_MODE=oidc",
 		"ENCLAVE_AUTH_OIDC_ISSUER="+dx.issuer,
-		"ENCLAVE_AUTH_OIDC_CLIENT_ID="+portalClientID,
 		"ENCLAVE_AUTH_OIDC_AUDIENCE="+portalClientID,
 		"ENCLAVE_AUTH_OIDC_ROLES_RESEARCHER="+researcherGroup,
 		"ENCLAVE_AUTH_OIDC_ROLES_DATA_CONTROLLER="+controllerGroup,
 		"ENCLAVE_AUTH_OIDC_ROLES_ADMIN="+adminGroup,
-		// The portal's confidential client; the key is the login's (portal.*), see README.
-		"ENCLAVE_PORTAL_CLIENT_SECRET="+portalClientSecret,
+		// The portal's own confidential client at Dex; its callback follows from
+		// server.public_url.
+		"ENCLAVE_PORTAL_OIDC_CLIENT_ID="+portalClientID,
+		"ENCLAVE_PORTAL_OIDC_CLIENT_SECRET="+portalClientSecret,
 	)
 	portalOrSkip(t, s)
 	runSpec(t, tl, "portal-dex", s.URL(),
