@@ -9,8 +9,8 @@ export const cwl = 'cohort-count-cwl'; // egress review: held for a data control
 export const runTimeout = 180000;
 
 // openEntry opens a catalogue entry's page (its generated run form).
-export async function openEntry(page, id, name) {
-  await visit(page, `catalog/${id}`, name);
+export async function openEntry(page, id, name, opts = {}) {
+  await visit(page, `catalog/${id}`, name, opts);
   assert.equal(await page.locator('main form').count() >= 1, true, `catalog/${id}: no run form`);
 }
 
@@ -46,10 +46,10 @@ export function submitButton(page) {
 
 // submitRun fills the open entry's form with the defaults and cohort-demo, submits it and
 // returns the new run's id from the run page it lands on.
-export async function submitRun(page, name) {
+export async function submitRun(page, name, opts = {}) {
   await fillCohort(page);
   await Promise.all([page.waitForURL(/\/runs\/[^/]+$/, { timeout: 30000 }), submitButton(page).click()]);
-  await checkPage(page, name);
+  await checkPage(page, name, opts);
   return runIdOf(page);
 }
 

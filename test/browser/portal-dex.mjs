@@ -138,19 +138,32 @@ await main(async (browser) => {
     assert.ok(await alice.locator(`main a[href$="runs/${smkRun}"]`).count() >= 1, 'the runs list lost alice\'s run');
   });
 
-  await step('log out ends the session', async () => {
-    await Promise.all([alice.waitForNavigation(), alice.locator('header').getByRole('button', { name: /log out/i }).click()]);
-    await shot(alice, 'alice-logged-out');
-    await alice.goto(url('runs'));
-    assert.ok(alice.url().startsWith(dexIssuer), `after logout GET runs ended at ${alice.url()}; want Dex's login`);
-  });
-
   await step('dave, an admin, sees the audit log', async () => {
     const dave = await newPage(await newContext(browser));
     await login(dave, 'dave', 'audit');
     assert.equal(await dave.locator('nav[aria-label="Main"]').getByRole('link', { name: 'Audit' }).count(), 1, 'no Audit link for an admin');
     await visit(dave, `audit?run_id=${smkRun}`, 'dave-audit-run');
     assert.match(await mainText(dave), new RegExp(smkRun), 'the audit log does not show alice\'s run');
+  });
+
+  await step('log out ends the session', async () => {
+    // Logging out leaves the page, for a page saying so or for the login (RP-initiated
+    // logout at the provider, or the portal's start, which needs a login again). Whichever
+    // it is, the browser must be allowed to follow: the CSP's form-action covers every
+    // redirect after the form's POST.
+    const runsPath = new URL(url('runs')).pathname;
+    alice.problems.length = 0;
+    await alice.locator('header').getByRole('button', { name: /log out/i }).click();
+    await alice.waitForURL((u) => u.pathname !== runsPath, { timeout: 20000 }).catch(async (err) => {
+      throw new Error(`after Log out the browser is still at ${alice.url()} ("${await alice.title().catch(() => '')}"); ` +
+        `problems: ${alice.problems.join('; ') || 'none'}: ${err.message}`);
+    });
+    await alice.waitForLoadState('load');
+    await shot(alice, 'alice-logged-out');
+    assert.equal(alice.problems.length, 0, alice.problems.join('\n'));
+    assert.equal((await sessionCookies(alice.context())).length, 0, 'a session cookie is left after logout');
+    await alice.goto(url('runs'));
+    assert.ok(alice.url().startsWith(dexIssuer), `after logout GET runs ended at ${alice.url()}; want Dex's login`);
   });
 });
 
