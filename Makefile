@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/enclave
 PKGS  := ./...
 
-.PHONY: help build run test lint generate bench setup chart-lint image
+.PHONY: help build run test test-browser lint generate bench setup chart-lint image
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: setup ## all tests with -race against real Redis, Snakemake and cwltool
 image: ## build the enclave image and the engine image on the Docker engine at DOCKER_HOST (IMAGE=, ENGINE_IMAGE= name them; docs/deploy.md)
 	scripts/image.sh build $(IMAGE)
 	scripts/engine-image.sh build $(ENGINE_IMAGE)
+
+test-browser: setup ## only the browser suite (test/browser: Chromium, playwright-core, axe-core) against real Dex, Redis and MinIO; screenshots in test/browser/screenshots
+	scripts/test-services.sh $(GO) test -race -count=1 -timeout 20m -v ./test/browser/...
 
 chart-lint: ## helm lint + template of charts/enclave and its Go test (builds helm once)
 	@scripts/helm.sh build

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh Debian machine with Go, and nothing twice:
-# Debian packages (Redis, Snakemake, cwltool, wrk, SLURM, munge, sshd, dockerd, etcd, ...), the
+# Debian packages (Redis, Snakemake, cwltool, wrk, SLURM, munge, sshd, dockerd, etcd, Chromium,
+# Node.js, ...), the browser suite's pinned npm packages (scripts/browser.sh), the
 # Go modules and the tools go.mod pins, and the test servers built from the Go module
 # proxy (Dex, MinIO, Helm, Kubernetes, Funnel; see below).
 # Idempotent: a second run only checks. Run as root (apt) or with the packages present.
@@ -52,6 +53,11 @@ command -v dockerd >/dev/null || need_apt+=(docker.io)
 # etcd for the Kubernetes control plane of the kubernetes executor's tests (scripts/k8s.sh)
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# The browser suite (test/browser, scripts/browser.sh): Debian's Chromium driven headless by
+# playwright-core under Node.js (about 120 MB and half a minute of apt on a cold machine)
+[ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm  >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing ${need_apt[*]}; run as root or install them with apt-get" >&2
@@ -67,6 +73,9 @@ fi
 # then served from the module and build caches.
 go mod download
 go build -o /dev/null tool >/dev/null 2>&1 || go tool -n oapi-codegen >/dev/null
+# The browser suite's npm packages (playwright-core, axe-core), pinned by its lock file and
+# installed once into the cache; needs npm, hence after apt.
+scripts/browser.sh build | sed 's/^/setup: /'
 
 failed=0
 for l in a b; do
