@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -272,7 +273,13 @@ func (e *env) postForm(t *testing.T, hc *http.Client, path string, form url.Valu
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The body is read here, so the caller need not close it, and kept for it to read.
+	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return resp
 }
 

@@ -250,12 +250,20 @@ func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 	m.clearCookie(w, m.cookie)
 	_ = m.record(ctx, wes.AuditEvent{Actor: rec.Principal.Subject, Action: ActionLogout, Outcome: "ok",
 		Detail: map[string]string{"source": source(r)}})
-	noStore(w)
-	http.Redirect(w, r, m.afterLogout(r, rec), http.StatusSeeOther)
+	// A page, not a redirect: the form's page allows form-action 'self' only, and browsers
+	// hold a POST's redirects to that, so a redirect on to the provider would be blocked.
+	// A link is a navigation, which it does not limit.
+	if end := m.afterLogout(r, rec); end != m.cfg.Prefix {
+		m.page(w, http.StatusOK, "You are logged out",
+			"You are logged out of this portal. You may still be signed in at your identity provider: log out there too, on a shared computer especially.",
+			end, "Log out at your identity provider")
+		return
+	}
+	m.page(w, http.StatusOK, "You are logged out", "You are logged out of this portal.", m.cfg.Prefix, "Log in again")
 }
 
-// afterLogout is where the browser goes after logout: RP-initiated logout at the
-// provider when it has an end_session_endpoint, else the portal.
+// afterLogout is where the logged-out page leads: RP-initiated logout at the provider
+// when it has an end_session_endpoint, else the portal.
 func (m *Manager) afterLogout(r *http.Request, rec *record) string {
 	if m.meta.EndSessionEndpoint == "" {
 		return m.cfg.Prefix
