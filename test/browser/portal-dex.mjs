@@ -160,6 +160,8 @@ await main(async (browser) => {
     });
     await alice.waitForLoadState('load');
     await shot(alice, 'alice-logged-out');
+    assert.equal(await alice.getByRole('heading', { level: 1, name: /you are logged out/i }).count(), 1,
+      `after Log out: ${alice.url()} is not the logged-out page`);
     assert.equal(alice.problems.length, 0, alice.problems.join('\n'));
     assert.equal((await sessionCookies(alice.context())).length, 0, 'a session cookie is left after logout');
     await alice.goto(url('runs'));

@@ -22,7 +22,6 @@ func TestPortalAuthOff(t *testing.T) {
 	tl := needTools(t, "snakemake")
 	t.Parallel()
 	s := embeddedServer(t)
-	portalOrSkip(t, s)
 	runSpec(t, tl, "portal-auth-off", s.URL(), "EXPECT_SUMMARY="+expectedSummary(t))
 }
 
@@ -65,7 +64,6 @@ func TestPortalWithDex(t *testing.T) {
 		"ENCLAVE_PORTAL_OIDC_CLIENT_ID="+portalClientID,
 		"ENCLAVE_PORTAL_OIDC_CLIENT_SECRET="+portalClientSecret,
 	)
-	portalOrSkip(t, s)
 	runSpec(t, tl, "portal-dex", s.URL(),
 		"DEX_ISSUER="+dx.issuer,
 		"PASSWORD="+dexPassword,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,22 +66,4 @@ func screenshotDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// portalOrSkip skips the test while the server has no portal yet (GET / is the API's 404, as
-// before issue 13): these specs were written against the portal's contract while it was
-// being built. Anything else at / (the catalogue, or a redirect to it or to the login) is
-// tested, so a broken portal fails. Remove once every branch has the portal.
-func portalOrSkip(t *testing.T, s *server) {
-	t.Helper()
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := hc.Get(s.URL())
-	if err != nil {
-		t.Fatalf("GET %s: %v", s.URL(), err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Skipf("SKIP: the server has no portal yet (GET / answered %s, %s); the portal specs run once it has landed",
-			resp.Status, resp.Header.Get("Content-Type"))
-	}
 }
