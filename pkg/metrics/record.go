@@ -97,3 +97,39 @@ func (r *Registry) AuditAppend(d time.Duration, err error) {
 		r.auditErrors.Inc()
 	}
 }
+
+// ExecutorCalls are the calls the runner makes of an executor (the call label).
+var ExecutorCalls = []string{"submit", "status", "status_batch", "cancel", "cleanup", "collect"}
+
+// InitExecutors shows the series of each named executor's calls at 0 before the first
+// call, so that an alert on their rate sees the first error.
+func (r *Registry) InitExecutors(names ...string) {
+	if r == nil {
+		return
+	}
+	for _, n := range names {
+		for _, c := range ExecutorCalls {
+			r.execErrors.WithLabelValues(n, c)
+		}
+	}
+}
+
+// InitChecks shows the series of the named disclosure checks at 0.
+func (r *Registry) InitChecks(names ...string) {
+	if r == nil {
+		return
+	}
+	for _, n := range names {
+		r.checksFailed.WithLabelValues(n)
+	}
+}
+
+// InitSteps shows the step histogram's series at 0 observations.
+func (r *Registry) InitSteps(steps ...string) {
+	if r == nil {
+		return
+	}
+	for _, s := range steps {
+		r.stepDuration.WithLabelValues(s)
+	}
+}
