@@ -238,3 +238,22 @@ func TestReadyzFollowsRedis(t *testing.T) {
 	redisServer(t, addr, t.TempDir())
 	r.untilReadyz(t, "recovery", func(st int, f []string) bool { return st == http.StatusOK && len(f) == 0 })
 }
+
+// An enabled executor whose backend does not answer (a TES server on an address nothing
+// listens on) keeps the worker out of readiness, named "executor tes" without its URL.
+func TestReadyzNamesUnreachableExecutor(t *testing.T) {
+	cfg := testConfig(t, redisAddr(t))
+	t.Cleanup(func() { wipe(t, cfg) })
+	gone := testutil.FreeAddr(t)
+	cfg.Executor.TES.Enabled = true
+	cfg.Executor.TES.URL = "http://" + gone
+	cfg.Executor.TES.Image = "engines:1"
+	r := runApp(t, cfg, Roles{API: true, Worker: true}, newLogTap().logger())
+	r.untilReady(t)
+	body := r.untilReadyz(t, "executor tes failing", func(st int, f []string) bool {
+		return st == http.StatusServiceUnavailable && slices.Equal(f, []string{"executor tes"})
+	})
+	if strings.Contains(body, gone) {
+		t.Errorf("/readyz names the TES address: %s", body)
+	}
+}
