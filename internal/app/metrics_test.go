@@ -121,6 +121,14 @@ func TestMetricsScrapeWholeServer(t *testing.T) {
 			t.Errorf("%s has no series with %v; it has %v", name, want, fams[name])
 		}
 	}
+	// The run went through them: not only declared, observed.
+	for _, series := range []string{`enclave_step_duration_seconds_count{step="start"}`, `enclave_step_duration_seconds_count{step="finalize"}`,
+		`enclave_executor_call_duration_seconds_count{call="submit",executor="local"}`, "enclave_reconcile_duration_seconds_count",
+		"enclave_audit_append_duration_seconds_count"} {
+		if !strings.Contains(scrape, series+" ") || strings.Contains(scrape, series+" 0\n") {
+			t.Errorf("%s is missing or 0 after a run", series)
+		}
+	}
 	if !hasSeries(fams["enclave_http_requests_total"], map[string]string{"operation": "other", "status": "404"}) {
 		t.Errorf("the unknown API path is not counted as other/404: %v", fams["enclave_http_requests_total"])
 	}
