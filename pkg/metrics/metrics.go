@@ -36,6 +36,7 @@ type Registry struct {
 	auditDuration prometheus.Histogram
 	auditErrors   prometheus.Counter
 	readyFn       func() bool
+	handler       http.Handler
 	runStates     *cached
 	queueDepth    *cached
 }
@@ -102,6 +103,8 @@ func New() *Registry {
 		r.liveRuns, r.egressFiles, r.egressBytes, r.checksFailed, r.authFailures, r.auditDuration, r.auditErrors,
 		ready, r.runStates, r.queueDepth,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// One handler, so that its limit of concurrent scrapes holds across requests.
+	r.handler = promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4, Timeout: 10 * time.Second})
 	// Families with a fixed label set show every series from the start, at 0, so alerts
 	// on rate() see the first failure.
 	for _, o := range []string{EgressReleased, EgressRefused, EgressPending} {
@@ -119,7 +122,7 @@ func (r *Registry) Handler() http.Handler {
 	if r == nil {
 		return http.NotFoundHandler()
 	}
-	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4, Timeout: 10 * time.Second})
+	return r.handler
 }
 
 // Gatherer is the underlying registry, for tests and for adding collectors.
