@@ -21,6 +21,7 @@ import (
 	"github.com/spe4hd/enclave/executors"
 	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/pkg/audit"
+	"github.com/spe4hd/enclave/pkg/auth"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
 	"github.com/spe4hd/enclave/pkg/engines/builtin"
@@ -28,6 +29,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/engines/nextflow"
 	"github.com/spe4hd/enclave/pkg/engines/snakemake"
 	"github.com/spe4hd/enclave/pkg/httpapi"
+	"github.com/spe4hd/enclave/pkg/metrics"
 	"github.com/spe4hd/enclave/pkg/notify"
 	"github.com/spe4hd/enclave/pkg/queue"
 	"github.com/spe4hd/enclave/pkg/runner"
@@ -69,6 +71,12 @@ type App struct {
 	listener net.Listener
 	srv      *http.Server
 	up       startup // how far Run has come (see Ready)
+
+	authn      *auth.Authenticator // nil unless auth.mode is oidc (API role)
+	metrics    *metrics.Registry   // metrics.go
+	metricsLn  net.Listener        // metrics.addr's listener, nil without one
+	metricsSrv *http.Server
+	readiness  readiness // the cached readiness checks (readiness.go)
 }
 
 // New builds every part the roles need and opens the listener (so Addr is known), but
@@ -112,6 +120,7 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 
 	a.store = redisstore.New(a.rdb, redisstore.Options{Prefix: cfg.Redis.KeyPrefix})
 	a.dispatch = queue.NewClient(asynqOpt, cfg.Redis.Queue)
+	a.buildMetrics()
 	a.engines = newEngines(cfg, log)
 	a.engines.SetProbes(engineProbes(cfg))
 	if err := a.buildZone(ctx); err != nil {
@@ -130,6 +139,9 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 		if err := a.buildAPI(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := a.listenMetrics(); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -156,7 +168,7 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 		Retention: a.cfg.Zone.Retention, RetentionInterval: a.cfg.Zone.RetentionInterval,
 		Admission: a.store.Admission(), MaxRunning: a.cfg.MaxRunning(),
 		Lease:  a.store.Lease("reconciler"), // one worker reconciles; LeaseTTL: 3 reconcile intervals
-		Notify: a.notices(),
+		Notify: a.notices(), Metrics: a.metrics,
 	}, a.store, a.dispatch, execs, a.engines)
 	if err != nil {
 		return err
@@ -167,7 +179,7 @@ func (a *App) buildWorker(ctx context.Context, opt asynq.RedisConnOpt) error {
 	a.worker = queue.NewWorker(opt, queue.WorkerConfig{
 		Queue: a.cfg.Redis.Queue, Concurrency: w.Concurrency, TaskCheckInterval: w.TaskCheckInterval,
 		TaskTimeout: w.StepTimeout, Logger: a.log.With("component", "worker"),
-	}, a.runner)
+	}, timedSteps{a.runner, a.metrics})
 	return nil
 }
 
@@ -215,6 +227,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.authn = authenticator
 	checkers, err := a.cfg.Executor.SubmitCheckers(a.cfg.ExecutorEnv(a.log))
 	if err != nil {
 		return err
@@ -225,7 +238,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 		EgressLimits: a.zone.limits, IdempotencyWindow: s.IdempotencyWindow,
 	}, runs.Deps{Store: a.store, Idempotency: a.store, Admission: a.store.Admission(), Dispatcher: a.dispatch,
 		Engines: a.engines, Logger: a.log.With("component", "api"), Catalog: a.zone.catalog, Results: a.zone.results,
-		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI, Notify: a.notices(), LogReader: a.logReader()})
+		Audit: a.zone.audit, AuditLog: a.zone.audit, SubmitCheckers: checkers, TaskURI: taskURI, Notify: a.notices(), LogReader: a.logReader(), Metrics: a.metrics})
 	if err != nil {
 		return err
 	}
@@ -241,7 +254,7 @@ func (a *App) buildAPI(ctx context.Context) error {
 			Confinement: a.confinement(), MaxRunning: a.maxRunning(),
 		},
 		AuthMode: a.cfg.Auth.Mode,
-	}, httpapi.Deps{Runs: svc, Authenticate: authenticate, Logger: a.log.With("component", "api")})
+	}, httpapi.Deps{Runs: svc, Authenticate: authenticate, Logger: a.log.With("component", "api"), Metrics: a.metrics})
 	if err != nil {
 		return err
 	}
@@ -290,6 +303,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	a.serveMetricsListener(errc)
 	checked, discovered := a.engines.Watch(bg, a.log, engines.WatchConfig{MaxRetry: a.cfg.Engines.DiscoveryRetryMax})
 
 	err := a.start(ctx, bg, &wg, checked)
@@ -318,6 +332,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		cancel()
 	}
+	a.shutdownMetricsListener(context.Background())
 	stopBackground()
 	wg.Wait()
 	<-discovered

@@ -132,16 +132,19 @@ func (a *App) Ready() (bool, []string) {
 // the API answers them as before).
 func (a *App) handler(api, web http.Handler) http.Handler {
 	if web != nil {
-		api = routePortal(api, web, a.cfg.Portal.Prefix)
+		api = routePortal(api, a.observePortal(web), a.cfg.Portal.Prefix)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/readyz":
-			a.serveReadyz(w)
+			a.observeOther(w, r, a.serveReadyz)
+			return
+		case r.URL.Path == "/metrics" && a.cfg.Metrics.Addr == "":
+			a.observeOther(w, r, a.serveMetrics)
 			return
 		case a.up.done.Load():
 		case r.URL.Path == "/healthz" || !a.holdForStart(r.Context()):
-			a.serveStarting(w, r)
+			a.observeOther(w, r, a.serveStarting)
 			return
 		}
 		api.ServeHTTP(w, r)
@@ -163,16 +166,18 @@ func (a *App) holdForStart(ctx context.Context) bool {
 	return false
 }
 
-// serveReadyz answers 200 when the process is ready, else 503 naming what it waits for
-// (no addresses or errors: those are in the log).
-func (a *App) serveReadyz(w http.ResponseWriter) {
-	ok, waiting := a.Ready()
+// serveReadyz answers 200 when the process has started and its readiness checks pass
+// (readiness.go), else 503 naming what fails ("failing": the start-up waits and the
+// failing checks) and what start-up waits for ("waiting_for"), with no addresses or
+// errors: those are in the log.
+func (a *App) serveReadyz(w http.ResponseWriter, _ *http.Request) {
+	ok, failing, waiting := a.readyNow()
 	if ok {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 		return
 	}
 	w.Header().Set("Retry-After", startingRetryAfter)
-	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "waiting_for": waiting})
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failing": failing, "waiting_for": waiting})
 }
 
 func (a *App) serveStarting(w http.ResponseWriter, r *http.Request) {

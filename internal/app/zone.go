@@ -33,7 +33,7 @@ type zone struct {
 
 func (a *App) buildZone(ctx context.Context) error {
 	z := &zone{
-		audit: audit.New(a.rdb, audit.Options{Prefix: a.cfg.Redis.KeyPrefix}),
+		audit: audit.New(a.rdb, audit.Options{Prefix: a.cfg.Redis.KeyPrefix, Metrics: a.metrics}),
 		limits: egress.Limits{MaxFileBytes: int64(a.cfg.Zone.MaxFileBytes), MaxTotalBytes: int64(a.cfg.Zone.MaxTotalBytes),
 			MaxFiles: a.cfg.Zone.MaxFiles, Approvals: a.cfg.Zone.Review.Approvals},
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/spe4hd/enclave/pkg/metrics"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -44,6 +45,8 @@ type Options struct {
 	// Default "enclave:". On Redis Cluster use a hash-tagged prefix ("{enclave}:") so
 	// both keys share a slot.
 	Prefix string
+	// Metrics times each append and counts the failed ones; nil records nothing.
+	Metrics *metrics.Registry
 }
 
 // Log is the audit trail. It implements wes.Auditor and is safe for concurrent use.
@@ -59,6 +62,8 @@ type Log struct {
 	mu        sync.Mutex
 	seq, prev string
 	known     bool
+
+	m *metrics.Registry
 }
 
 var _ wes.Auditor = (*Log)(nil)
@@ -69,7 +74,7 @@ func New(c redis.UniversalClient, o Options) *Log {
 	if p == "" {
 		p = DefaultPrefix
 	}
-	return &Log{c: c, stream: p + "audit:stream", head: p + "audit:head"}
+	return &Log{c: c, stream: p + "audit:stream", head: p + "audit:head", m: o.Metrics}
 }
 
 // Entry is one entry of the chain (wes.AuditEntry).
@@ -107,7 +112,7 @@ const maxAttempts = 1000
 // Record appends e to the trail. Time defaults to now (UTC); Action and Actor are
 // required (EINVALID). It returns nil only once the entry is in Redis; EUNAVAILABLE when
 // Redis cannot be reached.
-func (l *Log) Record(ctx context.Context, e wes.AuditEvent) error {
+func (l *Log) Record(ctx context.Context, e wes.AuditEvent) (err error) {
 	switch {
 	case e.Action == "":
 		return wes.Errorf(wes.EINVALID, "an audit event needs an action")
@@ -122,8 +127,10 @@ func (l *Log) Record(ctx context.Context, e wes.AuditEvent) error {
 	if err != nil {
 		return wes.Internal(err, "an audit event could not be encoded")
 	}
+	began := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer func() { l.m.AuditAppend(time.Since(began), err) }()
 	if !l.known {
 		h, err := l.c.HMGet(ctx, l.head, "seq", "hash").Result()
 		if err != nil {

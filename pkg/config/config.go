@@ -49,6 +49,8 @@ type Config struct {
 	Notify NotifyConfig `yaml:"notify"`
 	// ServiceInfo is what GET /service-info reports about this deployment.
 	ServiceInfo ServiceInfoConfig `yaml:"service_info"`
+	// Metrics says where Prometheus metrics are served.
+	Metrics MetricsConfig `yaml:"metrics"`
 
 	// authModeGiven records that auth.mode was written out (file or environment), so
 	// that authentication off by default is allowed on loopback addresses only.

@@ -178,6 +178,10 @@ func (c *Config) fields() []field {
 		{"service_info.documentation_url", &c.ServiceInfo.DocumentationURL, "User documentation URL.", false},
 		{"service_info.environment", &c.ServiceInfo.Environment, "Deployment stage, e.g. dev, test or prod.", false},
 		{"service_info.auth_instructions_url", &c.ServiceInfo.AuthInstructionsURL, "Where users learn how to get a token.", false},
+
+		{path: "metrics", help: "Prometheus metrics (GET /metrics)."},
+		{"metrics.addr", &c.Metrics.Addr, `host:port of a listener for /metrics alone; "" serves /metrics on server.addr.`, false},
+		{"metrics.token", &c.Metrics.Token, `Bearer token a scrape must send; "" needs none. Secret: redacted in logs; prefer the environment variable.`, true},
 	}...)
 }
 

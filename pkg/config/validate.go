@@ -104,6 +104,7 @@ func (c Config) Validate() error {
 	v.zone(c.Zone)
 	v.auditCheckpoint(c.Audit.Checkpoint)
 	v.notify(c.Notify)
+	v.metrics(c.Metrics, c.Server.Addr)
 
 	si := c.ServiceInfo
 	v.Check("service_info.id", si.ID != "" && !strings.ContainsAny(si.ID, " \t\n/"),

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spe4hd/enclave/pkg/egress/checks"
+	"github.com/spe4hd/enclave/pkg/metrics"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -27,6 +28,8 @@ type Releaser struct {
 	Log   *slog.Logger
 	// Now stamps audit events (tests); default time.Now.
 	Now func() time.Time
+	// Metrics counts files by outcome and failed disclosure checks; nil counts nothing.
+	Metrics *metrics.Registry
 }
 
 // ActionHold is the audit action of a file held for review.
@@ -51,6 +54,7 @@ func (g *Releaser) log() *slog.Logger {
 // audit records e about run, by actor ("system" when empty). A failed write is logged:
 // the decision stands, and the trail says what it could.
 func (g *Releaser) audit(ctx context.Context, run *wes.Run, actor string, e wes.AuditEvent) {
+	g.observe(e)
 	if g.Audit == nil {
 		return
 	}
@@ -100,6 +104,7 @@ func (g *Releaser) Finish(ctx context.Context, run *wes.Run, workDir string, pol
 		note = fmt.Sprintf("; %d other file(s) stayed in the zone (links, special files or over the size and count limits)", limited)
 	}
 	results := g.disclose(workDir, pol, accepted, datasets)
+	g.observeChecks(results)
 	if mode == wes.EgressReview {
 		held := g.hold(ctx, run, workDir, pol, accepted, results)
 		return held, fmt.Sprintf("%d output(s) wait for a data controller's review%s", len(held), note), nil

@@ -9,6 +9,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/metrics"
 	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -60,6 +61,7 @@ type testDeps struct {
 	Logger *slog.Logger
 	// The face's (Deps).
 	Authenticate func(*http.Request) (*wes.Principal, error)
+	Metrics      *metrics.Registry
 }
 
 // newAPI builds the run service and the HTTP API on it.
@@ -76,7 +78,7 @@ func newAPI(c testConfig, d testDeps) (http.Handler, error) {
 	return New(Config{PublicURL: c.PublicURL, DefaultPageSize: c.DefaultPageSize, MaxPageSize: c.MaxPageSize,
 		MaxParts: c.MaxParts, MaxAttachmentBytes: c.MaxAttachmentBytes, MaxRequestBytes: c.MaxRequestBytes,
 		ServiceInfo: c.ServiceInfo, AuthMode: c.AuthMode},
-		Deps{Runs: svc, Authenticate: d.Authenticate, Logger: d.Logger})
+		Deps{Runs: svc, Authenticate: d.Authenticate, Logger: d.Logger, Metrics: d.Metrics})
 }
 
 // The audit actions the run service records, as the tests look for them.

@@ -70,6 +70,7 @@ func (s *server) principal(ctx context.Context, c *gin.Context) (*wes.Principal,
 		err = wes.Errorf(wes.EUNAUTHORIZED, "authentication required: send a bearer token in the Authorization header")
 	}
 	if err != nil {
+		s.authFailure(c, err)
 		// Refused tokens and users without access are audited; a provider that cannot
 		// be reached is not a refusal.
 		if code := wes.ErrorCode(err); code == wes.EUNAUTHORIZED || code == wes.EFORBIDDEN {

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/pkg/metrics"
 	"github.com/spe4hd/enclave/pkg/runs"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -85,6 +86,9 @@ type Deps struct {
 	// wes.Anonymous.
 	Authenticate func(*http.Request) (*wes.Principal, error)
 	Logger       *slog.Logger
+	// Metrics records requests by operation and authentication failures; nil records
+	// nothing.
+	Metrics *metrics.Registry
 }
 
 // server implements api.StrictServerInterface.
@@ -97,7 +101,8 @@ type server struct {
 
 	// What requestContext looks up rather than builds per request (middleware.go).
 	routeNames map[routeKey]string
-	publicBase any // PublicURL + BasePath, boxed; nil without a PublicURL
+	operations map[routeKey]string // OpenAPI operationId by route (metrics.go)
+	publicBase any                 // PublicURL + BasePath, boxed; nil without a PublicURL
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -172,7 +177,7 @@ func setStr(p *string, def string) {
 }
 
 // engine builds the gin engine. Middleware order, outermost first: panic recovery →
-// error rendering → access log; then, on the API group, request context (principal,
+// error rendering → access log; then, on the API group, metrics (observe) → request context (principal,
 // base URL) → request validation against the spec → body guards (multipart for POST
 // /runs, JSON elsewhere) → the generated wrapper. Unmatched GETs of an output path with
 // plain slashes are re-routed to the download route (outputPathFallback).
@@ -189,15 +194,20 @@ func (s *server) engine() (*gin.Engine, error) {
 	e.UnescapePathValues = true
 	s.gin = e
 	e.Use(s.recovery(), s.renderErrors, s.accessLog)
-	e.NoRoute(s.outputPathFallback, s.noRoute)
-	e.NoMethod(s.noMethod)
-	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.NoRoute(s.outputPathFallback, s.observe, s.noRoute)
+	e.NoMethod(s.observe, s.noMethod)
+	e.GET("/healthz", s.observe, func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	ops, err := operationIDs()
+	if err != nil {
+		return nil, err
+	}
+	s.operations = ops
 
 	v, err := newValidator()
 	if err != nil {
 		return nil, err
 	}
-	g := e.Group(BasePath, s.requestContext, v.middleware(s), s.checkSubmitBody, s.checkJSONBody)
+	g := e.Group(BasePath, s.observe, s.requestContext, v.middleware(s), s.checkSubmitBody, s.checkJSONBody)
 	strict := api.NewStrictHandlerWithOptions(s, nil, api.StrictGinServerOptions{
 		RequestErrorHandlerFunc: func(c *gin.Context, err error) {
 			if c.Request.Method == http.MethodPost && c.FullPath() == BasePath+"/runs" {

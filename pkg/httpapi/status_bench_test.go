@@ -13,6 +13,7 @@ import (
 
 	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/metrics"
 	redisstore "github.com/spe4hd/enclave/pkg/store/redis"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
@@ -52,6 +53,12 @@ func BenchmarkGetRunStatus(b *testing.B) {
 		}
 	}
 	b.Run("enclave", func(b *testing.B) { serve(b, handler, BasePath+"/runs/"+r.ID+"/status") })
+	measured, err := newAPI(testConfig{DataDir: b.TempDir()}, testDeps{Store: store, Dispatcher: &recordingDispatcher{},
+		Engines: engines.NewRegistry(testEngine{"tester"}), Logger: slog.New(slog.DiscardHandler), Metrics: metrics.New()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("enclave+metrics", func(b *testing.B) { serve(b, measured, BasePath+"/runs/"+r.ID+"/status") })
 	b.Run("floor", func(b *testing.B) {
 		key := "enclave-floor:" + r.ID
 		data, _ := json.Marshal(r)

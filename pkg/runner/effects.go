@@ -60,7 +60,7 @@ func (r *Runner) addStateEffects(run *wes.Run, reason string, ex wes.Executor) [
 		run.Effects = append(run.Effects, wes.Effect{ID: id, Kind: wes.EffectRelease, NotBefore: now.Add(effectGrace)})
 		ids = append(ids, id)
 	}
-	if _, ok := ex.(wes.Cleaner); ok && run.Handle != nil {
+	if _, ok := capability[wes.Cleaner](ex); ok && run.Handle != nil {
 		id := fmt.Sprintf("%d-cleanup", v)
 		run.Effects = append(run.Effects, wes.Effect{ID: id, Kind: wes.EffectCleanup, NotBefore: now.Add(effectGrace)})
 		ids = append(ids, id)
@@ -206,7 +206,7 @@ func (r *Runner) doEffect(ctx context.Context, run *wes.Run, e wes.Effect) (ok b
 		if err != nil {
 			return true, err
 		}
-		c, ok := ex.(wes.Cleaner)
+		c, ok := capability[wes.Cleaner](ex)
 		if !ok {
 			return true, nil
 		}

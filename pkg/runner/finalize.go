@@ -144,7 +144,7 @@ func endTime(st wes.JobStatus, now time.Time) time.Time {
 // is returned as the error (the step is retried); any other failure becomes the message
 // of the run's SYSTEM_ERROR.
 func collect(ctx context.Context, log *slog.Logger, ex wes.Executor, h wes.Handle) (string, error) {
-	c, ok := ex.(wes.Collector)
+	c, ok := capability[wes.Collector](ex)
 	if !ok {
 		return "", nil
 	}

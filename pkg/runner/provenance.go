@@ -24,7 +24,7 @@ func provenanceOf(run *wes.Run, engine wes.Engine, ex wes.Executor, job *wes.Job
 		p.EngineVersion = engines.Newest(engine.Versions())
 	}
 	p.Executor, p.Image = ex.Name(), ""
-	if ir, ok := ex.(wes.ImageReporter); ok {
+	if ir, ok := capability[wes.ImageReporter](ex); ok {
 		p.Image = ir.JobImage(job)
 	}
 	p.Staged = now.UTC()

@@ -54,6 +54,8 @@ func (r *Runner) RunReconciler(ctx context.Context) {
 // list of runs with pending effects.
 func (r *Runner) Reconcile(ctx context.Context) error {
 	r.at("reconcile:pass")
+	began, nLive := time.Now(), -1
+	defer func() { r.cfg.Metrics.Reconcile(time.Since(began), nLive) }()
 	holders, err := r.admissionSnapshot(ctx) // before the live runs: see admissionSnapshot
 	if err != nil {
 		return err
@@ -63,6 +65,7 @@ func (r *Runner) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	nLive = len(runs.Active)
 	live := map[string][]*wes.Run{} // executor name → runs with a job
 	var stuckStarts []*wes.Run
 	now := r.now()
@@ -132,7 +135,7 @@ func (r *Runner) poll(ctx context.Context, name string, runs []*wes.Run) {
 		hs[i] = *run.Handle
 	}
 	var sts []wes.JobStatus
-	if b, ok := ex.(wes.StatusBatcher); ok {
+	if b, ok := capability[wes.StatusBatcher](ex); ok {
 		sts, err = b.StatusBatch(ctx, hs)
 		if err == nil && len(sts) != len(hs) {
 			err = wes.Errorf(wes.EINTERNAL, "executor %s returned %d statuses for %d jobs", name, len(sts), len(hs))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/egress"
+	"github.com/spe4hd/enclave/pkg/metrics"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -86,6 +87,9 @@ type Config struct {
 	// longer than ReconcileInterval, which is how often the holder renews it. Default
 	// three ReconcileIntervals.
 	LeaseTTL time.Duration
+
+	// Metrics times executor calls and reconcile passes; nil records nothing.
+	Metrics *metrics.Registry
 }
 
 // Runner implements the lifecycle steps; queue.Handlers calls them.
@@ -136,6 +140,9 @@ func New(cfg Config, store wes.RunStore, dispatch wes.Dispatcher, ex Executors, 
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Metrics != nil {
+		ex = observedExecutors{Executors: ex, m: cfg.Metrics}
 	}
 	return &Runner{cfg: cfg, store: store, dispatch: dispatch, executors: ex, engines: en,
 		log: cfg.Logger.With("component", "runner"), id: holderID()}, nil

@@ -122,5 +122,5 @@ func (r *Runner) egressOutputs(ctx context.Context, run *wes.Run, workDir string
 
 // releaser is the one egress path, with this runner's result store, limits and trail.
 func (r *Runner) releaser() *egress.Releaser {
-	return &egress.Releaser{Results: r.cfg.Results, Limits: r.cfg.Egress, Audit: r.cfg.Audit, Log: r.log, Now: r.cfg.Now}
+	return &egress.Releaser{Results: r.cfg.Results, Limits: r.cfg.Egress, Audit: r.cfg.Audit, Log: r.log, Now: r.cfg.Now, Metrics: r.cfg.Metrics}
 }

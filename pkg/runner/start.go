@@ -201,7 +201,7 @@ func (r *Runner) recordStart(ctx context.Context, id string, p *prepared, h wes.
 	log := r.log.With("run_id", id, "step", "start")
 	// How the executor confines the job, for the run's system log (no zone paths in it).
 	var confined string
-	if cr, ok := p.ex.(wes.JobConfinementReporter); ok {
+	if cr, ok := capability[wes.JobConfinementReporter](p.ex); ok {
 		var err error
 		if confined, err = cr.JobConfinement(ctx, h); err != nil {
 			log.Warn("cannot tell how the job is confined", "executor", p.ex.Name(), "err", err)

@@ -400,7 +400,7 @@ func (s *Service) approveOutputs(ctx context.Context, r *wes.Run, p *wes.Princip
 
 // releaser is the one egress path, with the service's result store, limits and trail.
 func (s *Service) releaser() *egress.Releaser {
-	return &egress.Releaser{Results: s.deps.Results, Limits: s.cfg.EgressLimits, Audit: s.deps.Audit, Log: s.log}
+	return &egress.Releaser{Results: s.deps.Results, Limits: s.cfg.EgressLimits, Audit: s.deps.Audit, Log: s.log, Metrics: s.deps.Metrics}
 }
 
 // outputDetail is the audit detail of one output.

@@ -18,6 +18,7 @@ import (
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/egress"
 	"github.com/spe4hd/enclave/pkg/engines"
+	"github.com/spe4hd/enclave/pkg/metrics"
 	"github.com/spe4hd/enclave/pkg/wes"
 )
 
@@ -96,6 +97,8 @@ type Deps struct {
 	// view of a log that reaches the work directory only when the job ends.
 	LogReader func(executor string) wes.LogReader
 	Logger    *slog.Logger
+	// Metrics counts the egress decisions of approvals; nil counts nothing.
+	Metrics *metrics.Registry
 }
 
 // Service is the run service. It is safe for concurrent use.
