@@ -1,14 +1,19 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,6 +95,11 @@ while [ ! -e "`+gate+`" ]; do sleep 0.05; done`)
 		}
 		return false
 	})
+	// Runs are submitted without pause across the kill: one the old primary accepted
+	// but had not passed to the replica would be lost (replication is asynchronous).
+	stopSubmitting := make(chan struct{})
+	accepted := r.submitUntil(stopSubmitting)
+	until(t, "a run accepted by the submitter", func() bool { return len(accepted.ids()) > 0 })
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing the primary (pid %d): %v", pid, err)
 	}
@@ -107,6 +117,9 @@ while [ ! -e "`+gate+`" ]; do sleep 0.05; done`)
 		return promoted != "" && promoted != primary
 	})
 	failover := time.Since(killed)
+	close(stopSubmitting)
+	during := accepted.wait()
+	ids = append(ids, during...)
 
 	// New runs are accepted on the new primary and complete too.
 	for range 2 {
@@ -165,8 +178,77 @@ while [ ! -e "`+gate+`" ]; do sleep 0.05; done`)
 		}
 	}
 	t.Logf("primary %s killed; Sentinels promoted %s after %s; all %d runs ended, side effects done, %s after the kill; "+
-		"%d lost; %d terminal audit events recorded again (same event_id)",
-		primary, promoted, failover.Round(time.Millisecond), len(ids), settled.Round(time.Millisecond), lost, repeats)
+		"%d lost (%d of them submitted during the failover); %d terminal audit events recorded again (same event_id)",
+		primary, promoted, failover.Round(time.Millisecond), len(ids), settled.Round(time.Millisecond), lost, len(during), repeats)
+}
+
+// submitter collects the ids of the runs the server accepted.
+type submitter struct {
+	mu   sync.Mutex
+	got  []string
+	done chan struct{}
+}
+
+func (s *submitter) ids() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.got)
+}
+
+// wait returns the accepted ids once the submitter has stopped.
+func (s *submitter) wait() []string {
+	<-s.done
+	return s.ids()
+}
+
+// submitUntil posts smkRun one after another until stop is closed, keeping the ids of
+// those answered 200; refusals (503 while Redis fails over) are not runs.
+func (r *running) submitUntil(stop <-chan struct{}) *submitter {
+	s := &submitter{done: make(chan struct{})}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	go func() {
+		defer close(s.done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ct, body := multipartRun(smkRun())
+			resp, err := hc.Post("http://"+r.a.Addr()+"/ga4gh/wes/v1/runs", ct, body)
+			if err != nil {
+				time.Sleep(20 * time.Millisecond) // pacing retries, not synchronisation
+				continue
+			}
+			var v struct {
+				RunID string `json:"run_id"`
+			}
+			if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&v) == nil && v.RunID != "" {
+				s.mu.Lock()
+				s.got = append(s.got, v.RunID)
+				s.mu.Unlock()
+			} else {
+				time.Sleep(20 * time.Millisecond) // pacing retries while refused, not synchronisation
+			}
+			resp.Body.Close()
+		}
+	}()
+	return s
+}
+
+// multipartRun encodes f as a run request: its content type and body.
+func multipartRun(f runForm) (string, io.Reader) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range f.fields {
+		_ = mw.WriteField(k, v)
+	}
+	for name, content := range f.files {
+		w, _ := mw.CreateFormFile("workflow_attachment", name)
+		_, _ = io.WriteString(w, content)
+	}
+	_ = mw.Close()
+	return mw.FormDataContentType(), &b
 }
 
 // until polls cond until it holds, failing the test after failoverDeadline.
