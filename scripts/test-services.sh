@@ -7,7 +7,10 @@
 # ENCLAVE_TEST_S3_ACCESS_KEY, ENCLAVE_TEST_S3_SECRET_KEY) to the command. Without a Dex or
 # MinIO binary the tests needing it skip, or fail under CI=true. Mailpit (scripts/mailpit.sh),
 # the SMTP server of the e-mail tests, exports ENCLAVE_TEST_SMTP_ADDR, _API and _CA (its
-# certificate); without its binary those tests skip, or fail under CI=true.
+# certificate); without its binary those tests skip, or fail under CI=true. scripts/sentinel.sh
+# starts a Redis primary, a replica and three Sentinels for the failover test and exports
+# ENCLAVE_TEST_SENTINEL_ADDRS and ENCLAVE_TEST_SENTINEL_MASTER; scripts/redis-cluster.sh a
+# one-node Redis Cluster for the cluster tests (ENCLAVE_TEST_CLUSTER_ADDRS).
 set -euo pipefail
 state=$(mktemp -d /tmp/enclave-test.XXXXXX)
 port=${ENCLAVE_TEST_REDIS_PORT:-16479}
@@ -21,8 +24,12 @@ dockersh="$(dirname "$0")/docker.sh"
 k8s="$(dirname "$0")/k8s.sh"
 funnel="$(dirname "$0")/funnel.sh"
 mailpit="$(dirname "$0")/mailpit.sh"
+sentinel="$(dirname "$0")/sentinel.sh"
+cluster="$(dirname "$0")/redis-cluster.sh"
 cleanup() {
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  "$sentinel" stop "$state/sentinel" 2>/dev/null || true
+  "$cluster" stop "$state/cluster" 2>/dev/null || true
   "$dex" stop "$state/dex" 2>/dev/null || true
   "$minio" stop "$state/minio" 2>/dev/null || true
   "$mailpit" stop "$state/mailpit" 2>/dev/null || true
@@ -40,6 +47,21 @@ done
 redis-cli -p "$port" ping | grep -q PONG || { echo "redis did not start" >&2; cat "$state/redis.log" >&2; exit 1; }
 export ENCLAVE_TEST_REDIS_ADDR="127.0.0.1:$port"
 echo "test-services: redis on $ENCLAVE_TEST_REDIS_ADDR"
+# A Redis primary, a replica and three Sentinels, for the failover test:
+# ENCLAVE_TEST_SENTINEL_ADDRS and ENCLAVE_TEST_SENTINEL_MASTER.
+"$sentinel" start "$state/sentinel"
+set -a
+# shellcheck disable=SC1091
+. "$state/sentinel/env"
+set +a
+echo "test-services: redis sentinels on $ENCLAVE_TEST_SENTINEL_ADDRS"
+# A one-node Redis Cluster serving every slot: ENCLAVE_TEST_CLUSTER_ADDRS.
+"$cluster" start "$state/cluster"
+set -a
+# shellcheck disable=SC1091
+. "$state/cluster/env"
+set +a
+echo "test-services: redis cluster on $ENCLAVE_TEST_CLUSTER_ADDRS"
 if "$dex" path >/dev/null 2>&1; then
   "$dex" start "$state/dex"
   set -a

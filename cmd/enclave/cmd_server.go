@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/spe4hd/enclave/internal/app"
@@ -39,7 +41,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker: take run steps from the queue and watch running jobs",
-		Long: "Run a worker only. It needs redis.addr: the embedded store lives inside a server process.\n" +
+		Long: "Run a worker only. It needs redis.addr (or redis.sentinel, redis.cluster): the embedded store lives inside a server process.\n" +
 			"A Redis that is down or still loading its data set at start is waited for (redis.startup_timeout, default 5m).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -48,7 +50,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if cfg.Embedded() {
-				return &exitError{code: 2, msg: "redis.addr: a separate worker needs a Redis server shared with the API server"}
+				return &exitError{code: 2, msg: "redis.addr: a separate worker needs a Redis server shared with the API server (redis.addr, redis.sentinel or redis.cluster)"}
 			}
 			return serve(cmd, g, cfg, app.Roles{Worker: true})
 		},
@@ -74,5 +76,12 @@ func redisDesc(cfg config.Config) string {
 	if cfg.Embedded() {
 		return "embedded"
 	}
-	return cfg.Redis.Addr
+	switch r := cfg.Redis; {
+	case r.Sentinel.Enabled():
+		return "sentinel " + r.Sentinel.MasterName + " " + strings.Join(r.Sentinel.Addrs, ",")
+	case r.Cluster.Enabled():
+		return "cluster " + strings.Join(r.Cluster.Addrs, ",")
+	default:
+		return r.Addr
+	}
 }

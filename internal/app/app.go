@@ -53,8 +53,9 @@ type App struct {
 	roles Roles
 	log   *slog.Logger
 
-	mini     *miniredis.Miniredis // the embedded store, when no Redis is configured
-	rdb      *redis.Client
+	mini     *miniredis.Miniredis    // the embedded store, when no Redis is configured
+	ropt     *redis.UniversalOptions // how rdb and the queue reach Redis (redis.go)
+	rdb      redis.UniversalClient
 	store    *redisstore.Store
 	dispatch *queue.Client
 	engines  *engines.Registry
@@ -105,18 +106,19 @@ func New(ctx context.Context, cfg config.Config, roles Roles, log *slog.Logger) 
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 
-	ropt := &redis.Options{Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB}
+	ropt := redisOptions(cfg.Redis, cfg.Redis.Addr)
 	if cfg.Embedded() {
 		a.mini = miniredis.NewMiniRedis()
 		a.mini.ClockTTL(true) // expire keys by the wall clock, as Redis does (asynq's heartbeats)
 		if err := a.mini.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("embedded store: %w", err)
 		}
-		ropt = &redis.Options{Addr: a.mini.Addr()}
+		ropt = redisOptions(config.RedisConfig{}, a.mini.Addr())
 		log.Warn("no redis.addr configured: runs are kept in an in-process store and are lost when the server stops")
 	}
-	a.rdb = redis.NewClient(ropt)
-	asynqOpt := asynq.RedisClientOpt{Addr: ropt.Addr, Username: ropt.Username, Password: ropt.Password, DB: ropt.DB}
+	a.ropt = ropt
+	a.rdb = redis.NewUniversalClient(ropt)
+	asynqOpt := asynqOpt(ropt)
 
 	a.store = redisstore.New(a.rdb, redisstore.Options{Prefix: cfg.Redis.KeyPrefix})
 	a.dispatch = queue.NewClient(asynqOpt, cfg.Redis.Queue)

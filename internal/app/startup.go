@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/pkg/config"
 	"github.com/spe4hd/enclave/pkg/engines"
@@ -68,10 +66,7 @@ func (a *App) waitRedis(ctx context.Context) error {
 	limit := a.cfg.Redis.StartupTimeout
 	began := time.Now()
 	wait := redisFirstWait
-	// A client of its own that tries each PING once: the waits here are the retries.
-	opt := *a.rdb.Options()
-	opt.MaxRetries, opt.DialerRetries = -1, 1
-	c := redis.NewClient(&opt)
+	c := pingClient(a.ropt)
 	defer c.Close()
 	for attempt := 1; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, redisPingTimeout)
@@ -79,7 +74,7 @@ func (a *App) waitRedis(ctx context.Context) error {
 		cancel()
 		if err == nil {
 			if attempt > 1 {
-				a.log.Info("Redis answers", "addr", a.rdb.Options().Addr, "waited", time.Since(began).Round(time.Millisecond))
+				a.log.Info("Redis answers", "addr", redisWhere(a.ropt), "waited", time.Since(began).Round(time.Millisecond))
 			}
 			a.up.redis.Store(true)
 			return nil
@@ -89,10 +84,10 @@ func (a *App) waitRedis(ctx context.Context) error {
 		}
 		left := limit - time.Since(began)
 		if left <= 0 {
-			return fmt.Errorf("redis at %s did not answer within redis.startup_timeout (%s): %w", a.rdb.Options().Addr, limit, err)
+			return fmt.Errorf("redis at %s did not answer within redis.startup_timeout (%s): %w", redisWhere(a.ropt), limit, err)
 		}
 		d := min(wait, left)
-		a.log.Warn("waiting for Redis (down, or loading its data set)", "addr", a.rdb.Options().Addr, "err", err,
+		a.log.Warn("waiting for Redis (down, or loading its data set)", "addr", redisWhere(a.ropt), "err", err,
 			"attempt", attempt, "retry_in", d, "gives_up_in", left.Round(time.Second))
 		t := time.NewTimer(d)
 		select {

@@ -104,7 +104,14 @@ type LogConfig struct {
 type RedisConfig struct {
 	// Addr is the host:port of Redis. Default "": an embedded in-process store, for a
 	// single server process with an in-process worker (nothing survives a restart).
+	// Exclusive with Sentinel and Cluster.
 	Addr string `yaml:"addr"`
+	// Sentinel reaches a primary and its replicas through Redis Sentinel, which fails the
+	// primary over when it dies. Exclusive with Addr and Cluster.
+	Sentinel RedisSentinelConfig `yaml:"sentinel"`
+	// Cluster reaches a Redis Cluster. Exclusive with Addr and Sentinel; KeyPrefix must
+	// then hold a hash tag ({...}) so Enclave's transactions stay in one hash slot.
+	Cluster RedisClusterConfig `yaml:"cluster"`
 	// Username is the Redis ACL user. Default "" (the default user).
 	Username string `yaml:"username"`
 	// Password is the Redis password. Secret: redacted in logs. Default "".
@@ -121,6 +128,35 @@ type RedisConfig struct {
 	// each wait; after it the process exits. 0 tries once. Default 5m.
 	StartupTimeout time.Duration `yaml:"startup_timeout"`
 }
+
+// RedisSentinelConfig names the Sentinels that watch the Redis primary. Username and
+// Password of RedisConfig log in to the primary and its replicas; the ones here log in to
+// the Sentinels themselves.
+type RedisSentinelConfig struct {
+	// MasterName is the name the Sentinels monitor the primary under. Default "".
+	MasterName string `yaml:"master_name"`
+	// Addrs are the host:port of the Sentinels (at least one; all of them, so any can
+	// answer while others are down). Default [].
+	Addrs []string `yaml:"addrs"`
+	// Username is the Sentinels' ACL user. Default "" (the default user).
+	Username string `yaml:"username"`
+	// Password is the Sentinels' password (requirepass of sentinel.conf). Secret:
+	// redacted in logs. Default "".
+	Password string `yaml:"password"`
+}
+
+// Enabled reports whether Redis is reached through Sentinel.
+func (s RedisSentinelConfig) Enabled() bool { return s.MasterName != "" || len(s.Addrs) > 0 }
+
+// RedisClusterConfig names the nodes of a Redis Cluster.
+type RedisClusterConfig struct {
+	// Addrs are host:port of cluster nodes to learn the cluster from (one is enough,
+	// more survive one being down). Default [].
+	Addrs []string `yaml:"addrs"`
+}
+
+// Enabled reports whether Redis is a cluster.
+func (c RedisClusterConfig) Enabled() bool { return len(c.Addrs) > 0 }
 
 // WorkerConfig configures the worker that runs the steps of each run.
 type WorkerConfig struct {
@@ -335,8 +371,9 @@ func Default() Config {
 			DefaultPageSize:    50,
 			MaxPageSize:        500,
 		},
-		Log:   LogConfig{Level: "info", Format: "text"},
-		Redis: RedisConfig{KeyPrefix: "enclave:", Queue: "enclave", StartupTimeout: 5 * time.Minute},
+		Log: LogConfig{Level: "info", Format: "text"},
+		Redis: RedisConfig{KeyPrefix: "enclave:", Queue: "enclave", StartupTimeout: 5 * time.Minute,
+			Sentinel: RedisSentinelConfig{Addrs: []string{}}, Cluster: RedisClusterConfig{Addrs: []string{}}},
 		Worker: WorkerConfig{
 			InProcess:         true,
 			Concurrency:       10,
@@ -387,9 +424,11 @@ func Default() Config {
 // MaxRunning is each executor's max_running, by executor name (runner.Config.MaxRunning).
 func (c Config) MaxRunning() map[string]int { return c.Executor.MaxRunning() }
 
-// Embedded reports whether no Redis address is configured, so the server keeps runs and
-// the queue in an in-process store.
-func (c Config) Embedded() bool { return c.Redis.Addr == "" }
+// Embedded reports whether no Redis is configured (no address, Sentinel or cluster), so
+// the server keeps runs and the queue in an in-process store.
+func (c Config) Embedded() bool {
+	return c.Redis.Addr == "" && !c.Redis.Sentinel.Enabled() && !c.Redis.Cluster.Enabled()
+}
 
 // LocalStateDir is executor.local.state_dir, or <data_dir>/executor/local when unset.
 func (c Config) LocalStateDir() string { return c.Executor.Local.StateDirIn(c.DataDir) }

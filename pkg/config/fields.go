@@ -42,6 +42,13 @@ func (c *Config) fields() []field {
 
 		{path: "redis", help: "Where runs and the work queue are kept."},
 		{"redis.addr", &c.Redis.Addr, `host:port of Redis. "" runs an embedded in-process store: one server process, nothing survives a restart.`, false},
+		{path: "redis.sentinel", help: "Redis Sentinel: a primary with replicas, failed over by the Sentinels. Exclusive with redis.addr and redis.cluster."},
+		{"redis.sentinel.master_name", &c.Redis.Sentinel.MasterName, "Name the Sentinels monitor the primary under.", false},
+		{"redis.sentinel.addrs", &c.Redis.Sentinel.Addrs, "host:port of every Sentinel.", false},
+		{"redis.sentinel.username", &c.Redis.Sentinel.Username, `ACL user of the Sentinels; "" is the default user. redis.username logs in to the primary.`, false},
+		{"redis.sentinel.password", &c.Redis.Sentinel.Password, "Password of the Sentinels (redis.password is the primary's). Secret: redacted in logs; prefer the environment variable.", true},
+		{path: "redis.cluster", help: "Redis Cluster. Exclusive with redis.addr and redis.sentinel; redis.key_prefix must hold a hash tag such as {enclave}."},
+		{"redis.cluster.addrs", &c.Redis.Cluster.Addrs, "host:port of cluster nodes to discover the cluster from.", false},
 		{"redis.username", &c.Redis.Username, `Redis ACL user; "" is the default user.`, false},
 		{"redis.password", &c.Redis.Password, "Redis password. Secret: redacted in logs; prefer the environment variable.", true},
 		{"redis.db", &c.Redis.DB, "Redis database number.", false},

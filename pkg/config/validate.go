@@ -56,6 +56,7 @@ func (c Config) Validate() error {
 	if r.Addr != "" {
 		v.HostPort("redis.addr", r.Addr)
 	}
+	v.validateRedisTopology(r)
 	v.Check("redis.db", r.DB >= 0, "must be 0 or more")
 	v.Check("redis.key_prefix", r.KeyPrefix != "", "must not be empty: Enclave's keys need a prefix of their own")
 	v.NoSpace("redis.key_prefix", r.KeyPrefix)
