@@ -3,18 +3,17 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/spe4hd/enclave/executors/local"
 	"github.com/spe4hd/enclave/internal/testsupport/apptest"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -54,43 +53,10 @@ func startZone(t *testing.T) string {
 }
 
 // expectedSummary is what cohort-count-smk releases for cohort-demo with its defaults
-// (group_by site, min_count 5), computed here from the dataset itself.
+// (group_by site, min_count 5), computed from the dataset itself.
 func expectedSummary(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open("../../examples/catalog/data/cohort-demo/patients.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := -1
-	for i, h := range rows[0] {
-		if h == "site" {
-			col = i
-		}
-	}
-	counts := map[string]int{}
-	for _, r := range rows[1:] {
-		counts[r[col]]++
-	}
-	sites := make([]string, 0, len(counts))
-	for s := range counts {
-		sites = append(sites, s)
-	}
-	sort.Strings(sites)
-	var b strings.Builder
-	b.WriteString("site,count\r\n") // Python's csv writer ends rows with \r\n
-	for _, s := range sites {
-		if n := counts[s]; n >= 5 {
-			fmt.Fprintf(&b, "%s,%d\r\n", s, n)
-		} else {
-			fmt.Fprintf(&b, "%s,<5\r\n", s)
-		}
-	}
-	return b.String()
+	return testutil.ExampleSummary(t, "../../examples/catalog/data/cohort-demo/patients.csv", "site", 5)
 }
 
 // The sealed-zone client against a whole real Enclave: the example catalogue, a

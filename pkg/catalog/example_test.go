@@ -2,22 +2,18 @@ package catalog_test
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 	"github.com/spe4hd/enclave/pkg/catalog"
 	"github.com/spe4hd/enclave/pkg/engines/cwl"
 	"github.com/spe4hd/enclave/pkg/engines/snakemake"
@@ -131,35 +127,7 @@ func TestExampleWorkflowsRun(t *testing.T) {
 // expectedSummary computes what summarise.py must write, from the dataset itself.
 func expectedSummary(t *testing.T, column string, min int) string {
 	t.Helper()
-	f, err := os.Open("../../examples/catalog/data/cohort-demo/patients.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := slices.Index(rows[0], column)
-	counts := map[string]int{}
-	for _, r := range rows[1:] {
-		counts[r[col]]++
-	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s,count\r\n", column)
-	for _, k := range keys {
-		n := strconv.Itoa(counts[k])
-		if counts[k] < min {
-			n = "<" + strconv.Itoa(min)
-		}
-		fmt.Fprintf(&b, "%s,%s\r\n", k, n)
-	}
-	return b.String()
+	return testutil.ExampleSummary(t, "../../examples/catalog/data/cohort-demo/patients.csv", column, min)
 }
 
 // allowListed returns the regular files under dir that one of globs matches.

@@ -1,11 +1,7 @@
 package browser
 
 import (
-	"encoding/csv"
-	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -71,42 +67,9 @@ func TestPortalWithDex(t *testing.T) {
 	)
 }
 
-// expectedSummary is what the example workflows release for cohort-demo with their
-// defaults (group_by site, min_count 5), computed here from the dataset itself.
+// expectedSummary is what cohort-count-smk releases for cohort-demo with its
+// defaults (group_by site, min_count 5), computed from the dataset itself.
 func expectedSummary(t *testing.T) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(repoRoot, "examples", "catalog", "data", "cohort-demo", "patients.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := -1
-	for i, h := range rows[0] {
-		if h == "site" {
-			col = i
-		}
-	}
-	counts := map[string]int{}
-	for _, r := range rows[1:] {
-		counts[r[col]]++
-	}
-	sites := make([]string, 0, len(counts))
-	for s := range counts {
-		sites = append(sites, s)
-	}
-	sort.Strings(sites)
-	var b strings.Builder
-	b.WriteString("site,count\r\n") // Python's csv writer ends rows with \r\n
-	for _, s := range sites {
-		if n := counts[s]; n >= 5 {
-			fmt.Fprintf(&b, "%s,%d\r\n", s, n)
-		} else {
-			fmt.Fprintf(&b, "%s,<5\r\n", s)
-		}
-	}
-	return b.String()
+	return testutil.ExampleSummary(t, filepath.Join(repoRoot, "examples", "catalog", "data", "cohort-demo", "patients.csv"), "site", 5)
 }
