@@ -53,7 +53,7 @@ func startDex(t *testing.T, portalURL string) *dex {
 		if err := d.launch(t, bin, dir, addr, portalURL); err == nil {
 			return d
 		} else if attempt == 3 {
-			t.Fatalf("dex did not start: %v\n%s", err, tail(filepath.Join(dir, "dex.log"), 8<<10))
+			t.Fatalf("dex did not start: %v\n%s", err, testutil.TailFile(filepath.Join(dir, "dex.log"), 8<<10))
 		}
 	}
 }

@@ -1,13 +1,11 @@
 package browser
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +41,7 @@ func startServer(t *testing.T, addr string, env ...string) *server {
 	}
 	cmd := exec.Command(enclaveBin, "server", "--addr", addr)
 	cmd.Dir = s.dir
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Env = append(testutil.CleanEnv(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -65,7 +63,7 @@ func startServer(t *testing.T, addr string, env ...string) *server {
 			t.Errorf("enclave server did not stop within %s of SIGTERM; killed it", stopTimeout)
 		}
 		if t.Failed() || os.Getenv("BROWSER_SHOW_LOGS") != "" {
-			t.Logf("---- log of enclave server ----\n%s", tail(s.logPath, 64<<10))
+			t.Logf("---- log of enclave server ----\n%s", testutil.TailFile(s.logPath, 64<<10))
 		}
 	})
 
@@ -83,7 +81,7 @@ func startServer(t *testing.T, addr string, env ...string) *server {
 		select {
 		case err := <-done:
 			done <- err // for the cleanup
-			t.Fatalf("enclave server exited before it was ready: %v\n%s", err, tail(s.logPath, 16<<10))
+			t.Fatalf("enclave server exited before it was ready: %v\n%s", err, testutil.TailFile(s.logPath, 16<<10))
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -98,32 +96,4 @@ func startServer(t *testing.T, addr string, env ...string) *server {
 func embeddedServer(t *testing.T) *server {
 	t.Helper()
 	return startServer(t, testutil.FreeAddr(t), "ENCLAVE_ZONE_CATALOG="+filepath.Join(repoRoot, "examples", "catalog", "catalog.yaml"))
-}
-
-// cleanEnv is the test's environment without ENCLAVE_* variables, so neither a developer's
-// settings nor the ENCLAVE_TEST_* addresses reach the server under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ENCLAVE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// tail returns at most the last n bytes of a file.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	if len(b) > n {
-		b = b[len(b)-n:]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-		return "...\n" + string(b)
-	}
-	return string(b)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // specTimeout bounds one spec: a few workflow runs on a loaded two-core machine.
@@ -25,7 +27,7 @@ func runSpec(t *testing.T, tl tools, spec, baseURL string, env ...string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tl.node, filepath.Join(repoRoot, "test", "browser", spec+".mjs"))
 	cmd.Dir = filepath.Join(repoRoot, "test", "browser")
-	cmd.Env = append(cleanEnv(),
+	cmd.Env = append(testutil.CleanEnv(),
 		"BASE_URL="+baseURL,
 		"CHROMIUM="+tl.chromium,
 		"BROWSER_NODE_MODULES="+tl.modules,

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // crashTarget is an Enclave deployment's view of one backend: its ENCLAVE_* settings, the
@@ -242,7 +244,7 @@ func (tg *crashTarget) start(d *deployment, role string, args ...string) *proces
 	}
 	p.cmd = exec.Command(tg.bin, args...)
 	p.cmd.Dir = d.dir
-	p.cmd.Env = append(append(cleanEnv(), "HOME="+tg.home, "USER="+tg.env["ENCLAVE_TEST_SLURM_SSH_USER"]), d.env...)
+	p.cmd.Env = append(append(testutil.CleanEnv(), "HOME="+tg.home, "USER="+tg.env["ENCLAVE_TEST_SLURM_SSH_USER"]), d.env...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: tg.runAs}
 	if err := p.cmd.Start(); err != nil {
@@ -261,7 +263,7 @@ func (tg *crashTarget) start(d *deployment, role string, args ...string) *proces
 			t.Errorf("%s exited on its own: %v", p.name, p.err)
 		}
 		if t.Failed() || os.Getenv("E2E_SHOW_LOGS") != "" {
-			t.Logf("---- log of %s (%s) ----\n%s", p.name, strings.Join(args, " "), tail(p.logPath, 64<<10))
+			t.Logf("---- log of %s (%s) ----\n%s", p.name, strings.Join(args, " "), testutil.TailFile(p.logPath, 64<<10))
 		}
 	})
 	return p
@@ -291,7 +293,7 @@ func crashScript(t *testing.T, name, prefix string) string {
 func crashRun(t *testing.T, script string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(script, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = testutil.CleanEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(script), strings.Join(args, " "), err, out)
 	}

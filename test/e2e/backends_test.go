@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // crashBackend is one executor backend of the crash-safety suite: how to run Enclave on
@@ -108,7 +109,7 @@ func crashBackendDown(t *testing.T, tg *crashTarget) {
 	tg.down(t)
 	down := time.Now()
 	eventually(t, time.Minute, "the worker logs that the executor is unreachable", func() (bool, string) {
-		return strings.Contains(tail(w.logPath, 1<<20), "executor unreachable"), "no such line yet"
+		return strings.Contains(testutil.TailFile(w.logPath, 1<<20), "executor unreachable"), "no such line yet"
 	})
 	// The jobs go on without the worker seeing them, and end: their runs cannot know.
 	for _, id := range ids {
@@ -125,7 +126,7 @@ func crashBackendDown(t *testing.T, tg *crashTarget) {
 		d.api.waitState(id, runTimeout, api.StateCOMPLETE)
 		checkRanOnce(t, d, id)
 	}
-	if log := tail(w.logPath, 1<<20); !strings.Contains(log, "executor reachable again") {
+	if log := testutil.TailFile(w.logPath, 1<<20); !strings.Contains(log, "executor reachable again") {
 		t.Errorf("the worker never logged that the executor was reachable again")
 	} else if n := strings.Count(log, "executor unreachable"); n != 1 {
 		t.Errorf("the worker warned %d times that the executor was unreachable during one outage; want once", n)

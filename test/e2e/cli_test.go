@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // cliTimeout bounds one `enclave run ...` command; `run wait` gets its own --timeout.
@@ -24,7 +26,7 @@ func (d *deployment) cli(dir string, args ...string) (stdout, stderr string, cod
 	defer cancel()
 	cmd := exec.CommandContext(ctx, enclaveBin, append(append([]string{"run"}, args...), "--url", d.URL())...)
 	cmd.Dir = dir
-	cmd.Env = cleanEnv()
+	cmd.Env = testutil.CleanEnv()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/spe4hd/enclave/api"
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // Bad requests end to end: each gets the right 4xx status and a WES ErrorResponse whose
@@ -115,7 +116,7 @@ func TestErrorResponses(t *testing.T) {
 
 	// Nothing above was an internal error worth logging.
 	srv.stop(t)
-	if log := tail(srv.logPath, 1<<20); strings.Contains(log, "level=ERROR") {
+	if log := testutil.TailFile(srv.logPath, 1<<20); strings.Contains(log, "level=ERROR") {
 		t.Errorf("the server logged errors:\n%s", grepLines(log, "level=ERROR"))
 	}
 }

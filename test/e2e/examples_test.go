@@ -26,7 +26,7 @@ func TestEmbeddedDefaultSnakemakeExample(t *testing.T) {
 	// No configuration at all means an in-process store and no authentication, and the
 	// server says both out loud.
 	for _, warning := range []string{"AUTHENTICATION IS OFF", "in-process store"} {
-		if !strings.Contains(tail(srv.logPath, 1<<20), warning) {
+		if !strings.Contains(testutil.TailFile(srv.logPath, 1<<20), warning) {
 			t.Errorf("the embedded default did not warn %q", warning)
 		}
 	}

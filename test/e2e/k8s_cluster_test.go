@@ -84,7 +84,7 @@ func startK8s(t *testing.T, kubeconfig string) *k8sCluster {
 		c.agent.Stop()
 		logf.Close()
 		if t.Failed() || os.Getenv("E2E_SHOW_LOGS") != "" {
-			t.Logf("---- log of the node agent (node %s) ----\n%s", c.node, tail(logPath, 64<<10))
+			t.Logf("---- log of the node agent (node %s) ----\n%s", c.node, testutil.TailFile(logPath, 64<<10))
 		}
 	})
 	t.Logf("kubernetes: namespace %s and node %s ready in %s", c.namespace, c.node, time.Since(t0).Round(time.Millisecond))

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -138,7 +137,7 @@ func (d *deployment) start(role string, args ...string) *process {
 	}
 	p.cmd = exec.Command(enclaveBin, args...)
 	p.cmd.Dir = d.dir
-	p.cmd.Env = append(cleanEnv(), d.env...)
+	p.cmd.Env = append(testutil.CleanEnv(), d.env...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		logf.Close()
@@ -156,7 +155,7 @@ func (d *deployment) start(role string, args ...string) *process {
 			t.Errorf("%s exited on its own: %v", p.name, p.err)
 		}
 		if t.Failed() || os.Getenv("E2E_SHOW_LOGS") != "" {
-			t.Logf("---- log of %s (%s) ----\n%s", p.name, strings.Join(args, " "), tail(p.logPath, 64<<10))
+			t.Logf("---- log of %s (%s) ----\n%s", p.name, strings.Join(args, " "), testutil.TailFile(p.logPath, 64<<10))
 		}
 	})
 	return p
@@ -205,32 +204,4 @@ func (p *process) kill9(t *testing.T) {
 		t.Fatalf("kill -9 %s: %v", p.name, err)
 	}
 	<-p.done
-}
-
-// cleanEnv is the test's environment without any ENCLAVE_* variable, so neither the
-// developer's settings nor ENCLAVE_TEST_REDIS_ADDR reach the processes under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ENCLAVE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// tail returns at most the last n bytes of a file.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	if len(b) > n {
-		b = b[len(b)-n:]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-		return "...\n" + string(b)
-	}
-	return string(b)
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spe4hd/enclave/internal/testsupport/testutil"
 )
 
 // The tes row of TestBackendCrashSafety: Enclave's tes executor on a real Funnel 0.12.2
@@ -108,7 +110,7 @@ func startFunnel(t *testing.T, dockerHost string) string {
 	run := func(args ...string) ([]byte, error) {
 		cmd := exec.Command(script, args...)
 		// cleanEnv drops every ENCLAVE_* variable; funnel.sh needs these two.
-		cmd.Env = append(cleanEnv(), "ENCLAVE_TEST_DOCKER_HOST="+dockerHost)
+		cmd.Env = append(testutil.CleanEnv(), "ENCLAVE_TEST_DOCKER_HOST="+dockerHost)
 		if c := os.Getenv("ENCLAVE_CACHE"); c != "" {
 			cmd.Env = append(cmd.Env, "ENCLAVE_CACHE="+c)
 		}
