@@ -117,16 +117,12 @@ output or to -O FILE (written under a temporary name and renamed when complete; 
 by you only). Check it with enclave audit verify FILE. The export is itself audited.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var t *saveTarget
-			if file != "" && file != "-" {
-				var err error
-				if t, err = targetFile(file, force, 0o600); err != nil {
-					return err
-				}
+			t, err := outputTarget(file, force, 0o600)
+			if err != nil {
+				return err
+			}
+			if t != nil {
 				defer t.Close()
-				if err := t.checkFree(); err != nil {
-					return err
-				}
 			}
 			c, err := o.client()
 			if err != nil {

@@ -27,16 +27,12 @@ An existing FILE is kept unless --force is given.`,
   enclave run ro-crate 3f2a... -O crate/ro-crate-metadata.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var t *saveTarget
-			if file != "" && file != "-" {
-				var err error
-				if t, err = targetFile(file, force, 0o644); err != nil {
-					return err
-				}
+			t, err := outputTarget(file, force, 0o644)
+			if err != nil {
+				return err
+			}
+			if t != nil {
 				defer t.Close()
-				if err := t.checkFree(); err != nil {
-					return err
-				}
 			}
 			c, err := o.client()
 			if err != nil {

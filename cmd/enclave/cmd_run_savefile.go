@@ -53,6 +53,24 @@ func targetFile(file string, force bool, perm fs.FileMode) (*saveTarget, error) 
 	return &saveTarget{root: root, name: base, shown: file, force: force, perm: perm}, nil
 }
 
+// outputTarget is -O FILE of a command that writes to standard output without it (or
+// with -O -): nil then; else the file's target, already checked to be free (the caller
+// closes it).
+func outputTarget(file string, force bool, perm fs.FileMode) (*saveTarget, error) {
+	if file == "" || file == "-" {
+		return nil, nil
+	}
+	t, err := targetFile(file, force, perm)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.checkFree(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
 // localPath refuses a path that is absolute, climbs with "..", is not in clean form or
 // carries backslashes or control characters.
 func localPath(p string) error {
